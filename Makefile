@@ -1,0 +1,46 @@
+# Two commands a new user needs: `make demo` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: venv demo test lint typecheck dev sandbox bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[examples,parquet,dev]'
+	touch $(STAMP)
+
+## Run the main job: dbt build -> companies -> contacts -> deals loaded into the local sandbox.
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m hubspot_loader.demo
+
+## Run the whole test suite (lint, types, tests).
+test: $(STAMP)
+	$(BIN)/ruff check hubspot_loader hubspot_loader_tests benchmarks dbt_examples
+	$(BIN)/mypy
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --timeout 600
+
+lint: $(STAMP)
+	$(BIN)/ruff check hubspot_loader hubspot_loader_tests benchmarks dbt_examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Start the sandbox and the Dagster UI (http://127.0.0.1:3000).
+dev: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m hubspot_loader.demo --dev
+
+sandbox: $(STAMP)
+	$(BIN)/hubspot-loader sandbox --host 127.0.0.1 --port 8765 --db .hubspot_sandbox.sqlite
+
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dbt_examples/target dbt_examples/logs

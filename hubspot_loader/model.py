@@ -1,0 +1,260 @@
+"""Plain data passed between the loader's pure core, its HTTP client and its Dagster shell.
+
+Nothing here does I/O. The flow is::
+
+    DataFrame --(inputs.iter_prepared)--> PreparedInput / rejected RowOutcome
+    PreparedInput --(HubSpotClient.batch_create)--> BatchOutcome (BatchRecord + RowOutcome per input)
+    BatchOutcome* --(load.load_dataframe)--> LoadResult --(tables / Dagster metadata)--> tables
+
+Every input row ends in exactly one :class:`RowOutcome`: created (with its HubSpot id), failed (with a
+:class:`RowError` saying why), or skipped (already loaded by an earlier run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: Row statuses.
+CREATED = "created"
+"""HubSpot created the object in this run."""
+RECONCILED = "reconciled"
+"""An earlier, unacknowledged attempt had created the object; the loader found it and kept its id."""
+FAILED = "failed"
+"""The row was not created; :attr:`RowOutcome.error` says why."""
+SKIPPED = "skipped"
+"""The row was created by an earlier run and was not sent again (incremental mode)."""
+
+#: Error categories the loader itself assigns (HubSpot's own categories, e.g. ``VALIDATION_ERROR`` or
+#: ``CONFLICT``, are passed through unchanged).
+SCHEMA_ERROR = "SCHEMA_ERROR"
+INVALID_VALUE = "INVALID_VALUE"
+UNRESOLVED_ASSOCIATION = "UNRESOLVED_ASSOCIATION"
+TRANSPORT_ERROR = "TRANSPORT_ERROR"
+RATE_LIMIT_DAILY = "RATE_LIMIT_DAILY"
+NOT_SENT = "NOT_SENT"
+
+
+@dataclass(frozen=True)
+class AssociationColumn:
+    """A DataFrame column whose values say which records each row is associated with.
+
+    Args:
+        column: the column holding the target(s): a scalar, or a list for several targets; null means
+            no association.
+        to_object_type: the target object type (``companies``, ``0-2``, ``p_vendor`` ...).
+        type_id: the HubSpot association type id. When neither ``type_id`` nor ``label`` is given,
+            HubSpot's default unlabeled type for the pair is used (e.g. contact→company 279).
+        label: an association label, resolved to a type id through the labels API.
+        category: the association category; defaults to ``HUBSPOT_DEFINED`` for built-in type ids and to
+            the category the labels API reports for labels.
+        keys_from: when set, the column holds *warehouse keys* of the targets, translated to HubSpot ids
+            through the id map of the load with this name (e.g. the companies load). When ``None`` the
+            column holds HubSpot record ids.
+    """
+
+    column: str
+    to_object_type: str
+    type_id: int | None = None
+    label: str | None = None
+    category: str | None = None
+    keys_from: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedAssociation:
+    """An :class:`AssociationColumn` with its type id and category settled and its id map attached."""
+
+    column: str
+    to_object_type: str
+    type_id: int
+    category: str
+    id_map: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """One DataFrame row converted to a HubSpot batch-create input."""
+
+    position: int
+    """0-based row position in the source frame."""
+    key: str
+    """The row's warehouse key (the key column's value, or the position when no key column is set)."""
+    trace_id: str
+    """The ``objectWriteTraceId`` sent with the input; unique within a load."""
+    properties: dict[str, str]
+    associations: list[dict[str, Any]] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-ready input object for ``batch/create``."""
+        body: dict[str, Any] = {"objectWriteTraceId": self.trace_id, "properties": self.properties}
+        if self.associations:
+            body["associations"] = self.associations
+        return body
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row was not created."""
+
+    category: str
+    """HubSpot's error category (``VALIDATION_ERROR``, ``CONFLICT`` ...) or one of the loader's own."""
+    message: str
+    code: str | None = None
+    """HubSpot's error code, e.g. ``INVALID_EMAIL`` or ``PROPERTY_DOESNT_EXIST``."""
+    property: str | None = None
+    """The property (or column) the error is about, when known."""
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What happened to one input row."""
+
+    key: str
+    position: int
+    status: str
+    """One of :data:`CREATED`, :data:`RECONCILED`, :data:`FAILED`, :data:`SKIPPED`."""
+    hubspot_id: str | None = None
+    error: RowError | None = None
+    trace_id: str | None = None
+    batch_index: int | None = None
+
+
+@dataclass
+class BatchRecord:
+    """One batch of up to 100 inputs as it went over the wire.
+
+    ``requested_at``/``started_at``/``completed_at``/``status`` are HubSpot's own values from the
+    response body (when the batch was split, the earliest start and latest completion over its parts).
+    """
+
+    index: int
+    rows: int
+    http_status: int | None = None
+    requested_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    status: str | None = None
+    created: int = 0
+    failed: int = 0
+    requests: int = 0
+    """HTTP requests this batch needed, including retries and split resends."""
+    retries: int = 0
+    splits: int = 0
+    sent_at: datetime | None = None
+    """Local wall-clock time the first request of the batch was sent."""
+    duration_s: float = 0.0
+    """Local wall-clock time from first request sent to last response received."""
+    error: str | None = None
+    """A batch-level error summary, when the whole batch failed."""
+
+
+@dataclass
+class BatchOutcome:
+    """A finished batch: its record plus one outcome per input in it."""
+
+    record: BatchRecord
+    rows: list[RowOutcome]
+
+
+@dataclass
+class LoadResult:
+    """Everything one load did, row by row and batch by batch."""
+
+    object_type: str
+    rows: list[RowOutcome] = field(default_factory=list)
+    batches: list[BatchRecord] = field(default_factory=list)
+    started: datetime | None = None
+    finished: datetime | None = None
+    dry_run: bool = False
+    payload_preview: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """Number of rows with the given status."""
+        return sum(1 for row in self.rows if row.status == status)
+
+    @property
+    def rows_total(self) -> int:
+        """Rows the load was given."""
+        return len(self.rows)
+
+    @property
+    def rows_created(self) -> int:
+        """Rows HubSpot created in this run (including ones found after an unacknowledged attempt)."""
+        return self.count(CREATED) + self.count(RECONCILED)
+
+    @property
+    def rows_failed(self) -> int:
+        """Rows not created, each with a reason."""
+        return self.count(FAILED)
+
+    @property
+    def rows_skipped(self) -> int:
+        """Rows already loaded by an earlier run."""
+        return self.count(SKIPPED)
+
+    @property
+    def failed_rows(self) -> list[RowOutcome]:
+        """The failed rows, in input order."""
+        return sorted((r for r in self.rows if r.status == FAILED), key=lambda r: r.position)
+
+    @property
+    def id_map(self) -> dict[str, str]:
+        """Warehouse key → HubSpot id for every row that has one (created, reconciled or skipped)."""
+        return {r.key: r.hubspot_id for r in self.rows if r.hubspot_id is not None}
+
+    @property
+    def requests(self) -> int:
+        """HTTP write requests sent, including retries and split resends."""
+        return sum(b.requests for b in self.batches)
+
+    @property
+    def retries(self) -> int:
+        """Requests that were retries of an earlier attempt."""
+        return sum(b.retries for b in self.batches)
+
+    @property
+    def duration_s(self) -> float:
+        """Wall-clock seconds of the load."""
+        if self.started is None or self.finished is None:
+            return 0.0
+        return (self.finished - self.started).total_seconds()
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows created per wall-clock second."""
+        return self.rows_created / self.duration_s if self.duration_s > 0 else 0.0
+
+    def _times(self, attr: str) -> Sequence[datetime]:
+        return [t for t in (getattr(b, attr) for b in self.batches) if t is not None]
+
+    @property
+    def hubspot_requested_at(self) -> datetime | None:
+        """Earliest ``requestedAt`` HubSpot reported over the batches."""
+        times = self._times("requested_at")
+        return min(times) if times else None
+
+    @property
+    def hubspot_started_at(self) -> datetime | None:
+        """Earliest ``startedAt`` HubSpot reported over the batches."""
+        times = self._times("started_at")
+        return min(times) if times else None
+
+    @property
+    def hubspot_completed_at(self) -> datetime | None:
+        """Latest ``completedAt`` HubSpot reported over the batches."""
+        times = self._times("completed_at")
+        return max(times) if times else None
+
+    @property
+    def hubspot_status(self) -> str | None:
+        """``COMPLETE`` when every answered batch was complete, else the first other status seen."""
+        statuses = [b.status for b in self.batches if b.status is not None]
+        if not statuses:
+            return None
+        others = [s for s in statuses if s != "COMPLETE"]
+        return others[0] if others else "COMPLETE"

@@ -26,6 +26,8 @@ FAILED = "failed"
 """The row was not created; :attr:`RowOutcome.error` says why."""
 SKIPPED = "skipped"
 """The row was created by an earlier run and was not sent again (incremental mode)."""
+PLANNED = "planned"
+"""Dry run: the row passed validation and conversion and would have been sent."""
 
 #: Error categories the loader itself assigns (HubSpot's own categories, e.g. ``VALIDATION_ERROR`` or
 #: ``CONFLICT``, are passed through unchanged).

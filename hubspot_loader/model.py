@@ -152,6 +152,10 @@ class BatchRecord:
     """Local wall-clock time from first request sent to last response received."""
     error: str | None = None
     """A batch-level error summary, when the whole batch failed."""
+    reconciled: int = 0
+    """Rows found already created after an unacknowledged attempt (included in ``created``)."""
+    warnings: list[str] = field(default_factory=list)
+    """Things the operator should know, e.g. an ambiguous failure resent without a unique property."""
 
 
 @dataclass

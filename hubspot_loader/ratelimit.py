@@ -1,0 +1,168 @@
+"""A thread-safe, adaptive rolling-window rate limiter shared by every thread of one client.
+
+HubSpot limits each app to ``N`` requests per rolling 10 seconds (100, 190, 250 ... by tier, reference
+§7). The limiter keeps the send times of the last window and blocks :meth:`RateLimiter.acquire` until
+one more request fits. It also listens to HubSpot:
+
+* ``X-HubSpot-RateLimit-Max`` / ``-Interval-Milliseconds``: the window and its size as the server
+  enforces them; the limiter never allows more than the server's ``Max`` per window (and adopts the
+  server's window length, scaling the configured budget to it).
+* ``X-HubSpot-RateLimit-Remaining``: requests left in the server's window at the time the request was
+  sent. Every request this client sent after that moment is counted against it, so the limiter never
+  sends more than the server says remains (other processes sharing the token included), until the
+  oldest request of the window has aged out.
+* a 429 with ``policyName: TEN_SECONDLY_ROLLING``: everyone pauses until the window frees (the oldest
+  request of the window ages out, or ``Retry-After`` if the server sent a longer one).
+
+Clock and sleep are injectable so unit tests run without real waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+DEFAULT_REQUESTS_PER_10S = 100
+DEFAULT_WINDOW_S = 10.0
+
+#: Response headers the limiter reads (case-insensitive).
+HEADER_MAX = "x-hubspot-ratelimit-max"
+HEADER_REMAINING = "x-hubspot-ratelimit-remaining"
+HEADER_INTERVAL_MS = "x-hubspot-ratelimit-interval-milliseconds"
+
+
+def _header(headers: Mapping[str, str], name: str) -> int | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                return None
+    return None
+
+
+class RateLimiter:
+    """Rolling-window limiter: at most ``requests_per_10s`` sends per 10 s, tightened by server answers.
+
+    Args:
+        requests_per_10s: the app's budget per rolling 10 seconds (the tier's burst limit).
+        clock: monotonic seconds (default :func:`time.monotonic`).
+        sleep: blocking sleep (default :func:`time.sleep`).
+
+    """
+
+    def __init__(
+        self,
+        requests_per_10s: int = DEFAULT_REQUESTS_PER_10S,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if requests_per_10s < 1:
+            raise ValueError("requests_per_10s must be at least 1")
+        self._configured = requests_per_10s
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._window = DEFAULT_WINDOW_S
+        self._server_max: int | None = None
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
+        # Latest server statement "R remain as of time T", valid until the window moved on.
+        self._remaining: int | None = None
+        self._remaining_as_of = 0.0
+        self._remaining_until = 0.0
+        self.waited_s = 0.0
+        """Total seconds callers spent blocked in :meth:`acquire`."""
+
+    @property
+    def window_s(self) -> float:
+        """The window length in seconds (10 unless the server says otherwise)."""
+        return self._window
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed per window: the configured budget scaled to the window, capped by the server."""
+        scaled = max(1, int(self._configured * self._window / DEFAULT_WINDOW_S))
+        if self._server_max is not None:
+            return max(1, min(scaled, self._server_max))
+        return scaled
+
+    def _prune(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self._window:
+            self._sent.popleft()
+        if self._remaining is not None and now >= self._remaining_until:
+            self._remaining = None
+
+    def _wait_needed(self, now: float) -> float:
+        """Seconds until one more request may go (0 when it may go now). Call with the lock held."""
+        self._prune(now)
+        waits = [self._paused_until - now]
+        if len(self._sent) >= self.limit:
+            waits.append(self._sent[0] + self._window - now)
+        if self._remaining is not None:
+            used_since = sum(1 for t in self._sent if t >= self._remaining_as_of)
+            if used_since >= self._remaining:
+                waits.append(self._remaining_until - now)
+        return max(0.0, *waits)
+
+    def acquire(self) -> float:
+        """Block until one request may be sent, record it, and return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(now)
+                if wait <= 0:
+                    self._sent.append(now)
+                    self.waited_s += waited
+                    return waited
+            # A small floor avoids spinning on float rounding at the window edge.
+            wait = max(wait, 0.001)
+            self._sleep(wait)
+            waited += wait
+
+    def observe(self, headers: Mapping[str, str], *, sent_at: float) -> None:
+        """Adapt to HubSpot's rate-limit headers from a response to a request sent at ``sent_at``.
+
+        ``sent_at`` is the limiter-clock time of that request (the value of :meth:`now` before sending).
+        """
+        maximum = _header(headers, HEADER_MAX)
+        remaining = _header(headers, HEADER_REMAINING)
+        interval_ms = _header(headers, HEADER_INTERVAL_MS)
+        with self._lock:
+            if interval_ms is not None and interval_ms > 0:
+                self._window = interval_ms / 1000.0
+            if maximum is not None and maximum > 0:
+                self._server_max = maximum
+            if remaining is None:
+                return
+            now = self._clock()
+            self._prune(now)
+            # The server's window frees its first slot no later than our oldest request in it ages out;
+            # when we have none (others used the budget), assume a full window from the send.
+            oldest = next((t for t in self._sent if t <= sent_at), sent_at)
+            until = oldest + self._window
+            if until <= now:
+                return
+            if self._remaining is None or sent_at >= self._remaining_as_of:
+                self._remaining = max(0, remaining)
+                self._remaining_as_of = sent_at
+                self._remaining_until = until
+
+    def on_rate_limited(self, retry_after_s: float | None = None) -> float:
+        """Pause every caller until the window frees after a ten-secondly 429; return the pause length."""
+        with self._lock:
+            now = self._clock()
+            self._prune(now)
+            until = (self._sent[0] + self._window) if self._sent else now + self._window
+            if retry_after_s is not None:
+                until = max(until, now + retry_after_s)
+            self._paused_until = max(self._paused_until, until)
+            return self._paused_until - now
+
+    def now(self) -> float:
+        """Return the limiter's clock (use it for ``sent_at`` in :meth:`observe`)."""
+        return self._clock()

@@ -103,7 +103,7 @@ class RateLimiter:
         if len(self._sent) >= self.limit:
             waits.append(self._sent[0] + self._window - now)
         if self._remaining is not None:
-            used_since = sum(1 for t in self._sent if t >= self._remaining_as_of)
+            used_since = sum(1 for t in self._sent if t > self._remaining_as_of)
             if used_since >= self._remaining:
                 waits.append(self._remaining_until - now)
         return max(0.0, *waits)

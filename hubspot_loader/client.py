@@ -571,6 +571,10 @@ class HubSpotClient:
                 if answer.status in (200, 201, 207) and isinstance(answer.body, dict):
                     self._settle_answer(batch, load, pending, answer)
                     return
+                if 200 <= answer.status < 300:
+                    message = f"HTTP {answer.status} without a readable body; the row may exist"
+                    batch.fail(pending, RowError("UNMATCHED_RESULT", message, http_status=answer.status))
+                    return
                 failure = row_error(answer.body, http_status=answer.status)
                 if answer.status == 429:
                     policy = answer.body.get("policyName") if isinstance(answer.body, dict) else None

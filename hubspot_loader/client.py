@@ -313,8 +313,7 @@ class HubSpotClient:
 
     def _send_once(self, method: str, path: str, data: bytes | None) -> _Answer:
         """One paced HTTP request. Transport exceptions propagate (with the token redacted)."""
-        self.limiter.acquire()
-        sent_at = self.limiter.now()
+        sent_at = self.limiter.reserve()
         headers = {
             "Authorization": f"Bearer {self._token}",
             "Accept": "application/json",
@@ -323,9 +322,18 @@ class HubSpotClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path
-        response = self._session.request(
-            method, url, data=data, headers=headers, timeout=self.timeout, verify=True, allow_redirects=False
-        )
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                verify=True,
+                allow_redirects=False,
+            )
+        finally:
+            self.limiter.complete(sent_at)
         self.limiter.observe(response.headers, sent_at=sent_at)
         return _Answer(response.status_code, parse_body(response.text), response.headers, url)
 
@@ -475,8 +483,9 @@ class HubSpotClient:
                         load.abort.set()
                         unexpected = unexpected or exc
                         continue
-                    batches += 1
-                    created += outcome.record.created
+                    if outcome.record.created:
+                        batches += 1
+                        created += outcome.record.created
                     yield outcome
         finally:
             load.abort.set()
@@ -488,7 +497,7 @@ class HubSpotClient:
             if isinstance(fatal, HubSpotRateLimitError) and fatal.daily:
                 message = (
                     f"HubSpot's DAILY API limit is reached: stopped loading {object_type}. What was "
-                    f"loaded so far is kept ({batches} batch(es) finished, {created} row(s) created); "
+                    f"loaded so far is kept ({created} row(s) created in {batches} batch(es)); "
                     f"rows not yet sent were not loaded. Resume after the daily reset. "
                     f"HubSpot said: {fatal.message}"
                 )

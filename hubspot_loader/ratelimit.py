@@ -19,6 +19,7 @@ Clock and sleep are injectable so unit tests run without real waiting.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -110,6 +111,15 @@ class RateLimiter:
 
     def acquire(self) -> float:
         """Block until one request may be sent, record it, and return the seconds waited."""
+        start = self._clock()
+        stamp = self.reserve()
+        return stamp - start
+
+    def reserve(self) -> float:
+        """Block until one request may be sent, record it, and return its send stamp (limiter clock).
+
+        Pass the stamp to :meth:`complete` when the answer arrives and to :meth:`observe`.
+        """
         waited = 0.0
         while True:
             with self._lock:
@@ -118,16 +128,31 @@ class RateLimiter:
                 if wait <= 0:
                     self._sent.append(now)
                     self.waited_s += waited
-                    return waited
+                    return now
             # A small floor avoids spinning on float rounding at the window edge.
             wait = max(wait, 0.001)
             self._sleep(wait)
             waited += wait
 
+    def complete(self, stamp: float) -> None:
+        """Move a request's stamp from its send time to now, when its answer (or failure) arrived.
+
+        HubSpot counts a request when it *arrives*, somewhere between send and answer; counting it
+        from the answer keeps the local window from freeing a slot before the server's does.
+        """
+        with self._lock:
+            try:
+                self._sent.remove(stamp)
+            except ValueError:
+                return  # already aged out of the window
+            now = self._clock()
+            position = bisect.bisect_right(self._sent, now)
+            self._sent.insert(position, now)
+
     def observe(self, headers: Mapping[str, str], *, sent_at: float) -> None:
         """Adapt to HubSpot's rate-limit headers from a response to a request sent at ``sent_at``.
 
-        ``sent_at`` is the limiter-clock time of that request (the value of :meth:`now` before sending).
+        ``sent_at`` is the request's stamp from :meth:`reserve` (limiter clock).
         """
         maximum = _header(headers, HEADER_MAX)
         remaining = _header(headers, HEADER_REMAINING)

@@ -53,8 +53,9 @@ def test_window_is_rolling_not_fixed() -> None:
 
 def test_server_max_and_interval_tighten_the_limit() -> None:
     limiter, clock = make(100)
-    limiter.observe({"X-HubSpot-RateLimit-Max": "2", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"},
-                    sent_at=clock.t)
+    limiter.observe(
+        {"X-HubSpot-RateLimit-Max": "2", "X-HubSpot-RateLimit-Interval-Milliseconds": "1000"}, sent_at=clock.t
+    )
     assert limiter.window_s == 1.0
     assert limiter.limit == 2
     limiter.acquire()
@@ -123,8 +124,10 @@ def test_rejects_zero_budget() -> None:
 
 def test_threads_share_one_window() -> None:
     limiter = RateLimiter(100)
-    limiter.observe({"X-HubSpot-RateLimit-Max": "5", "X-HubSpot-RateLimit-Interval-Milliseconds": "200"},
-                    sent_at=time.monotonic())
+    limiter.observe(
+        {"X-HubSpot-RateLimit-Max": "5", "X-HubSpot-RateLimit-Interval-Milliseconds": "200"},
+        sent_at=time.monotonic(),
+    )
     stamps: list[float] = []
     lock = threading.Lock()
 
@@ -145,3 +148,12 @@ def test_threads_share_one_window() -> None:
         in_window = [s for s in stamps[i:] if s < start + 0.2 - 0.002]
         assert len(in_window) <= 5
     assert stamps[-1] - stamps[0] >= 0.6 - 0.01
+
+
+def test_window_counts_a_request_from_when_its_answer_arrived() -> None:
+    limiter, clock = make(1)
+    stamp = limiter.reserve()
+    clock.t += 2  # the answer took 2 s; the server counted the request somewhere in between
+    limiter.complete(stamp)
+    waited = limiter.acquire()
+    assert waited == pytest.approx(10.0, abs=0.01)  # 10 s from the answer, not from the send

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from hubspot_loader.model import BatchOutcome, PreparedInput, RowOutcome
 from hubspot_loader.retry import RetryPolicy
-from hubspot_loader.sandbox import FaultConfig, SandboxConfig, run_sandbox
 
 _serial = itertools.count()
 
@@ -60,20 +57,3 @@ class RecordingSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent.append((str(method), str(url), dict(kwargs.get("headers") or {})))
         return super().request(method, url, *args, **kwargs)
-
-
-@pytest.fixture(scope="module")
-def client_sandbox() -> Iterator[Any]:
-    """One default sandbox (in a thread, on 127.0.0.1) per test module."""
-    with run_sandbox(SandboxConfig()) as handle:
-        yield handle
-
-
-@pytest.fixture()
-def fresh(client_sandbox: Any) -> Iterator[Any]:
-    """The module's sandbox, emptied and fault-free before and after the test."""
-    sandbox = client_sandbox
-    sandbox.reset()
-    sandbox.set_faults(FaultConfig())
-    yield sandbox
-    sandbox.set_faults(FaultConfig())

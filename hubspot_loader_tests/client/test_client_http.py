@@ -25,16 +25,16 @@ def client_for(sandbox: Any, **kwargs: Any) -> HubSpotClient:
     return HubSpotClient(sandbox.token, base_url=sandbox.base_url, **kwargs)
 
 
-def test_201_results_mapped_by_trace_id_despite_shuffling(fresh: Any) -> None:
+def test_201_results_mapped_by_trace_id_despite_shuffling(sandbox: Any) -> None:
     inputs = contacts(230, "map")
-    with client_for(fresh, max_in_flight=3) as client:
+    with client_for(sandbox, max_in_flight=3) as client:
         outcomes = list(client.batch_create("contacts", iter(inputs)))
     assert sorted(o.record.index for o in outcomes) == [0, 1, 2]
     assert sorted(o.record.rows for o in outcomes) == [30, 100, 100]
     rows = rows_of(outcomes)
     assert [r.position for r in rows] == list(range(230))
     assert all(r.status == CREATED and r.hubspot_id for r in rows)
-    stored = stored_by_id(fresh)
+    stored = stored_by_id(sandbox)
     for row, item in zip(rows, inputs, strict=True):
         # the id HubSpot gave this row belongs to the object holding this row's email
         assert stored[row.hubspot_id]["properties"]["email"] == item.properties["email"]
@@ -49,7 +49,7 @@ def test_201_results_mapped_by_trace_id_despite_shuffling(fresh: Any) -> None:
         assert record.sent_at is not None and record.duration_s > 0
 
 
-def test_inputs_are_consumed_lazily_and_bounded(fresh: Any) -> None:
+def test_inputs_are_consumed_lazily_and_bounded(sandbox: Any) -> None:
     pulled = 0
 
     def source() -> Any:
@@ -58,7 +58,7 @@ def test_inputs_are_consumed_lazily_and_bounded(fresh: Any) -> None:
             pulled += 1
             yield item
 
-    with client_for(fresh, max_in_flight=2, batch_size=10) as client:
+    with client_for(sandbox, max_in_flight=2, batch_size=10) as client:
         generator = client.batch_create("contacts", source())
         first = next(generator)
         assert first.record.rows == 10
@@ -67,14 +67,14 @@ def test_inputs_are_consumed_lazily_and_bounded(fresh: Any) -> None:
     assert pulled < 1000
 
 
-def test_207_partial_failures_carry_reasons(fresh: Any) -> None:
+def test_207_partial_failures_carry_reasons(sandbox: Any) -> None:
     inputs = [
         contact(0, "ok-0@example.com"),
         contact(1, "not-an-email"),
         contact(2, "ok-2@example.com", no_such_property="x"),
         contact(3, "ok-3@example.com"),
     ]
-    with client_for(fresh) as client:
+    with client_for(sandbox) as client:
         (outcome,) = list(client.batch_create("contacts", inputs))
     assert outcome.record.http_status == 207
     rows = {r.position: r for r in outcome.rows}
@@ -91,17 +91,17 @@ def test_207_partial_failures_carry_reasons(fresh: Any) -> None:
     assert rows[2].status == FAILED and unknown is not None
     assert (unknown.code, unknown.property) == ("PROPERTY_DOESNT_EXIST", "no_such_property")
     assert outcome.record.created == 2 and outcome.record.failed == 2
-    assert stored_emails(fresh) == {"ok-0@example.com": 1, "ok-3@example.com": 1}
+    assert stored_emails(sandbox) == {"ok-0@example.com": 1, "ok-3@example.com": 1}
 
 
 @pytest.mark.parametrize("unique_property", [None, "email"])
 def test_409_existing_emails_isolated_and_good_rows_created_once(
-    fresh: Any, unique_property: str | None
+    sandbox: Any, unique_property: str | None
 ) -> None:
-    with client_for(fresh) as client:
+    with client_for(sandbox) as client:
         seed = [contact(100, "taken-a@example.com"), contact(101, "taken-b@example.com")]
         list(client.batch_create("contacts", seed))
-        existing = {o["properties"]["email"]: o["id"] for o in fresh.objects("contacts")}
+        existing = {o["properties"]["email"]: o["id"] for o in sandbox.objects("contacts")}
         inputs = contacts(20, "conf")
         inputs[4] = contact(4, "taken-a@example.com")
         inputs[15] = contact(15, "TAKEN-B@example.com")
@@ -115,26 +115,26 @@ def test_409_existing_emails_isolated_and_good_rows_created_once(
     assert all(r.status == CREATED for p, r in rows.items() if p not in (4, 15))
     assert outcome.record.http_status == 409
     assert outcome.record.splits >= 1 and outcome.record.requests >= 3
-    counts = stored_emails(fresh)
+    counts = stored_emails(sandbox)
     assert all(n == 1 for n in counts.values())
     assert len(counts) == 20  # 18 new + 2 pre-existing
 
 
-def test_duplicate_email_within_batch_creates_one_and_fails_the_other(fresh: Any) -> None:
+def test_duplicate_email_within_batch_creates_one_and_fails_the_other(sandbox: Any) -> None:
     inputs = contacts(10, "dup")
     inputs[7] = contact(7, "dup-2@example.com")
-    with client_for(fresh) as client:
+    with client_for(sandbox) as client:
         (outcome,) = list(client.batch_create("contacts", inputs))
     statuses = {r.position: r.status for r in outcome.rows}
     assert sorted([statuses[2], statuses[7]]) == [CREATED, FAILED]
     failed = next(r for r in outcome.rows if r.status == FAILED)
     assert failed.error is not None and failed.error.category == "CONFLICT"
     assert sum(s == CREATED for s in statuses.values()) == 9
-    assert set(stored_emails(fresh).values()) == {1}
+    assert set(stored_emails(sandbox).values()) == {1}
 
 
-def test_invalid_association_isolated(fresh: Any) -> None:
-    with client_for(fresh) as client:
+def test_invalid_association_isolated(sandbox: Any) -> None:
+    with client_for(sandbox) as client:
         (companies,) = list(
             client.batch_create("companies", [PreparedInput(0, "c0", "co-0", {"domain": "acme.example.com"})])
         )
@@ -167,14 +167,14 @@ def test_invalid_association_isolated(fresh: Any) -> None:
     assert "associations are invalid" in error.message and "999999999" in error.message
     assert all(rows[i].status == CREATED for i in range(8) if i != 5)
     assert outcome.record.splits >= 1
-    stored = stored_by_id(fresh)
+    stored = stored_by_id(sandbox)
     assert all(stored[rows[i].hubspot_id]["associations"] for i in range(8) if i != 5)  # type: ignore[index]
 
 
-def test_split_budget_exhausted_fails_rows_with_reason(fresh: Any) -> None:
+def test_split_budget_exhausted_fails_rows_with_reason(sandbox: Any) -> None:
     inputs = contacts(6, "budget")
     inputs[3] = contact(3, "budget-0@example.com")
-    with client_for(fresh, max_split_requests=2) as client:
+    with client_for(sandbox, max_split_requests=2) as client:
         (outcome,) = list(client.batch_create("contacts", inputs))
     assert len(outcome.rows) == 6  # nothing silently dropped
     failed = [r for r in outcome.rows if r.status == FAILED]
@@ -183,12 +183,12 @@ def test_split_budget_exhausted_fails_rows_with_reason(fresh: Any) -> None:
         r.error is not None and "not isolated: split budget exhausted" in r.error.message for r in failed
     )
     assert outcome.record.requests <= 3
-    assert set(stored_emails(fresh).values()) <= {1}
+    assert set(stored_emails(sandbox).values()) <= {1}
 
 
-def test_401_raises_without_token_in_text(fresh: Any) -> None:
+def test_401_raises_without_token_in_text(sandbox: Any) -> None:
     secret = "pat-na1-00000000-dead-beef-0000-000000000000"
-    client = HubSpotClient(secret, base_url=fresh.base_url, retry=FAST_RETRY)
+    client = HubSpotClient(secret, base_url=sandbox.base_url, retry=FAST_RETRY)
     with pytest.raises(HubSpotAuthenticationError) as caught:
         list(client.batch_create("contacts", contacts(3, "auth")))
     exc = caught.value
@@ -199,11 +199,11 @@ def test_401_raises_without_token_in_text(fresh: Any) -> None:
         assert secret not in text
     with pytest.raises(HubSpotAuthenticationError):
         client.properties("contacts")
-    assert stored_emails(fresh) == {}
+    assert stored_emails(sandbox) == {}
 
 
-def test_unknown_object_type_is_fatal_not_split(fresh: Any) -> None:
-    with client_for(fresh) as client, pytest.raises(HubSpotValidationError) as caught:
+def test_unknown_object_type_is_fatal_not_split(sandbox: Any) -> None:
+    with client_for(sandbox) as client, pytest.raises(HubSpotValidationError) as caught:
         list(client.batch_create("no_such_type", contacts(4, "nt")))
     assert "no_such_type" in str(caught.value)
 
@@ -225,9 +225,9 @@ def test_unknown_object_type_is_fatal_not_split(fresh: Any) -> None:
         ),
     ],
 )
-def test_paths_per_api_version(fresh: Any, api_version: str, create: str, props: str, labels: str) -> None:
+def test_paths_per_api_version(sandbox: Any, api_version: str, create: str, props: str, labels: str) -> None:
     session = RecordingSession()
-    client = client_for(fresh, api_version=api_version, session=session)
+    client = client_for(sandbox, api_version=api_version, session=session)
     (outcome,) = list(client.batch_create("contacts", contacts(2, f"path-{api_version}")))
     assert all(r.status == CREATED for r in outcome.rows)
     assert any(p["name"] == "email" for p in client.properties("contacts"))
@@ -236,19 +236,19 @@ def test_paths_per_api_version(fresh: Any, api_version: str, create: str, props:
     assert any(item.get("typeId") == 279 for item in found)
     client.association_labels("contacts", "companies")
     urls = [url for _m, url, _h in session.sent]
-    assert urls == [fresh.base_url + create, fresh.base_url + props, fresh.base_url + labels]
+    assert urls == [sandbox.base_url + create, sandbox.base_url + props, sandbox.base_url + labels]
     headers = session.sent[0][2]
-    assert headers["Authorization"] == f"Bearer {fresh.token}"
+    assert headers["Authorization"] == f"Bearer {sandbox.token}"
     assert headers["User-Agent"].startswith("hubspot-loader/")
 
 
-def test_unknown_route_raises_not_found(fresh: Any) -> None:
-    with client_for(fresh, api_version="v9") as client, pytest.raises(HubSpotNotFoundError):
+def test_unknown_route_raises_not_found(sandbox: Any) -> None:
+    with client_for(sandbox, api_version="v9") as client, pytest.raises(HubSpotNotFoundError):
         list(client.batch_create("contacts", contacts(1, "route")))
 
 
-def test_batch_read_by_unique_property(fresh: Any) -> None:
-    with client_for(fresh) as client:
+def test_batch_read_by_unique_property(sandbox: Any) -> None:
+    with client_for(sandbox) as client:
         list(client.batch_create("contacts", contacts(3, "read")))
         found = client.batch_read(
             "contacts",

@@ -415,6 +415,8 @@ class SandboxApp:
         if error_items:
             body["numErrors"] = len(error_items)
             body["errors"] = error_items
+        if self.config.include_requested_at:
+            body["requestedAt"] = format_ms(started)
         body["startedAt"] = format_ms(started)
         body["completedAt"] = format_ms(now_ms())
         return Response(207 if error_items else success_status, body)

@@ -311,3 +311,9 @@ def test_unknown_object_type_gets_hubspot_error_body(api: Api) -> None:
 def test_unknown_route_is_a_json_404(api: Api) -> None:
     resp = api.get("/crm/v3/nothing/here")
     assert resp.status_code == 404 and resp.json()["status"] == "error"
+
+
+def test_requested_at_only_on_request(sandbox_factory: Factory) -> None:
+    assert "requestedAt" not in Api(sandbox_factory()).create("contacts", [contact("a@x.io")]).json()
+    body = Api(sandbox_factory(include_requested_at=True)).create("contacts", [contact("a@x.io")]).json()
+    assert ISO_Z.match(body["requestedAt"]) and body["requestedAt"] <= body["startedAt"]

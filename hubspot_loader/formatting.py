@@ -1,0 +1,373 @@
+"""Turn DataFrame columns into HubSpot property value strings, one whole column at a time.
+
+HubSpot's batch-create API takes every property value as a string (reference §9). This module decides
+the string for each cell, per column and vectorized wherever the dtype allows it:
+
+==============================  ===================================================================
+value                           sent as
+==============================  ===================================================================
+null (None, NaN, NaT, pd.NA)    nothing: the property is omitted (never ``"nan"``/``"None"``/``"NaT"``)
+bool, ``boolean``               ``"true"`` / ``"false"``
+int, ``Int64`` (also with NA)   ``"42"``
+float                           whole numbers as integers (``42.0`` → ``"42"``, ``-0.0`` → ``"0"``,
+                                ``1e21`` → ``"1000000000000000000000"``); others in their shortest
+                                round-trip form without exponent (``0.1`` → ``"0.1"``,
+                                ``1e-7`` → ``"0.0000001"``); ``inf`` is reported as invalid
+Decimal                         plain notation (``Decimal("1E+3")`` → ``"1000"``); infinite → invalid
+``datetime.date``, date32       ``YYYY-MM-DD``
+tz-aware datetime               ISO 8601 in UTC with milliseconds: ``2026-11-28T15:16:36.000Z``
+naive datetime                  taken to be wall-clock time in ``naive_timezone`` (default ``UTC``),
+                                then converted to UTC as above; a wall-clock time that does not exist
+                                or is ambiguous there (DST changes) is reported as invalid
+list, tuple, set, ndarray       multi-checkbox ``a;b;c`` (elements formatted by these rules; null
+                                elements skipped; sets sorted); an empty list is **omitted** (sending
+                                ``""`` would clear the property); an element containing ``;`` is invalid
+str                             unchanged (no stripping; unicode and emoji intact; ``""`` is sent as
+                                ``""``); longer than 65,536 characters → invalid
+bytes                           decoded as UTF-8 (invalid UTF-8 → invalid)
+categorical                     its categories formatted by these rules
+anything else                   ``str(value)`` (UUIDs ...); dicts, times of day and timedeltas are
+                                invalid
+==============================  ===================================================================
+
+Cells that cannot be formatted are not sent: :func:`format_series` returns ``None`` for them and
+reports each as a :class:`CellError` (position, column, reason), so the caller can reject the row.
+
+The formatting is by dtype only. Whether a datetime is at midnight for a HubSpot ``date`` property is a
+preflight concern, not decided here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    infer_dtype,
+    is_bool_dtype,
+    is_datetime64_any_dtype,
+    is_float_dtype,
+    is_integer_dtype,
+    is_object_dtype,
+    is_string_dtype,
+    is_timedelta64_dtype,
+)
+
+MAX_STRING_LENGTH = 65_536
+"""HubSpot's limit for a string property value (reference §9)."""
+
+_EXACT_INT_LIMIT = 2.0**53
+_LIST_TYPES = (list, tuple, set, frozenset, np.ndarray)
+_HASHABLE_KINDS = ("date", "datetime", "decimal")
+_TYPED_KINDS = {"boolean": "boolean", "integer": "Int64", "floating": "float64"}
+
+
+@dataclass(frozen=True)
+class CellError:
+    """One cell that cannot be sent.
+
+    ``position`` is the cell's 0-based position within the series that was formatted.
+    """
+
+    position: int
+    column: str
+    reason: str
+
+
+@dataclass
+class FormattedColumn:
+    """The formatted values of one column (``None`` = omit the property) and its invalid cells."""
+
+    values: list[str | None]
+    errors: list[CellError] = field(default_factory=list)
+
+
+class _Invalid(ValueError):
+    """A scalar that has no HubSpot string form."""
+
+
+def format_series(
+    series: pd.Series, *, column: Hashable | None = None, naive_timezone: str = "UTC"
+) -> FormattedColumn:
+    """Format every cell of ``series`` as a HubSpot property value.
+
+    Args:
+        series: the column, any dtype; only its positions matter (the index is ignored).
+        column: the name used in error reports (default: ``series.name``).
+        naive_timezone: the IANA zone naive datetimes are wall-clock times in (default ``UTC``).
+
+    Returns:
+        one ``str | None`` per cell, in order, and a :class:`CellError` for each cell that cannot be
+        formatted (its value is ``None``).
+
+    """
+    name = str(series.name if column is None else column)
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _format_categorical(series, name, naive_timezone)
+    if is_bool_dtype(dtype):
+        return _format_bool(series)
+    if is_integer_dtype(dtype):
+        return _format_int(series)
+    if is_float_dtype(dtype):
+        return _format_float(series, name)
+    if is_datetime64_any_dtype(dtype):
+        return _format_datetime(series, name, naive_timezone)
+    if is_timedelta64_dtype(dtype):
+        return _format_objects(series.astype(object), name, naive_timezone)
+    if isinstance(dtype, pd.ArrowDtype) or is_object_dtype(dtype) or is_string_dtype(dtype):
+        return _format_objects(series, name, naive_timezone)
+    return _format_objects(series.astype(object), name, naive_timezone)
+
+
+def format_value(value: Any, *, naive_timezone: str = "UTC") -> str | None:
+    """Format one scalar (or list) by the rules of :func:`format_series`.
+
+    Returns ``None`` for nulls and empty lists.
+
+    Raises:
+        ValueError: the value cannot be sent (the message says why).
+
+    """
+    return _scalar(value, naive_timezone)
+
+
+# --- per-dtype fast paths -------------------------------------------------------------------------
+
+
+def _masked(strings: list[str], mask: np.ndarray) -> list[str | None]:
+    out: list[str | None] = list(strings)
+    if mask.any():
+        for i in np.flatnonzero(mask).tolist():
+            out[i] = None
+    return out
+
+
+def _format_bool(series: pd.Series) -> FormattedColumn:
+    mask = series.isna().to_numpy()
+    flags = series.to_numpy(dtype=bool, na_value=False)
+    return FormattedColumn(_masked(np.where(flags, "true", "false").tolist(), mask))
+
+
+def _format_int(series: pd.Series) -> FormattedColumn:
+    mask = series.isna().to_numpy()
+    unsigned = series.dtype.kind == "u"
+    ints = series.to_numpy(dtype="uint64" if unsigned else "int64", na_value=0)
+    return FormattedColumn(_masked(list(map(str, ints.tolist())), mask))
+
+
+def _format_float(series: pd.Series, name: str) -> FormattedColumn:
+    # float32 keeps its own shortest form (0.1f → "0.1", not "0.10000000149011612").
+    target = np.float32 if str(series.dtype).lower() == "float32" else np.float64
+    return _format_float_array(series.to_numpy(dtype=target, na_value=np.nan), name)
+
+
+def _format_float_array(values: np.ndarray, name: str) -> FormattedColumn:
+    nulls = np.isnan(values)
+    infinite = np.isinf(values)
+    finite = ~(nulls | infinite)
+    whole = finite & (np.abs(values) < _EXACT_INT_LIMIT)
+    whole[whole] = np.floor(values[whole]) == values[whole]
+    out = np.full(len(values), None, dtype=object)
+    if whole.any():
+        out[whole] = list(map(str, values[whole].astype(np.int64).tolist()))
+    rest = finite & ~whole
+    if rest.any():
+        # Warehouse floats repeat (prices, rates): format each distinct value once.
+        codes, uniques = pd.factorize(values[rest])
+        out[rest] = np.array(_float_texts(uniques), dtype=object)[codes]
+    errors = [
+        CellError(i, name, f"{values[i]} is not a valid HubSpot number (infinite)")
+        for i in np.flatnonzero(infinite).tolist()
+    ]
+    return FormattedColumn(out.tolist(), errors)
+
+
+def _float_texts(values: np.ndarray) -> list[str]:
+    """Shortest round-trip digits of finite non-integral floats, never in exponent notation."""
+    # float32 keeps its own shortest form (0.1f → "0.1", not "0.10000000149011612").
+    texts = list(map(repr, values.tolist())) if values.dtype == np.float64 else list(map(str, values))
+    for i, text in enumerate(texts):
+        if "e" in text or text.endswith(".0"):
+            texts[i] = np.format_float_positional(values[i], trim="-")
+    return texts
+
+
+def _format_datetime(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
+    errors: list[CellError] = []
+    if series.dt.tz is None:
+        before = series.isna().to_numpy()
+        series = series.dt.tz_localize(naive_timezone, ambiguous="NaT", nonexistent="NaT")
+        lost = series.isna().to_numpy() & ~before
+        errors = [
+            CellError(i, name, f"local time does not exist or is ambiguous in {naive_timezone}")
+            for i in np.flatnonzero(lost).tolist()
+        ]
+    utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return FormattedColumn(_iso_utc(utc), errors)
+
+
+def _iso_utc(values: np.ndarray) -> list[str | None]:
+    """ISO 8601 strings with milliseconds and ``Z`` for naive-UTC ``datetime64`` values."""
+    mask = np.isnat(values)
+    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms")
+    return _masked([s + "Z" for s in text.tolist()], mask)
+
+
+def _format_categorical(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
+    categories = pd.Series(series.cat.categories)
+    formatted = format_series(categories, column=name, naive_timezone=naive_timezone)
+    return _by_codes(formatted, series.cat.codes.to_numpy(), name)
+
+
+def _by_codes(distinct: FormattedColumn, codes: np.ndarray, name: str) -> FormattedColumn:
+    """Expand the formatted distinct values to cells by their codes (-1 = null)."""
+    texts = np.array([*distinct.values, None], dtype=object)
+    errors = []
+    if distinct.errors:
+        bad = {e.position: e.reason for e in distinct.errors}
+        errors = [CellError(i, name, bad[c]) for i, c in enumerate(codes.tolist()) if c in bad]
+    return FormattedColumn(texts[codes].tolist(), errors)
+
+
+def _format_objects(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
+    kind = infer_dtype(series, skipna=True)
+    if kind == "empty":
+        return FormattedColumn([None] * len(series))
+    if kind == "string":
+        return _format_strings(series, name)
+    if kind in _TYPED_KINDS and not isinstance(series.dtype, pd.ArrowDtype):
+        try:
+            typed = series.astype(pd.api.types.pandas_dtype(_TYPED_KINDS[kind]))
+        except (TypeError, ValueError, OverflowError):
+            pass  # e.g. ints beyond int64: format element by element below
+        else:
+            return format_series(typed, column=name, naive_timezone=naive_timezone)
+    values = series.astype(object).to_numpy()
+    if kind in _HASHABLE_KINDS:
+        # Dates and timestamps repeat: format each distinct value once.
+        codes, uniques = pd.factorize(values)
+        distinct = _format_cells(np.asarray(uniques, dtype=object), name, naive_timezone)
+        return _by_codes(distinct, codes, name)
+    return _format_cells(values, name, naive_timezone)
+
+
+def _format_cells(values: np.ndarray, name: str, naive_timezone: str) -> FormattedColumn:
+    nulls = pd.isna(values)
+    out: list[str | None] = [None] * len(values)
+    errors: list[CellError] = []
+    for i, (value, null) in enumerate(zip(values.tolist(), nulls.tolist(), strict=True)):
+        if null:
+            continue
+        try:
+            out[i] = _scalar(value, naive_timezone)
+        except _Invalid as exc:
+            errors.append(CellError(i, name, str(exc)))
+    return FormattedColumn(out, errors)
+
+
+def _format_strings(series: pd.Series, name: str) -> FormattedColumn:
+    values = series.astype(object).to_numpy()
+    mask = pd.isna(values)
+    out = _masked(values.tolist(), mask)
+    errors = []
+    for i, text in enumerate(out):
+        if text is not None and len(text) > MAX_STRING_LENGTH:
+            out[i] = None
+            errors.append(CellError(i, name, _too_long(text)))
+    return FormattedColumn(out, errors)
+
+
+# --- scalars --------------------------------------------------------------------------------------
+
+
+def _is_null(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _too_long(text: str) -> str:
+    return f"string of {len(text):,} characters is longer than HubSpot's {MAX_STRING_LENGTH:,}"
+
+
+def _scalar(value: Any, naive_timezone: str) -> str | None:
+    """Format one cell; ``None`` = omit. Raises :class:`_Invalid` when it has no HubSpot form."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_LENGTH:
+            raise _Invalid(_too_long(value))
+        return value
+    if isinstance(value, _LIST_TYPES):
+        return _multi(value, naive_timezone)
+    if _is_null(value):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return _one_float(float(value))
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise _Invalid(f"{value} is not a valid HubSpot number")
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return _one_datetime(pd.Timestamp(value), naive_timezone)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return _one_datetime(pd.Timestamp(value), naive_timezone)
+    if isinstance(value, bytes):
+        try:
+            return _scalar(value.decode("utf-8"), naive_timezone)
+        except UnicodeDecodeError as exc:
+            raise _Invalid(f"bytes are not valid UTF-8 ({exc.reason})") from None
+    if isinstance(value, dict | dt.time | dt.timedelta | np.timedelta64):
+        raise _Invalid(f"a {type(value).__name__} value has no HubSpot property format")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def _one_float(value: float) -> str | None:
+    formatted = _format_float_array(np.array([value], dtype="float64"), "")
+    if formatted.errors:
+        raise _Invalid(formatted.errors[0].reason)
+    return formatted.values[0]
+
+
+def _one_datetime(stamp: pd.Timestamp, naive_timezone: str) -> str:
+    if stamp.tzinfo is None:
+        try:
+            stamp = stamp.tz_localize(naive_timezone, ambiguous="raise", nonexistent="raise")
+        except (ValueError, OverflowError) as exc:
+            reason = f"local time does not exist or is ambiguous in {naive_timezone}"
+            raise _Invalid(f"{reason} ({exc})") from None
+    utc = stamp.tz_convert("UTC").tz_localize(None)
+    return str(np.datetime_as_string(utc.to_datetime64().astype("datetime64[ms]"), unit="ms")) + "Z"
+
+
+def _multi(values: Any, naive_timezone: str) -> str | None:
+    items = list(values)
+    if isinstance(values, set | frozenset):
+        items = sorted(items, key=str)
+    parts = []
+    for item in items:
+        if isinstance(item, _LIST_TYPES):
+            raise _Invalid("a nested list has no HubSpot property format")
+        text = _scalar(item, naive_timezone)
+        if text is None:
+            continue
+        if ";" in text:
+            raise _Invalid(f"list element {text!r} contains ';', the multi-checkbox separator")
+        parts.append(text)
+    return ";".join(parts) if parts else None

@@ -1,0 +1,131 @@
+import pandas as pd
+import pandera.pandas as pa
+
+from hubspot_loader.schemas import (
+    COMPANIES_SCHEMA,
+    CONTACTS_SCHEMA,
+    DEALS_SCHEMA,
+    ValidationEntry,
+    validate_frame,
+)
+
+EMAIL_CHECK = r"str_matches('^[^@\s;,]+@[^@\s;,]+\.[^@\s;,.]+$')"
+
+
+def test_valid_contacts_pass_and_keep_extra_columns() -> None:
+    df = pd.DataFrame(
+        {
+            "email": ["a@x.io", None],
+            "firstname": [None, "Zoë"],
+            "lifecyclestage": ["lead", None],
+            "x": [1, 2],
+        },
+        index=[10, 20],
+    )
+    report = validate_frame(df, CONTACTS_SCHEMA, None)
+    assert report.ok
+    assert report.message == "schema validation passed"
+    assert list(report.frame.columns) == ["email", "firstname", "lifecyclestage", "x"]
+    assert report.frame.index.tolist() == [10, 20]
+
+
+def test_contact_failures_named_by_key_column_and_check() -> None:
+    df = pd.DataFrame(
+        {
+            "id": [7.0, 8.0, 9.0],
+            "email": ["a@x.io", "not-an-email", None],
+            "lifecyclestage": ["lead", "prospect", None],
+        },
+        index=["r1", "r2", "r3"],
+    )
+    report = validate_frame(df, CONTACTS_SCHEMA, "id")
+    assert not report.ok
+    assert report.frame is df
+    assert report.entries == [
+        ValidationEntry("8", 1, "email", EMAIL_CHECK, "not-an-email"),
+        ValidationEntry("8", 1, "lifecyclestage", report.entries[1].check, "prospect"),
+        ValidationEntry("9", 2, None, "needs one of email, firstname, lastname", None),
+    ]
+    assert report.entries[1].check.startswith("isin(")
+    lines = report.message.splitlines()
+    assert lines[0] == "schema validation failed: 3 failure(s) in 2 row(s) (DATAFRAME_CHECK: 3)"
+    assert (
+        lines[1] == f"- row key '8' (position 1), column 'email', check {EMAIL_CHECK}: value 'not-an-email'"
+    )
+    assert lines[3] == "- row key '9' (position 2), whole row, check needs one of email, firstname, lastname"
+
+
+def test_missing_required_column_and_not_nullable() -> None:
+    df = pd.DataFrame({"dealname": ["A", None], "amount": ["10.5", -1]})
+    report = validate_frame(df, DEALS_SCHEMA)
+    assert [(e.key, e.column, e.check, e.failure_case) for e in report.entries] == [
+        (None, "dealstage", "column_in_dataframe", None),
+        ("1", "amount", "greater_than_or_equal_to(0)", "-1.0"),
+        ("1", "dealname", "not_nullable", None),
+    ]
+    assert report.message.splitlines()[1] == "- frame, column 'dealstage', check column_in_dataframe"
+
+
+def test_coerced_frame_is_kept() -> None:
+    df = pd.DataFrame({"dealname": ["A"], "dealstage": ["closedwon"], "amount": ["1200.50"]})
+    report = validate_frame(df, DEALS_SCHEMA)
+    assert report.ok
+    assert report.frame["amount"].tolist() == [1200.5]
+
+
+def test_companies_checks() -> None:
+    df = pd.DataFrame(
+        {
+            "name": ["Acme", None, None],
+            "domain": ["acme.com", "https://x.io/path", None],
+            "industry": ["COMPUTER_SOFTWARE", "Computer Software", None],
+            "numberofemployees": ["12", 2.5, -3],
+        }
+    )
+    report = validate_frame(df, COMPANIES_SCHEMA)
+    found = [(e.position, e.column, e.check) for e in report.entries]
+    assert (1, "domain", report.entries[0].check) in found
+    assert (1, "industry", "str_matches('^[A-Z][A-Z0-9_]*$')") in found
+    assert (1, "numberofemployees", "a whole number") in found
+    assert (2, "numberofemployees", "greater_than_or_equal_to(0)") in found
+    assert (2, None, "needs one of name, domain") in found
+    assert report.failed_rows == 2
+
+
+def test_closedate_accepts_dates_and_rejects_strings() -> None:
+    df = pd.DataFrame(
+        {"dealname": ["a", "b"], "dealstage": ["s", "s"], "closedate": [pd.Timestamp("2026-01-01"), "soon"]}
+    )
+    report = validate_frame(df, DEALS_SCHEMA)
+    assert [(e.position, e.column, e.check, e.failure_case) for e in report.entries] == [
+        (1, "closedate", "a date or datetime value", "soon")
+    ]
+
+
+def test_message_is_bounded() -> None:
+    df = pd.DataFrame({"email": [f"bad{i}" for i in range(120)]})
+    report = validate_frame(df, CONTACTS_SCHEMA)
+    lines = report.message.splitlines()
+    assert len(lines) == 52
+    assert lines[-1] == "... and 70 more"
+    markdown = report.table_markdown(limit=2).splitlines()
+    assert markdown[0] == "| key | position | column | check | failure_case |"
+    assert markdown[2] == "| 0 | 0 | email | " + EMAIL_CHECK.replace("|", "\\|") + " | bad0 |"
+    assert markdown[-1] == "118 more failure(s) not shown."
+    assert list(report.to_frame().columns) == ["key", "position", "column", "check", "failure_case"]
+
+
+def test_schema_extension_by_add_columns_and_models_work() -> None:
+    schema = CONTACTS_SCHEMA.add_columns({"external_id": pa.Column(str, unique=True)})
+    df = pd.DataFrame({"email": ["a@x.io", "b@x.io"], "external_id": ["e1", "e1"]})
+    report = validate_frame(df, schema, "email")
+    assert [(e.key, e.column, e.check) for e in report.entries] == [
+        ("a@x.io", "external_id", "field_uniqueness"),
+        ("b@x.io", "external_id", "field_uniqueness"),
+    ]
+
+    class Model(pa.DataFrameModel):
+        n: int = pa.Field(ge=0)
+
+    bad = validate_frame(pd.DataFrame({"n": [1, -1]}), Model)
+    assert [(e.position, e.column, e.failure_case) for e in bad.entries] == [(1, "n", "-1")]

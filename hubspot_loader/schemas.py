@@ -230,7 +230,8 @@ def validate_frame(
         a report whose ``frame`` is the validated (coerced) frame, with ``df``'s index, when it passed.
 
     """
-    work = df.reset_index(drop=True)
+    work = df.copy(deep=False)  # positions as the index, without copying the data
+    work.index = pd.RangeIndex(len(df))
     try:
         validated = schema.validate(work, lazy=True)
     except SchemaErrors as exc:

@@ -115,7 +115,7 @@ prepare_manifest()
 
 
 def dbt_resource() -> DbtCliResource:
-    """Return the ``DbtCliResource`` for this project (the ``dbt`` resource of :data:`warehouse_dbt_assets`)."""
+    """Return the ``DbtCliResource`` of this project (resource key ``dbt`` of the dbt assets)."""
     return DbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable())
 
 

@@ -55,6 +55,7 @@ class AssociationColumn:
         keys_from: when set, the column holds *warehouse keys* of the targets, translated to HubSpot ids
             through the id map of the load with this name (e.g. the companies load). When ``None`` the
             column holds HubSpot record ids.
+
     """
 
     column: str
@@ -90,7 +91,7 @@ class PreparedInput:
     associations: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
-        """The JSON-ready input object for ``batch/create``."""
+        """Return the JSON-ready input object for ``batch/create``."""
         body: dict[str, Any] = {"objectWriteTraceId": self.trace_id, "properties": self.properties}
         if self.associations:
             body["associations"] = self.associations
@@ -180,7 +181,7 @@ class LoadResult:
     warnings: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
-        """Number of rows with the given status."""
+        """Count the rows with the given status."""
         return sum(1 for row in self.rows if row.status == status)
 
     @property

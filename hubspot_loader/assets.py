@@ -1,0 +1,223 @@
+"""Asset factory: a Dagster asset that loads an upstream DataFrame into HubSpot.
+
+The asset validates with pandera, converts, loads through :class:`~hubspot_loader.resource.HubSpotResource`,
+and returns a ``MaterializeResult`` whose metadata is described in :mod:`hubspot_loader.metadata` and
+whose value is the load's *id map* (warehouse key → HubSpot id), so later loads can associate by
+warehouse key.
+
+Failure model:
+
+- the frame fails its schema → the step fails with ``Failure(allow_retries=False)`` naming each row key,
+  column and check; nothing is sent;
+- HubSpot rejects some rows → the materialization succeeds and the ``hubspot_rows_accepted`` check fails
+  with the count and the failed-rows table; above ``failure_threshold`` the step fails instead;
+- the load stops part-way (auth, scope, daily limit) → the step fails; rows already created are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+
+from hubspot_loader.load import DataValidationError, LoadAborted, PropertySpec, load_dataframe
+from hubspot_loader.metadata import load_metadata
+from hubspot_loader.model import AssociationColumn, BatchOutcome, LoadResult
+from hubspot_loader.resource import HubSpotResource
+from hubspot_loader.tables import failed_rows_table
+
+ROWS_ACCEPTED_CHECK = "hubspot_rows_accepted"
+
+SourceReader = Callable[[dg.AssetExecutionContext], pd.DataFrame]
+"""Reads the rows to load when the upstream asset's value is not passed through an IO manager
+(e.g. a dbt model read from DuckDB)."""
+
+
+def _key(value: str | Sequence[str] | dg.AssetKey) -> dg.AssetKey:
+    if isinstance(value, dg.AssetKey):
+        return value
+    if isinstance(value, str):
+        return dg.AssetKey.from_user_string(value)
+    return dg.AssetKey(list(value))
+
+
+def _threshold_exceeded(result: LoadResult, threshold: float | None) -> bool:
+    if threshold is None or result.rows_failed == 0:
+        return False
+    if isinstance(threshold, float) and threshold < 1:
+        return result.rows_failed / max(result.rows_total, 1) > threshold
+    return result.rows_failed > threshold
+
+
+def _check_result(result: LoadResult, table_rows: int) -> dg.AssetCheckResult:
+    failed = result.rows_failed
+    metadata: dict[str, Any] = {
+        "rows_failed": dg.MetadataValue.int(failed),
+        "rows_total": dg.MetadataValue.int(result.rows_total),
+    }
+    if failed:
+        frame = failed_rows_table(result, limit=table_rows)
+        metadata["failed_rows"] = dg.MetadataValue.md(frame.to_markdown(index=False))
+    return dg.AssetCheckResult(
+        check_name=ROWS_ACCEPTED_CHECK,
+        passed=failed == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{failed} of {result.rows_total} rows were rejected" if failed else "every row was accepted"
+        ),
+        metadata=metadata,
+    )
+
+
+def build_hubspot_load_asset(
+    *,
+    name: str,
+    source: str | Sequence[str] | dg.AssetKey,
+    object_type: str,
+    key_column: str,
+    schema: pa.DataFrameSchema | type[pa.DataFrameModel] | None = None,
+    properties: PropertySpec = None,
+    associations: Sequence[AssociationColumn] = (),
+    read_source: SourceReader | None = None,
+    unique_property: str | None = None,
+    failure_threshold: float | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    group_name: str | None = None,
+    pool: str | None = "hubspot",
+    resource_key: str = "hubspot",
+    naive_timezone: str = "UTC",
+    table_rows: int = 50,
+    description: str | None = None,
+) -> dg.AssetsDefinition:
+    """Build an asset that loads the upstream frame ``source`` into HubSpot ``object_type``.
+
+    Args:
+        name: the asset's name.
+        source: the upstream asset whose value is the DataFrame (or, with ``read_source``, the asset it
+            depends on).
+        object_type: the HubSpot object type (``contacts``, ``companies``, ``0-3``, ``p_vendor`` ...).
+        key_column: the column with each row's warehouse key (unique, non-null).
+        schema: a pandera schema the frame must pass before anything is sent.
+        properties: columns to send (list, or column→property mapping); default: all but key and
+            association columns.
+        associations: association columns; one with ``keys_from="<load asset key>"`` adds that load
+            asset as an input and translates warehouse keys through its id map.
+        read_source: reads the frame instead of taking the upstream value from an IO manager.
+        unique_property: a unique property (``email``, or an external-id property) used to reconcile
+            lost answers without duplicates.
+        failure_threshold: fail the step when more rows than this fail (a count, or a fraction < 1);
+            below it, failed rows only fail the ``hubspot_rows_accepted`` check.
+        key_prefix: prefix for the asset key.
+        group_name: asset group.
+        pool: Dagster concurrency pool (default ``hubspot``), so runs don't share one portal's budget.
+        resource_key: the resource key of the :class:`HubSpotResource`.
+        naive_timezone: the zone naive datetimes are taken to be in.
+        table_rows: rows kept in the metadata tables.
+        description: the asset's description.
+
+    """
+    source_key = _key(source)
+    id_map_inputs = {
+        f"id_map_{i}": _key(a.keys_from) for i, a in enumerate(associations) if a.keys_from is not None
+    }
+    ins: dict[str, dg.AssetIn] = {arg: dg.AssetIn(key=key) for arg, key in id_map_inputs.items()}
+    deps: list[dg.AssetKey] = []
+    if read_source is None:
+        ins["frame"] = dg.AssetIn(key=source_key)
+    else:
+        deps.append(source_key)
+    asset_key = dg.AssetKey([*_prefix(key_prefix), name])
+
+    @dg.asset(
+        key=asset_key,
+        ins=ins,
+        deps=deps,
+        pool=pool,
+        group_name=group_name,
+        kinds={"hubspot", "python"},
+        required_resource_keys={resource_key},
+        check_specs=[dg.AssetCheckSpec(ROWS_ACCEPTED_CHECK, asset=asset_key)],
+        description=description or f"Creates the upstream rows as HubSpot {object_type}.",
+        metadata={"hubspot/object_type": object_type, "hubspot/key_column": key_column},
+    )
+    def _load(context: dg.AssetExecutionContext, **inputs: Any) -> dg.MaterializeResult:
+        hubspot: HubSpotResource = getattr(context.resources, resource_key)
+        frame = read_source(context) if read_source is not None else inputs["frame"]
+        id_maps = {
+            association.keys_from: inputs[arg]
+            for arg, association in zip(
+                id_map_inputs, [a for a in associations if a.keys_from is not None], strict=True
+            )
+            if association.keys_from is not None
+        }
+
+        def progress(outcome: BatchOutcome) -> None:
+            record = outcome.record
+            context.log.debug(
+                f"batch {record.index}: HTTP {record.http_status}, {record.created} created, "
+                f"{record.failed} failed, {record.requests} request(s)"
+            )
+
+        client = hubspot.get_client()
+        try:
+            result = load_dataframe(
+                frame,
+                object_type,
+                client=client,
+                properties=properties,
+                associations=associations,
+                key_column=key_column,
+                schema=schema,
+                id_maps=id_maps,
+                unique_property=unique_property,
+                naive_timezone=naive_timezone,
+                dry_run=hubspot.dry_run,
+                on_batch=progress,
+            )
+        except DataValidationError as exc:
+            raise dg.Failure(
+                description=f"{len(frame)} rows failed schema validation; nothing was sent.\n{exc}",
+                metadata={"failure_cases": dg.MetadataValue.md(exc.report.table_markdown())},
+                allow_retries=False,
+            ) from exc
+        except LoadAborted as exc:
+            raise dg.Failure(
+                description=str(exc), metadata=load_metadata(exc.result, table_rows=table_rows)
+            ) from exc
+        finally:
+            client.close()
+
+        for warning in result.warnings:
+            context.log.warning(warning)
+        context.log.info(
+            f"{object_type}: {result.rows_created} created, {result.rows_failed} failed, "
+            f"{result.rows_skipped} skipped of {result.rows_total} rows in {len(result.batches)} batches"
+        )
+        metadata = load_metadata(result, table_rows=table_rows)
+        if _threshold_exceeded(result, failure_threshold):
+            raise dg.Failure(
+                description=(
+                    f"{result.rows_failed} of {result.rows_total} {object_type} rows failed, over the "
+                    f"threshold {failure_threshold}"
+                ),
+                metadata=metadata,
+                allow_retries=False,
+            )
+        return dg.MaterializeResult(
+            metadata=metadata,
+            check_results=[_check_result(result, table_rows)],
+            value=result.id_map,
+        )
+
+    return _load
+
+
+def _prefix(key_prefix: str | Sequence[str] | None) -> list[str]:
+    if key_prefix is None:
+        return []
+    if isinstance(key_prefix, str):
+        return [key_prefix]
+    return list(key_prefix)

@@ -1,0 +1,63 @@
+"""The Dagster resource: HubSpot connection settings that hand out a :class:`HubSpotClient`."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from hubspot_loader.client import HubSpotClient
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+
+class HubSpotResource(dg.ConfigurableResource):
+    """Connection settings for one HubSpot portal.
+
+    Give the token through an environment variable so it never appears in the UI or in run config:
+
+    .. code-block:: python
+
+        import dagster as dg
+        from hubspot_loader import HubSpotResource
+
+        hubspot = HubSpotResource(access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"))
+
+    The token is never logged, written to metadata, or shown by ``repr``.
+    """
+
+    access_token: str = Field(description="Private-app or OAuth access token. Use dg.EnvVar.")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="API root; the sandbox's URL in tests.")
+    api_version: str = Field(
+        default="2026-03", description="Date version for /crm/objects/<version>/...; 'v3' for legacy paths."
+    )
+    batch_size: int = Field(default=100, ge=1, le=100, description="Inputs per batch-create request.")
+    max_in_flight: int = Field(default=4, ge=1, le=32, description="Batches in flight at once.")
+    requests_per_10s: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Rolling 10-second request budget: 100 (Free/Starter), 190 (Pro/Enterprise), 250 (limit pack)."
+        ),
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for one response.")
+    dry_run: bool = Field(default=False, description="Validate and convert, but send no write request.")
+
+    def get_client(self) -> HubSpotClient:
+        """Return a new client for this portal (one per run; close it when done)."""
+        return HubSpotClient(
+            self.access_token,
+            base_url=self.base_url,
+            api_version=self.api_version,
+            timeout=(min(10.0, self.timeout_s), self.timeout_s),
+            max_in_flight=self.max_in_flight,
+            requests_per_10s=self.requests_per_10s,
+            batch_size=self.batch_size,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"HubSpotResource(base_url={self.base_url!r}, api_version={self.api_version!r}, "
+            f"access_token='***')"
+        )
+
+    __str__ = __repr__

@@ -14,7 +14,7 @@ Failure model:
 - the load stops part-way (auth, scope, daily limit) → the step fails; rows already created are reported.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: Dagster checks the ``context`` annotation's type object.
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -136,6 +136,7 @@ def build_hubspot_load_asset(
         ins=ins,
         deps=deps,
         pool=pool,
+        dagster_type=dg.Any,
         group_name=group_name,
         kinds={"hubspot", "python"},
         required_resource_keys={resource_key},

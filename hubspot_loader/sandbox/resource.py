@@ -1,0 +1,110 @@
+"""A Dagster resource that loads into an embedded sandbox instead of HubSpot (offline development, demo).
+
+It is a :class:`~hubspot_loader.resource.HubSpotResource` whose client talks to a sandbox started for
+the run on a free 127.0.0.1 port and stopped after it. With ``db_path`` set, the sandbox's objects and
+associations persist in that SQLite file across runs, so a scheduled or repeated demo builds on what
+earlier runs created, and ``hubspot-loader sandbox --db PATH`` shows them afterwards.
+
+The loader never imports this module: only tests, the demo and users who choose it do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from hubspot_loader.client import HubSpotClient
+from hubspot_loader.resource import HubSpotResource
+from hubspot_loader.sandbox.config import DEFAULT_TOKEN, PropertyConfig, SandboxConfig
+from hubspot_loader.sandbox.runner import SandboxHandle, start_sandbox
+
+SANDBOX_URL_PLACEHOLDER = "embedded-sandbox"
+"""The ``base_url`` field's value: the real URL is only known once the sandbox has started."""
+
+
+class SandboxHubSpotResource(HubSpotResource):
+    """A :class:`HubSpotResource` backed by an embedded local sandbox, started per run.
+
+    ``extra_properties`` declares custom properties the sandbox should know, as a portal admin would
+    create them in HubSpot: ``{"contacts": {"signed_up_at": "datetime", "is_vip": "bool"}}``.
+    """
+
+    access_token: str = Field(default=DEFAULT_TOKEN, description="The sandbox's token (not a secret).")
+    base_url: str = Field(default=SANDBOX_URL_PLACEHOLDER, description="Set when the sandbox starts.")
+    db_path: str | None = Field(
+        default=None, description="SQLite file the sandbox persists to; in memory when unset."
+    )
+    include_requested_at: bool = Field(
+        default=True, description="Add requestedAt to batch responses (HubSpot's spec allows it)."
+    )
+    extra_properties: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Custom properties per object type: {type: {name: hubspot type}}."
+    )
+
+    _handle: SandboxHandle | None = PrivateAttr(default=None)
+
+    def sandbox_config(self) -> SandboxConfig:
+        """Return the configuration the embedded sandbox starts with."""
+        extras = tuple(
+            (object_type, tuple(PropertyConfig(name, kind) for name, kind in props.items()))
+            for object_type, props in self.extra_properties.items()
+        )
+        db = str(Path(self.db_path).expanduser().resolve()) if self.db_path else None
+        if db is not None:
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        return SandboxConfig(
+            host="127.0.0.1",
+            port=0,
+            db_path=db,
+            include_requested_at=self.include_requested_at,
+            extra_properties=extras,
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Start the sandbox for this run and say so in the run log."""
+        config = self.sandbox_config()
+        self._handle = start_sandbox(config)
+        where = f"persisted in {config.db_path}" if config.db_path else "in memory only"
+        message = (
+            "HUBSPOT_ACCESS_TOKEN is not set: loading into the embedded HubSpot sandbox at "
+            f"{self._handle.base_url} ({where}), NOT into a real HubSpot portal."
+        )
+        if context.log is not None:
+            context.log.info(message)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Stop the sandbox."""
+        if self._handle is not None:
+            self._handle.stop()
+            self._handle = None
+
+    @property
+    def sandbox(self) -> SandboxHandle:
+        """The running sandbox (only during a run)."""
+        if self._handle is None:
+            raise RuntimeError("the embedded sandbox runs only while the resource is set up for a run")
+        return self._handle
+
+    def get_client(self) -> HubSpotClient:
+        """Return a client for the embedded sandbox."""
+        return self._client_for(self.sandbox.base_url)
+
+    def __repr__(self) -> str:
+        return f"SandboxHubSpotResource(db_path={self.db_path!r})"
+
+    __str__ = __repr__
+
+    def _client_for(self, base_url: str, **overrides: Any) -> HubSpotClient:
+        return HubSpotClient(
+            self.access_token,
+            base_url=base_url,
+            api_version=self.api_version,
+            timeout=(min(10.0, self.timeout_s), self.timeout_s),
+            max_in_flight=self.max_in_flight,
+            requests_per_10s=self.requests_per_10s,
+            batch_size=self.batch_size,
+            **overrides,
+        )

@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 ## Run the main job: dbt build -> companies -> contacts -> deals loaded into the local sandbox.
 demo: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m hubspot_loader.demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py
 
 ## Run the whole test suite (lint, types, tests).
 test: $(STAMP)
@@ -32,12 +32,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Start the sandbox and the Dagster UI (http://127.0.0.1:3000).
+## Start the demo's sandbox (http://127.0.0.1:8765/) and the Dagster UI (http://127.0.0.1:3000); Ctrl-C stops both.
 dev: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m hubspot_loader.demo --dev
+	mkdir -p .demo/dagster_home
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --serve-sandbox 8765 & sandbox=$$!; \
+	trap "kill $$sandbox" EXIT INT TERM; \
+	DAGSTER_HOME="$(CURDIR)/.demo/dagster_home" HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
 
+## Browse what the demo loaded: the sandbox page at http://127.0.0.1:8765/ (Ctrl-C stops it).
 sandbox: $(STAMP)
-	$(BIN)/hubspot-loader sandbox --host 127.0.0.1 --port 8765 --db .hubspot_sandbox.sqlite
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --serve-sandbox 8765
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py

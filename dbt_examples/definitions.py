@@ -4,8 +4,8 @@
 environment, with no code change:
 
 - ``HUBSPOT_ACCESS_TOKEN`` set → real HubSpot (``HUBSPOT_BASE_URL`` overrides ``https://api.hubapi.com``);
-- unset → an embedded HubSpot sandbox started for each run, persisted in ``.demo/sandbox.sqlite``; the run
-  log says so.
+- unset → an embedded HubSpot sandbox started for each run, persisted in ``.demo/sandbox.sqlite``, or the
+  sandbox already running at ``HUBSPOT_SANDBOX_URL`` (``make dev`` starts one); the run log says so.
 
 Contacts are associated with their company, and deals with their company and contacts, **by warehouse
 key**: each load asset returns its id map (warehouse key → HubSpot id) and the dependent load translates
@@ -58,7 +58,11 @@ def hubspot_target() -> HubSpotResource:
         )
     from hubspot_loader.sandbox.resource import SandboxHubSpotResource
 
-    return SandboxHubSpotResource(db_path=str(SANDBOX_DB), extra_properties=CUSTOM_PROPERTIES)
+    return SandboxHubSpotResource(
+        db_path=str(SANDBOX_DB),
+        extra_properties=CUSTOM_PROPERTIES,
+        url=os.environ.get("HUBSPOT_SANDBOX_URL") or None,
+    )
 
 
 def _reader(model: str) -> Callable[[dg.AssetExecutionContext], pd.DataFrame]:

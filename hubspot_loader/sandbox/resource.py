@@ -44,6 +44,11 @@ class SandboxHubSpotResource(HubSpotResource):
         default_factory=dict, description="Custom properties per object type: {type: {name: hubspot type}}."
     )
 
+    url: str | None = Field(
+        default=None,
+        description="Use the sandbox running at this URL (e.g. `make dev`'s) instead of starting one.",
+    )
+
     _handle: SandboxHandle | None = PrivateAttr(default=None)
 
     def sandbox_config(self) -> SandboxConfig:
@@ -64,14 +69,20 @@ class SandboxHubSpotResource(HubSpotResource):
         )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Start the sandbox for this run and say so in the run log."""
-        config = self.sandbox_config()
-        self._handle = start_sandbox(config)
-        where = f"persisted in {config.db_path}" if config.db_path else "in memory only"
-        message = (
-            "HUBSPOT_ACCESS_TOKEN is not set: loading into the embedded HubSpot sandbox at "
-            f"{self._handle.base_url} ({where}), NOT into a real HubSpot portal."
-        )
+        """Start the sandbox for this run (unless ``url`` names a running one) and say so in the run log."""
+        if self.url:
+            message = (
+                f"HUBSPOT_ACCESS_TOKEN is not set: loading into the local HubSpot sandbox at {self.url}, "
+                "NOT into a real HubSpot portal."
+            )
+        else:
+            config = self.sandbox_config()
+            self._handle = start_sandbox(config)
+            where = f"persisted in {config.db_path}" if config.db_path else "in memory only"
+            message = (
+                "HUBSPOT_ACCESS_TOKEN is not set: loading into the embedded HubSpot sandbox at "
+                f"{self._handle.base_url} ({where}), NOT into a real HubSpot portal."
+            )
         if context.log is not None:
             context.log.info(message)
 
@@ -82,15 +93,17 @@ class SandboxHubSpotResource(HubSpotResource):
             self._handle = None
 
     @property
-    def sandbox(self) -> SandboxHandle:
-        """The running sandbox (only during a run)."""
+    def sandbox_url(self) -> str:
+        """The URL of the sandbox in use (only during a run, unless ``url`` is set)."""
+        if self.url:
+            return self.url.rstrip("/")
         if self._handle is None:
             raise RuntimeError("the embedded sandbox runs only while the resource is set up for a run")
-        return self._handle
+        return self._handle.base_url
 
     def get_client(self) -> HubSpotClient:
-        """Return a client for the embedded sandbox."""
-        return self._client_for(self.sandbox.base_url)
+        """Return a client for the sandbox."""
+        return self._client_for(self.sandbox_url)
 
     def __repr__(self) -> str:
         return f"SandboxHubSpotResource(db_path={self.db_path!r})"

@@ -1,0 +1,168 @@
+"""The main job, end to end: ``make demo`` runs this file.
+
+It materializes every asset of ``definitions.py`` in one Dagster run (``dbt build`` of the DuckDB
+warehouse, then the HubSpot loads companies → contacts → deals) and prints what happened: objects
+created per type, associations, rows rejected with their reasons, and where to look next.
+
+Without ``HUBSPOT_ACCESS_TOKEN`` the loads go to the embedded sandbox persisted in
+``.demo/sandbox.sqlite``; running the demo again builds on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import dagster as dg
+import definitions
+
+LOADS = ("companies", "contacts", "deals")
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def _load_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization is None:
+            continue
+        path = materialization.asset_key.path
+        if len(path) == 2 and path[0] == "hubspot":
+            found[path[1]] = dict(materialization.metadata)
+    return found
+
+
+def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        f"{event.step_key}: {event.event_specific_data.error.message.strip()}"  # type: ignore[union-attr]
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    ]
+
+
+def _sandbox_totals() -> dict[str, Any] | None:
+    """Open the persisted sandbox file read-only and count what it holds (sandbox mode only)."""
+    if os.environ.get("HUBSPOT_ACCESS_TOKEN") or not definitions.SANDBOX_DB.exists():
+        return None
+    import sqlite3
+
+    with sqlite3.connect(f"file:{definitions.SANDBOX_DB}?mode=ro", uri=True) as con:
+        objects = dict(
+            con.execute(
+                "select object_type_id, count(*) from objects where archived = 0 group by object_type_id"
+            ).fetchall()
+        )
+        associations = con.execute("select count(*) from associations").fetchone()[0]
+    names = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
+    return {"objects": {names.get(k, k): v for k, v in objects.items()}, "associations": associations}
+
+
+def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = sys.stdout) -> bool:
+    """Print what the run did; return whether every load materialized."""
+    metadata = _load_metadata(result)
+    target = (
+        "HubSpot at " + os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+        if os.environ.get("HUBSPOT_ACCESS_TOKEN")
+        else f"the embedded HubSpot sandbox ({definitions.SANDBOX_DB})"
+    )
+    print(f"\nLoaded into {target} in {seconds:.1f} s\n", file=out)
+    print(f"{'object type':<12} {'rows':>6} {'created':>8} {'skipped':>8} {'failed':>7}", file=out)
+    for name in LOADS:
+        md = metadata.get(name)
+        if md is None:
+            print(f"{name:<12} {'not materialized':>31}", file=out)
+            continue
+        print(
+            f"{name:<12} {_value(md['dagster/row_count']):>6} {_value(md['hubspot/rows_created']):>8} "
+            f"{_value(md['hubspot/rows_skipped']):>8} {_value(md['hubspot/rows_failed']):>7}",
+            file=out,
+        )
+    created = sum(_value(md["hubspot/rows_created"]) for md in metadata.values())
+    skipped = sum(_value(md["hubspot/rows_skipped"]) for md in metadata.values())
+    if metadata and created == 0 and skipped:
+        print(
+            f"\nNothing new: all {skipped} rows were already loaded by an earlier run (incremental).",
+            file=out,
+        )
+    for name in LOADS:
+        md = metadata.get(name)
+        if md is None or not _value(md["hubspot/rows_failed"]):
+            continue
+        table = _value(md["hubspot/failed_rows"])
+        print(f"\nRejected {name} rows (key, reason):", file=out)
+        for record in table.records[:20]:
+            row = record.data
+            code = f"{row.get('code')}: " if row.get("code") else ""
+            print(f"  {row.get('key')}: {row.get('category')} {code}{row.get('message')}", file=out)
+    totals = _sandbox_totals()
+    if totals is not None:
+        objects = ", ".join(f"{v} {k}" for k, v in sorted(totals["objects"].items()))
+        print(
+            f"\nThe sandbox now holds {objects or 'nothing'} and {totals['associations']} associations.",
+            file=out,
+        )
+    for message in _failure_messages(result):
+        print(f"\nFAILED {message}", file=out)
+    print(
+        "\nWhere to look:\n"
+        "  make sandbox   # browse the sandbox's objects at http://127.0.0.1:8765/\n"
+        "  make dev       # the Dagster UI at http://127.0.0.1:3000 (asset metadata, checks, run logs)",
+        file=out,
+    )
+    return result.success and all(name in metadata for name in LOADS)
+
+
+def serve_sandbox(port: int) -> int:
+    """Run the demo's sandbox (same SQLite file and custom properties) in the foreground until Ctrl-C."""
+    import signal
+    import threading
+
+    from hubspot_loader.sandbox.resource import SandboxHubSpotResource
+    from hubspot_loader.sandbox.runner import start_sandbox
+
+    resource = SandboxHubSpotResource(
+        db_path=str(definitions.SANDBOX_DB), extra_properties=definitions.CUSTOM_PROPERTIES
+    )
+    handle = start_sandbox(resource.sandbox_config().replace(port=port))
+    print(f"HubSpot sandbox (demo data in {definitions.SANDBOX_DB})")
+    print(f"  {handle.base_url}/   token: {handle.token}")
+    print("Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    handle.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo job once (exit 0 when every asset materialized), or serve its sandbox."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve-sandbox", type=int, metavar="PORT", help="only run the demo's sandbox")
+    args = parser.parse_args(argv)
+    if args.serve_sandbox is not None:
+        return serve_sandbox(args.serve_sandbox)
+    started = time.monotonic()
+    result = dg.materialize(
+        [definitions.warehouse_dbt_assets, *definitions.LOAD_ASSETS],
+        resources={"dbt": definitions.dbt_resource(), "hubspot": definitions.hubspot_target()},
+        raise_on_error=False,
+    )
+    ok = summarize(result, time.monotonic() - started)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -64,8 +64,16 @@ def _sandbox_totals() -> dict[str, Any] | None:
                 "select object_type_id, count(*) from objects where archived = 0 group by object_type_id"
             ).fetchall()
         )
-        associations = con.execute("select count(*) from associations").fetchone()[0]
+        pairs = con.execute("select from_type_id, to_type_id, count(*) from associations group by 1, 2")
+        counted = pairs.fetchall()
     names = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
+    # HubSpot associations are two-way; count each pair once, from the side the loads created it.
+    wanted = {
+        ("0-1", "0-2"): "contact→company",
+        ("0-3", "0-2"): "deal→company",
+        ("0-3", "0-1"): "deal→contact",
+    }
+    associations = {wanted[(a, b)]: n for a, b, n in counted if (a, b) in wanted}
     return {"objects": {names.get(k, k): v for k, v in objects.items()}, "associations": associations}
 
 
@@ -109,10 +117,8 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = s
     totals = _sandbox_totals()
     if totals is not None:
         objects = ", ".join(f"{v} {k}" for k, v in sorted(totals["objects"].items()))
-        print(
-            f"\nThe sandbox now holds {objects or 'nothing'} and {totals['associations']} associations.",
-            file=out,
-        )
+        links = ", ".join(f"{n} {pair}" for pair, n in totals["associations"].items()) or "none"
+        print(f"\nThe sandbox now holds {objects or 'nothing'}; associations: {links}.", file=out)
     for message in _failure_messages(result):
         print(f"\nFAILED {message}", file=out)
     print(

@@ -12,6 +12,11 @@ Failure model:
 - HubSpot rejects some rows → the materialization succeeds and the ``hubspot_rows_accepted`` check fails
   with the count and the failed-rows table; above ``failure_threshold`` the step fails instead;
 - the load stops part-way (auth, scope, daily limit) → the step fails; rows already created are reported.
+
+Sync state: with the resource's ledger (``HubSpotResource.state_path``, on by default) the asset loads
+incrementally: rows created by earlier runs are skipped (``hubspot/rows_skipped``) but stay in the returned
+id map, so downstream loads that associate by warehouse key keep working. The run id and, for
+partitioned assets, the partition key are recorded with every row sent (``docs/ledger.md``).
 """
 
 # No ``from __future__ import annotations`` here: Dagster checks the ``context`` annotation's type object.
@@ -91,6 +96,7 @@ def build_hubspot_load_asset(
     naive_timezone: str = "UTC",
     table_rows: int = 50,
     description: str | None = None,
+    partitions_def: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetsDefinition:
     """Build an asset that loads the upstream frame ``source`` into HubSpot ``object_type``.
 
@@ -117,6 +123,8 @@ def build_hubspot_load_asset(
         naive_timezone: the zone naive datetimes are taken to be in.
         table_rows: rows kept in the metadata tables.
         description: the asset's description.
+        partitions_def: partitions of the asset (e.g. daily); each partition's rows are recorded in the
+            ledger with their partition key.
 
     """
     source_key = _key(source)
@@ -139,6 +147,7 @@ def build_hubspot_load_asset(
         dagster_type=dg.Any,
         group_name=group_name,
         kinds={"hubspot", "python"},
+        partitions_def=partitions_def,
         required_resource_keys={resource_key},
         check_specs=[dg.AssetCheckSpec(ROWS_ACCEPTED_CHECK, asset=asset_key)],
         description=description or f"Creates the upstream rows as HubSpot {object_type}.",
@@ -163,6 +172,8 @@ def build_hubspot_load_asset(
             )
 
         client = hubspot.get_client()
+        ledger = None if hubspot.dry_run else hubspot.get_ledger()
+        partition = context.partition_key if context.has_partition_key else None
         try:
             result = load_dataframe(
                 frame,
@@ -177,6 +188,11 @@ def build_hubspot_load_asset(
                 naive_timezone=naive_timezone,
                 dry_run=hubspot.dry_run,
                 on_batch=progress,
+                ledger=ledger,
+                portal=hubspot.portal_for(client) if ledger is not None else None,
+                sync_mode=hubspot.sync_mode,
+                run_id=context.run_id,
+                partition=partition,
             )
         except DataValidationError as exc:
             raise dg.Failure(
@@ -190,6 +206,8 @@ def build_hubspot_load_asset(
             ) from exc
         finally:
             client.close()
+            if ledger is not None:
+                ledger.close()
 
         for warning in result.warnings:
             context.log.warning(warning)
@@ -198,6 +216,7 @@ def build_hubspot_load_asset(
             f"{result.rows_skipped} skipped of {result.rows_total} rows in {len(result.batches)} batches"
         )
         metadata = load_metadata(result, table_rows=table_rows)
+        metadata["hubspot/sync_mode"] = dg.MetadataValue.text(hubspot.sync_mode if ledger else "stateless")
         if _threshold_exceeded(result, failure_threshold):
             raise dg.Failure(
                 description=(

@@ -18,7 +18,7 @@ import ipaddress
 import json
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +42,7 @@ from hubspot_loader.errors import (
     parse_body,
     parse_existing_id,
 )
+from hubspot_loader.ledger import token_fingerprint
 from hubspot_loader.model import (
     CREATED,
     FAILED,
@@ -59,6 +60,12 @@ from hubspot_loader.ratelimit import RateLimiter
 from hubspot_loader.retry import AMBIGUOUS_STATUSES, RetryPolicy, parse_retry_after
 
 MAX_BATCH_SIZE = 100
+
+BeforeSend = Callable[[int, list[PreparedInput]], None]
+"""Called with a batch's index and inputs in the worker thread, before the batch's first request.
+
+The ledger uses it to write the batch ahead as pending. If it raises, the batch is not sent and the
+exception ends the ``batch_create`` call (like any unexpected error)."""
 DEFAULT_MAX_SPLIT_REQUESTS = 1000
 """Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
 
@@ -138,6 +145,7 @@ class _Load:
     object_type: str
     unique_property: str | None
     split_budget: int
+    before_send: BeforeSend | None = None
     abort: threading.Event = field(default_factory=threading.Event)
     fatal: HubSpotError | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -290,6 +298,11 @@ class HubSpotClient:
             )
         return batch_size
 
+    @property
+    def token_fingerprint(self) -> str:
+        """The first 12 hex digits of the token's SHA-256: tells tokens apart without revealing them."""
+        return token_fingerprint(self._token)
+
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***")
 
@@ -405,6 +418,27 @@ class HubSpotClient:
                 results.extend(r for r in answer.body.get("results") or [] if isinstance(r, dict))
         return results
 
+    def find_by_unique(self, object_type: str, prop: str, values: Iterable[str]) -> dict[str, str]:
+        """Look objects up by a unique property; return ``casefolded value → id`` for those that exist.
+
+        Values are stripped; blanks are ignored; lookups are case-insensitive (HubSpot lowercases emails).
+        Raises the read's :class:`~hubspot_loader.errors.HubSpotError` after its retries.
+        """
+        originals: dict[str, str] = {}
+        for value in values:
+            text = str(value or "").strip()
+            if text:
+                originals.setdefault(text.casefold(), text)
+        if not originals:
+            return {}
+        found = self.batch_read(object_type, list(originals.values()), id_property=prop, properties=[prop])
+        ids: dict[str, str] = {}
+        for obj in found:
+            value = str((obj.get("properties") or {}).get(prop) or "").strip().casefold()
+            if value and obj.get("id") is not None:
+                ids[value] = str(obj["id"])
+        return ids
+
     def _cached_get(self, key: tuple[str, ...], path: str, what: str) -> list[dict[str, Any]]:
         with self._cache_lock:
             if key in self._cache:
@@ -438,13 +472,15 @@ class HubSpotClient:
         *,
         unique_property: str | None = None,
         batch_size: int | None = None,
+        before_send: BeforeSend | None = None,
     ) -> Iterator[BatchOutcome]:
         """Create objects in batches, yielding one :class:`BatchOutcome` per batch as it completes.
 
         ``inputs`` is consumed lazily; at most ``max_in_flight`` batches exist at a time. Every input of
         a yielded batch has exactly one :class:`RowOutcome`. ``unique_property`` (e.g. ``email``, or a
         custom property with ``hasUniqueValue``) enables reconciliation after ambiguous failures and
-        result matching for answers without trace ids.
+        result matching for answers without trace ids. ``before_send`` (see :data:`BeforeSend`) is
+        called for each batch before its first request.
 
         Raises:
             HubSpotAuthenticationError, HubSpotScopeError: 401/403, fatal for the load.
@@ -455,7 +491,10 @@ class HubSpotClient:
         """
         size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
         load = _Load(
-            object_type=object_type, unique_property=unique_property, split_budget=self.max_split_requests
+            object_type=object_type,
+            unique_property=unique_property,
+            split_budget=self.max_split_requests,
+            before_send=before_send,
         )
         iterator = iter(inputs)
         pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="hubspot-batch")
@@ -510,6 +549,8 @@ class HubSpotClient:
         missing_error = RowError(
             category=NOT_SENT, message="not sent: the load stopped before this row was sent"
         )
+        if load.before_send is not None and not load.abort.is_set():
+            load.before_send(index, rows)
         try:
             self._write_group(batch, load, rows, top=True)
         except _Aborted:
@@ -722,8 +763,9 @@ class HubSpotClient:
         resend: list[PreparedInput] = []
         if keyed and prop:
             originals = [str(group[0].properties[prop]).strip() for group in keyed.values()]
+            found: dict[str, str] | None
             try:
-                found = self.batch_read(load.object_type, originals, id_property=prop, properties=[prop])
+                found = self.find_by_unique(load.object_type, prop, originals)
             except HubSpotError as exc:
                 error = RowError(
                     category=TRANSPORT_ERROR,
@@ -735,15 +777,10 @@ class HubSpotClient:
                 batch.fail([r for group in keyed.values() for r in group], error)
                 found = None
             if found is not None:
-                ids: dict[str, str] = {}
-                for obj in found:
-                    value = str((obj.get("properties") or {}).get(prop) or "").strip().casefold()
-                    if value and obj.get("id") is not None:
-                        ids[value] = str(obj["id"])
                 reconciled = 0
                 for value, group in keyed.items():
-                    if value in ids and len(group) == 1:
-                        batch.settle(group[0], RECONCILED, hubspot_id=ids[value])
+                    if value in found and len(group) == 1:
+                        batch.settle(group[0], RECONCILED, hubspot_id=found[value])
                         reconciled += 1
                     else:
                         resend.extend(group)
@@ -805,4 +842,4 @@ class HubSpotClient:
             record.status = status
 
 
-__all__ = ["HubSpotClient", "is_ambiguous"]
+__all__ = ["BeforeSend", "HubSpotClient", "is_ambiguous"]

@@ -2,24 +2,45 @@
 
 :func:`load_dataframe` is the one place that strings the pure core (validation, conversion) and the HTTP
 client together. The Dagster asset factory and the CLI both call it, so they behave the same.
+
+With a :class:`~hubspot_loader.ledger.SyncLedger` a load is incremental and crash-safe (``docs/ledger.md``):
+
+1. rows an interrupted earlier run left *in doubt* (``pending``) are reconciled first: looked up in
+   HubSpot by the unique property value they were sent with; found → created with that id, not found →
+   failed (so they are sent again);
+2. ``incremental`` (default): rows whose key already has a HubSpot id are not sent; they are reported
+   ``SKIPPED`` with their id, so :attr:`LoadResult.id_map` still holds them. Failed and new rows are sent.
+   ``full_refresh``: every row is sent again; a 409 naming the id the ledger already holds for that key
+   is reported ``SKIPPED`` with that id (for a unique-property type such as contacts by email, a full
+   refresh therefore creates nothing twice; for types without a unique property it *does* create
+   duplicates of rows that still exist: use it for a new or emptied portal);
+3. each batch is written ahead as ``pending`` before its first request and settled when answered.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from hubspot_loader import ledger as ledger_mod
 from hubspot_loader.associations import resolve_association
+from hubspot_loader.errors import HubSpotError, parse_existing_id
 from hubspot_loader.formatting import format_series
 from hubspot_loader.inputs import iter_prepared
+from hubspot_loader.ledger import PendingRow, Settlement, SyncLedger, content_hash, default_portal
 from hubspot_loader.model import (
+    CREATED,
     FAILED,
     NOT_SENT,
     PLANNED,
+    RECONCILED,
+    SKIPPED,
+    TRANSPORT_ERROR,
     AssociationColumn,
     BatchOutcome,
     LoadResult,
@@ -40,6 +61,17 @@ PropertySpec = Sequence[str] | Mapping[str, str] | None
 or ``None`` for every column except the key and association columns."""
 
 ProgressCallback = Callable[[BatchOutcome], None]
+
+SyncMode = Literal["incremental", "full_refresh"]
+
+IN_DOUBT = "IN_DOUBT"
+"""Error category of a row left in doubt by an earlier run that could not be reconciled (not sent)."""
+
+#: Failure categories after which the row may nevertheless exist in HubSpot: the ledger keeps it pending.
+IN_DOUBT_CATEGORIES = frozenset({TRANSPORT_ERROR, "UNMATCHED_RESULT"})
+
+#: Object types whose built-in unique property is ``email``.
+_CONTACT_TYPES = frozenset({"contacts", "contact", "0-1"})
 
 
 class DataValidationError(ValueError):
@@ -144,6 +176,11 @@ def load_dataframe(
     dry_run: bool = False,
     preview_rows: int = 5,
     on_batch: ProgressCallback | None = None,
+    ledger: SyncLedger | None = None,
+    portal: str | None = None,
+    sync_mode: SyncMode = "incremental",
+    run_id: str | None = None,
+    partition: str | None = None,
 ) -> LoadResult:
     """Validate ``df``, convert its rows and create them in HubSpot; return what happened to every row.
 
@@ -157,19 +194,34 @@ def load_dataframe(
             row's ``objectWriteTraceId`` and the key of the id map.
         schema: a pandera schema checked before anything is sent; the coerced frame is what is sent.
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
-        unique_property: a property with unique values (``email`` for contacts, or a custom external id)
-            used to reconcile ambiguous failures without creating duplicates.
+        unique_property: a property with unique values (``email`` for contacts, or a custom external id
+            with ``hasUniqueValue``) used to reconcile ambiguous failures without creating duplicates.
+            Defaults to ``email`` for contacts when an ``email`` property is sent; for other types
+            without one the result carries a warning (ambiguous failures are then resent, see
+            :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
         naive_timezone: the zone naive datetimes are taken to be in.
         batch_size: inputs per request (≤ 100); the client's default when ``None``.
         dry_run: validate and convert, keep the first ``preview_rows`` payloads, send nothing.
         preview_rows: how many payloads a dry run keeps.
         on_batch: called after every finished batch (progress reporting).
+        ledger: the sync state (see the module docstring); needs ``key_column``. ``None``: every row is
+            sent and nothing is remembered.
+        portal: the portal identity the ledger keys rows by; default
+            :func:`~hubspot_loader.ledger.default_portal` of the client's base URL and token fingerprint.
+        sync_mode: ``incremental`` (skip rows already created) or ``full_refresh`` (send every row).
+        run_id: recorded as the rows' first/last run; a random id when ``None``.
+        partition: the partition key recorded with the rows sent (partitioned assets).
 
     Raises:
         DataValidationError: the frame failed ``schema``; nothing was sent.
         LoadAborted: the load stopped part-way; ``.result`` accounts for every row.
+        ValueError: a ledger without ``key_column``, or an unknown ``sync_mode``.
 
     """
+    if sync_mode not in ("incremental", "full_refresh"):
+        raise ValueError(f"sync_mode must be 'incremental' or 'full_refresh', got {sync_mode!r}")
+    if ledger is not None and key_column is None:
+        raise ValueError("a ledger tracks rows by warehouse key: pass key_column")
     result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
     if schema is not None:
         report = validate_frame(df, schema, key_column)
@@ -182,12 +234,37 @@ def load_dataframe(
         associations=resolve_associations(object_type, associations, client=client, id_maps=id_maps),
         key_column=key_column,
     )
+    if unique_property is None and object_type in _CONTACT_TYPES and "email" in plan.properties.values():
+        unique_property = "email"
+    sync: _Sync | None = None
+    if ledger is not None:
+        if portal is None:
+            if client is None:
+                raise ValueError("a ledger needs a portal identity: pass portal= or a client")
+            portal = default_portal(client.base_url, client.token_fingerprint)
+        sync = _Sync(
+            ledger=ledger,
+            portal=portal,
+            object_type=object_type,
+            mode=sync_mode,
+            run_id=run_id or uuid.uuid4().hex,
+            partition=partition,
+            unique_property=unique_property,
+        )
     if dry_run:
-        _plan_only(df, plan, result, naive_timezone, preview_rows)
+        _plan_only(df, plan, result, naive_timezone, preview_rows, sync)
     else:
         if client is None:
             raise ValueError("a client is needed to send rows; pass dry_run=True to only validate")
-        _send(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch)
+        if unique_property is None:
+            result.warnings.append(
+                f"no unique property for {object_type}: a batch whose answer is lost (timeout, dropped "
+                "connection) cannot be looked up before it is resent, so duplicates are possible"
+                + ("" if client.resend_ambiguous else " (resend_ambiguous=False: such rows fail instead)")
+                + "; create a unique external-id property (hasUniqueValue) in HubSpot, send it and pass "
+                "unique_property"
+            )
+        _send(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync)
     result.rows.sort(key=lambda r: r.position)
     result.batches.sort(key=lambda b: b.index)
     result.finished = _now()
@@ -199,11 +276,22 @@ def _now() -> datetime:
 
 
 def _plan_only(
-    df: pd.DataFrame, plan: LoadPlan, result: LoadResult, naive_timezone: str, preview_rows: int
+    df: pd.DataFrame,
+    plan: LoadPlan,
+    result: LoadResult,
+    naive_timezone: str,
+    preview_rows: int,
+    sync: _Sync | None,
 ) -> None:
     for chunk in _chunks(df, plan, naive_timezone):
-        result.rows.extend(chunk.rejected)
+        known = sync.lookup(chunk) if sync is not None else {}
+        for row in chunk.rejected:
+            result.rows.append(_skipped_if_created(row.key, row.position, row.trace_id, known, sync) or row)
         for item in chunk.inputs:
+            skipped = _skipped_if_created(item.key, item.position, item.trace_id, known, sync)
+            if skipped is not None:
+                result.rows.append(skipped)
+                continue
             if len(result.payload_preview) < preview_rows:
                 result.payload_preview.append(item.payload())
             result.rows.append(
@@ -221,6 +309,172 @@ def _chunks(df: pd.DataFrame, plan: LoadPlan, naive_timezone: str) -> Iterator[A
     )
 
 
+@dataclass
+class _Sync:
+    """One load's view of the ledger: where its rows are recorded and how they are chosen."""
+
+    ledger: SyncLedger
+    portal: str
+    object_type: str
+    mode: SyncMode
+    run_id: str
+    partition: str | None
+    unique_property: str | None
+    unresolved: set[str] = field(default_factory=set)
+    """Keys left in doubt by an earlier run that could not be reconciled: not sent in this run."""
+    known: dict[str, ledger_mod.LedgerEntry] = field(default_factory=dict)
+    """Ledger entries of the rows taken for sending (by key), until they are settled."""
+    changed_skipped: int = 0
+
+    def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
+        keys = [item.key for item in chunk.inputs] + [row.key for row in chunk.rejected]
+        return self.ledger.lookup(self.portal, self.object_type, keys)
+
+    def pending_row(self, item: PreparedInput) -> PendingRow:
+        value = item.properties.get(self.unique_property) if self.unique_property else None
+        return PendingRow(
+            row_key=item.key,
+            content_hash=content_hash(item.properties, item.associations),
+            unique_property=self.unique_property if value else None,
+            unique_value=str(value).strip() if value else None,
+        )
+
+    def write_ahead(self, index: int, rows: list[PreparedInput]) -> None:
+        self.ledger.mark_pending(
+            self.portal,
+            self.object_type,
+            [self.pending_row(r) for r in rows],
+            run_id=self.run_id,
+            partition=self.partition,
+        )
+
+    def settle(self, rows: Sequence[RowOutcome]) -> list[RowOutcome]:
+        """Record the outcomes in the ledger; return them, with self-conflicts turned into SKIPPED."""
+        settlements: list[Settlement] = []
+        out: list[RowOutcome] = []
+        for row in rows:
+            entry = self.known.pop(row.key, None)
+            prior_id = entry.hubspot_id if entry is not None else None
+            error = row.error
+            if row.status in (CREATED, RECONCILED) and row.hubspot_id:
+                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=row.hubspot_id))
+            elif error is not None and error.category in IN_DOUBT_CATEGORIES:
+                settlements.append(
+                    Settlement(row.key, ledger_mod.PENDING, hubspot_id=prior_id, error=error.message)
+                )
+            elif (
+                prior_id is not None
+                and error is not None
+                and error.category == "CONFLICT"
+                and parse_existing_id(error.message) == prior_id
+            ):
+                row = RowOutcome(
+                    key=row.key,
+                    position=row.position,
+                    status=SKIPPED,
+                    hubspot_id=prior_id,
+                    trace_id=row.trace_id,
+                    batch_index=row.batch_index,
+                )
+                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id))
+            elif prior_id is not None and entry is not None and entry.status == ledger_mod.CREATED:
+                # full refresh of a row that exists: the object stays; remember why the resend failed
+                message = error.message if error is not None else row.status
+                settlements.append(
+                    Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id, error=message)
+                )
+            else:
+                message = error.message if error is not None else row.status
+                settlements.append(Settlement(row.key, ledger_mod.FAILED, error=message))
+            out.append(row)
+        if settlements:
+            self.ledger.settle(
+                self.portal, self.object_type, settlements, run_id=self.run_id, partition=self.partition
+            )
+        return out
+
+    def reconcile_in_doubt(self, client: HubSpotClient, result: LoadResult) -> None:
+        """Settle the rows an interrupted earlier run left pending, before anything is sent."""
+        doubtful = self.ledger.in_doubt(self.portal, self.object_type)
+        if not doubtful:
+            return
+        by_prop: dict[str, list[ledger_mod.LedgerEntry]] = {}
+        blind: list[ledger_mod.LedgerEntry] = []
+        for entry in doubtful:
+            if entry.unique_property and entry.unique_value:
+                by_prop.setdefault(entry.unique_property, []).append(entry)
+            else:
+                blind.append(entry)
+        settlements: list[Settlement] = []
+        found_n = missing_n = 0
+        for prop, entries in by_prop.items():
+            try:
+                found = client.find_by_unique(self.object_type, prop, [e.unique_value or "" for e in entries])
+            except HubSpotError as exc:
+                self.unresolved.update(e.row_key for e in entries)
+                result.warnings.append(
+                    f"{len(entries)} row(s) left in doubt by an earlier run could not be looked up by {prop} "
+                    f"({exc}); they are not sent in this run"
+                )
+                continue
+            values = [str(e.unique_value).strip().casefold() for e in entries]
+            shared = {v for v in values if values.count(v) > 1}
+            for entry, value in zip(entries, values, strict=True):
+                if value in found and value not in shared:
+                    settlements.append(Settlement(entry.row_key, ledger_mod.CREATED, hubspot_id=found[value]))
+                    found_n += 1
+                else:
+                    message = f"in doubt after run {entry.last_run_id}; not found by {prop}: not created"
+                    settlements.append(Settlement(entry.row_key, ledger_mod.FAILED, error=message))
+                    missing_n += 1
+        if blind:
+            keys = [e.row_key for e in blind]
+            if client.resend_ambiguous:
+                settlements.extend(
+                    Settlement(
+                        k,
+                        ledger_mod.FAILED,
+                        error="in doubt after an interrupted run; no unique value to look it up by: resent",
+                    )
+                    for k in keys
+                )
+                result.warnings.append(
+                    f"{len(blind)} row(s) left in doubt by an earlier run have no unique property value to "
+                    "look them up by; they are sent again and may be duplicated in HubSpot"
+                )
+            else:
+                self.unresolved.update(keys)
+                result.warnings.append(
+                    f"{len(blind)} row(s) left in doubt by an earlier run cannot be reconciled (no unique "
+                    "property value) and resend_ambiguous=False: they stay pending and are not sent; check "
+                    "them in HubSpot and settle them in the ledger"
+                )
+        if settlements:
+            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
+        result.warnings.append(
+            f"reconciled {len(doubtful)} row(s) left in doubt by an earlier run: {found_n} found in "
+            f"HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
+        )
+
+
+def _skipped_if_created(
+    key: str,
+    position: int,
+    trace_id: str | None,
+    known: Mapping[str, ledger_mod.LedgerEntry],
+    sync: _Sync | None,
+) -> RowOutcome | None:
+    """Return a SKIPPED outcome when incremental mode finds the row's key created in the ledger."""
+    if sync is None or sync.mode != "incremental":
+        return None
+    entry = known.get(key)
+    if entry is None or entry.status != ledger_mod.CREATED or not entry.hubspot_id:
+        return None
+    return RowOutcome(
+        key=key, position=position, status=SKIPPED, hubspot_id=entry.hubspot_id, trace_id=trace_id
+    )
+
+
 def _send(
     df: pd.DataFrame,
     plan: LoadPlan,
@@ -230,30 +484,95 @@ def _send(
     unique_property: str | None,
     batch_size: int | None,
     on_batch: ProgressCallback | None,
+    sync: _Sync | None = None,
 ) -> None:
     pending: dict[str, PreparedInput] = {}
+    if sync is not None:
+        sync.reconcile_in_doubt(client, result)
 
     def inputs() -> Iterator[PreparedInput]:
         for chunk in _chunks(df, plan, naive_timezone):
-            result.rows.extend(chunk.rejected)
+            if sync is None:
+                result.rows.extend(chunk.rejected)
+                yield from _taken(chunk.inputs, pending)
+                continue
+            known = sync.lookup(chunk)
+            rejected = []
+            for row in chunk.rejected:
+                skipped = _skipped_if_created(row.key, row.position, row.trace_id, known, sync)
+                if skipped is not None:
+                    result.rows.append(skipped)
+                else:
+                    if row.key in known:
+                        sync.known[row.key] = known[row.key]
+                    rejected.append(row)
+            if rejected:
+                result.rows.extend(sync.settle(rejected))
+            to_send = []
             for item in chunk.inputs:
-                pending[item.trace_id] = item
-                yield item
+                skipped = _skipped_if_created(item.key, item.position, item.trace_id, known, sync)
+                if skipped is not None:
+                    entry = known[item.key]
+                    if entry.content_hash and entry.content_hash != content_hash(
+                        item.properties, item.associations
+                    ):
+                        sync.changed_skipped += 1
+                    result.rows.append(skipped)
+                elif item.key in sync.unresolved:
+                    result.rows.append(_in_doubt(item))
+                else:
+                    if item.key in known:
+                        sync.known[item.key] = known[item.key]
+                    to_send.append(item)
+            yield from _taken(to_send, pending)
+
+    def handle(outcome: BatchOutcome) -> None:
+        rows = sync.settle(outcome.rows) if sync is not None else outcome.rows
+        result.batches.append(outcome.record)
+        result.rows.extend(rows)
+        for row in rows:
+            if row.trace_id is not None:
+                pending.pop(row.trace_id, None)
+        if on_batch is not None:
+            on_batch(outcome)
 
     try:
         for outcome in client.batch_create(
-            plan.object_type, inputs(), unique_property=unique_property, batch_size=batch_size
+            plan.object_type,
+            inputs(),
+            unique_property=unique_property,
+            batch_size=batch_size,
+            before_send=sync.write_ahead if sync is not None else None,
         ):
-            result.batches.append(outcome.record)
-            result.rows.extend(outcome.rows)
-            for row in outcome.rows:
-                if row.trace_id is not None:
-                    pending.pop(row.trace_id, None)
-            if on_batch is not None:
-                on_batch(outcome)
+            handle(outcome)
     except Exception as exc:
         _account_for_unsent(df, plan.key_column, result, pending, exc)
         raise LoadAborted(f"load of {plan.object_type} stopped: {exc}", result) from exc
+    finally:
+        if sync is not None and sync.changed_skipped:
+            result.warnings.append(
+                f"{sync.changed_skipped} skipped row(s) changed since they were created; this loader only "
+                "creates, so HubSpot keeps their old values"
+            )
+
+
+def _taken(items: Sequence[PreparedInput], pending: dict[str, PreparedInput]) -> Iterator[PreparedInput]:
+    for item in items:
+        pending[item.trace_id] = item
+        yield item
+
+
+def _in_doubt(item: PreparedInput) -> RowOutcome:
+    return RowOutcome(
+        key=item.key,
+        position=item.position,
+        status=FAILED,
+        error=RowError(
+            category=IN_DOUBT,
+            message="not sent: an earlier run may have created this row and it could not be looked up",
+        ),
+        trace_id=item.trace_id,
+    )
 
 
 def _account_for_unsent(
@@ -272,9 +591,7 @@ def _account_for_unsent(
             )
         )
     seen = {r.position for r in result.rows}
-    keys = (
-        format_series(df[key_column], column=key_column).values if key_column is not None else None
-    )
+    keys = format_series(df[key_column], column=key_column).values if key_column is not None else None
     for position in range(len(df)):
         if position not in seen:
             key = (keys[position] if keys is not None else None) or str(position)

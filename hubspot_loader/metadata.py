@@ -21,6 +21,8 @@ Keys (all per run):
 ``hubspot/failed_rows``         the first failed rows: key, category, code, property, message
 ``hubspot/warnings``            anything the run should know (e.g. no unique property to reconcile by)
 ``hubspot/dry_run``             true when nothing was sent
+``hubspot/sync_mode``           ``incremental`` / ``full_refresh`` with a ledger, ``stateless`` without
+                                (added by the asset factory)
 ``hubspot/payload_preview``     a dry run's first payloads
 ==============================  ==========================================================================
 """

@@ -1,13 +1,19 @@
-"""The Dagster resource: HubSpot connection settings that hand out a :class:`HubSpotClient`."""
+"""The Dagster resource: HubSpot connection settings that hand out a :class:`HubSpotClient` and a ledger."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
 from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import SQLiteLedger, default_portal
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_STATE_PATH = ".hubspot_loader/state.sqlite"
+"""The ledger file, relative to the working directory of the run (see ``docs/ledger.md``)."""
 
 
 class HubSpotResource(dg.ConfigurableResource):
@@ -23,6 +29,12 @@ class HubSpotResource(dg.ConfigurableResource):
         hubspot = HubSpotResource(access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"))
 
     The token is never logged, written to metadata, or shown by ``repr``.
+
+    Sync state: loads remember which rows they created in a SQLite ledger at ``state_path`` (default
+    ``.hubspot_loader/state.sqlite`` under the run's working directory; ``None`` or ``""`` turns it off,
+    so every run sends every row). With the default ``sync_mode="incremental"`` a scheduled run creates
+    only rows whose key has no HubSpot id yet. Set ``portal`` to the HubSpot account id so the state
+    survives token rotation (see ``docs/ledger.md``).
     """
 
     access_token: str = Field(description="Private-app or OAuth access token. Use dg.EnvVar.")
@@ -41,6 +53,24 @@ class HubSpotResource(dg.ConfigurableResource):
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for one response.")
     dry_run: bool = Field(default=False, description="Validate and convert, but send no write request.")
+    state_path: str | None = Field(
+        default=DEFAULT_STATE_PATH,
+        description=(
+            "SQLite ledger of loaded rows (relative paths: to the run's working directory); "
+            "None or '' disables incremental state."
+        ),
+    )
+    sync_mode: Literal["incremental", "full_refresh"] = Field(
+        default="incremental",
+        description="incremental: create only rows without a HubSpot id in the ledger; full_refresh: all.",
+    )
+    portal: str | None = Field(
+        default=None,
+        description=(
+            "Portal identity the ledger keys rows by (e.g. the HubSpot account id); default: base URL + "
+            "a short SHA-256 fingerprint of the token (never the token)."
+        ),
+    )
 
     def get_client(self) -> HubSpotClient:
         """Return a new client for this portal (one per run; close it when done)."""
@@ -53,6 +83,16 @@ class HubSpotResource(dg.ConfigurableResource):
             requests_per_10s=self.requests_per_10s,
             batch_size=self.batch_size,
         )
+
+    def get_ledger(self) -> SQLiteLedger | None:
+        """Open the ledger at ``state_path`` (``None`` when disabled); close it when done."""
+        if not self.state_path:
+            return None
+        return SQLiteLedger(Path(self.state_path).expanduser())
+
+    def portal_for(self, client: HubSpotClient) -> str:
+        """Return the portal identity for ``client``: ``portal`` if set, else from its URL and token."""
+        return self.portal or default_portal(client.base_url, client.token_fingerprint)
 
     def __repr__(self) -> str:
         return (

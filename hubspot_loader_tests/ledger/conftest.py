@@ -1,0 +1,87 @@
+"""Helpers for ledger tests: contact frames, fast clients, and comparisons of ledger and sandbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.sandbox import SandboxHandle
+
+#: Retries fast enough for tests, bounded; generous attempts so injected faults never exhaust them.
+FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_s=0.01, backoff_max_s=0.05, max_elapsed_s=60)
+PORTAL = "test-portal"
+
+
+def contacts_frame(n: int, *, start: int = 0, tag: str = "c") -> pd.DataFrame:
+    """``n`` contact rows keyed ``{tag}{i}`` with unique emails ``{tag}{i}@example.com``."""
+    idx = range(start, start + n)
+    return pd.DataFrame(
+        {
+            "contact_key": [f"{tag}{i}" for i in idx],
+            "email": [f"{tag}{i}@example.com" for i in idx],
+            "firstname": [f"First{i}" for i in idx],
+        }
+    )
+
+
+def key_of_email(email: str) -> str:
+    return email.split("@", 1)[0]
+
+
+def creates(sandbox: SandboxHandle) -> int:
+    """Batch-create requests the sandbox received (whatever their answer)."""
+    return int(sandbox.counters()["by_route"].get("POST batch/create", 0))
+
+
+def sandbox_id_map(sandbox: SandboxHandle, object_type: str = "contacts") -> dict[str, str]:
+    """Row key → id of every stored contact (key derived from the email); asserts no email repeats."""
+    objects = sandbox.objects(object_type)
+    emails = Counter(str(o["properties"]["email"]).lower() for o in objects)
+    duplicated = {e: n for e, n in emails.items() if n > 1}
+    assert not duplicated, f"{len(duplicated)} duplicated emails, e.g. {list(duplicated.items())[:3]}"
+    return {key_of_email(str(o["properties"]["email"]).lower()): str(o["id"]) for o in objects}
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "ledger.sqlite"
+
+
+@pytest.fixture
+def open_ledger(ledger_path: Path) -> Iterator[Callable[[], SQLiteLedger]]:
+    """Open ledgers on the test's file; all are closed at teardown."""
+    opened: list[SQLiteLedger] = []
+
+    def build() -> SQLiteLedger:
+        ledger = SQLiteLedger(ledger_path)
+        opened.append(ledger)
+        return ledger
+
+    yield build
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., HubSpotClient]]:
+    """Build clients against a sandbox with fast retries; all are closed at teardown."""
+    clients: list[HubSpotClient] = []
+
+    def build(handle: SandboxHandle, **kwargs: Any) -> HubSpotClient:
+        kwargs.setdefault("retry", FAST_RETRY)
+        kwargs.setdefault("timeout", (2.0, 10.0))
+        client = HubSpotClient(handle.token, base_url=handle.base_url, **kwargs)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()

@@ -1,0 +1,179 @@
+"""The Dagster shell through real ``materialize()`` runs against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+
+from hubspot_loader import (
+    ROWS_ACCEPTED_CHECK,
+    AssociationColumn,
+    HubSpotResource,
+    build_hubspot_load_asset,
+)
+from hubspot_loader.sandbox import SandboxHandle
+
+COMPANIES = pd.DataFrame(
+    {"company_key": ["CO-1", "CO-2", "CO-3"], "name": ["Acme", "Globex", "Initech"]}
+)
+CONTACTS = pd.DataFrame(
+    {
+        "contact_key": ["CT-1", "CT-2", "CT-3", "CT-4"],
+        "email": ["a@example.com", "b@example.com", "not-an-email", "d@example.com"],
+        "company_key": ["CO-1", None, "CO-3", "CO-2"],
+    }
+)
+
+
+@dg.asset
+def company_rows() -> pd.DataFrame:
+    return COMPANIES
+
+
+@dg.asset
+def contact_rows() -> pd.DataFrame:
+    return CONTACTS
+
+
+def _resource(hub: SandboxHandle, **kwargs: Any) -> HubSpotResource:
+    # No sync state: each test starts from an empty sandbox (the ledger has its own tests).
+    return HubSpotResource(access_token=hub.token, base_url=hub.base_url, state_path="", **kwargs)
+
+
+def _loads(**contact_kwargs: Any) -> list[dg.AssetsDefinition]:
+    companies = build_hubspot_load_asset(
+        name="companies", key_prefix="hubspot", source="company_rows", object_type="companies",
+        key_column="company_key",
+    )  # fmt: skip
+    contacts = build_hubspot_load_asset(
+        name="contacts",
+        key_prefix="hubspot",
+        source="contact_rows",
+        object_type="contacts",
+        key_column="contact_key",
+        associations=[AssociationColumn("company_key", "companies", keys_from="hubspot/companies")],
+        unique_property="email",
+        **contact_kwargs,
+    )
+    return [companies, contacts]
+
+
+def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict[str, Any]:
+    [materialization] = [
+        e.step_materialization_data.materialization
+        for e in result.get_asset_materialization_events()
+        if e.step_materialization_data.materialization.asset_key == dg.AssetKey(["hubspot", name])
+    ]
+    return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    [evaluation] = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.asset_key == dg.AssetKey(["hubspot", name])
+    ]
+    return evaluation
+
+
+def test_materialize_loads_with_id_map_associations_and_metadata(sandbox: SandboxHandle) -> None:
+    result = dg.materialize(
+        [company_rows, contact_rows, *_loads()], resources={"hubspot": _resource(sandbox)}
+    )
+    assert result.success
+
+    companies_map = result.output_for_node("hubspot__companies")
+    contacts_map = result.output_for_node("hubspot__contacts")
+    assert set(companies_map) == {"CO-1", "CO-2", "CO-3"}
+    assert set(contacts_map) == {"CT-1", "CT-2", "CT-4"}
+
+    # Contacts are associated with their company by warehouse key, through the companies id map.
+    for contact_key, company_key in [("CT-1", "CO-1"), ("CT-4", "CO-2")]:
+        obj = sandbox.get_object("contacts", contacts_map[contact_key])
+        assert obj is not None
+        targets = {str(a.get("toObjectId") or a.get("id")) for a in obj["associations"]}
+        assert targets == {companies_map[company_key]}
+    lonely = sandbox.get_object("contacts", contacts_map["CT-2"])
+    assert lonely is not None and lonely["associations"] == []
+
+    md = _metadata(result, "contacts")
+    assert md["dagster/row_count"] == 4
+    assert md["hubspot/rows_created"] == 3 and md["hubspot/rows_failed"] == 1
+    assert md["hubspot/status"] == "COMPLETE"
+    assert md["hubspot/batches"] == 1 and md["hubspot/requests"] >= 1
+    started = datetime.fromtimestamp(md["hubspot/started_at"])
+    completed = datetime.fromtimestamp(md["hubspot/completed_at"])
+    assert started <= completed
+    batches = md["hubspot/batches_table"]
+    assert [r.data["rows"] for r in batches.records] == [4]
+    failed = md["hubspot/failed_rows"]
+    assert [(r.data["key"], r.data["code"]) for r in failed.records] == [("CT-3", "INVALID_EMAIL")]
+
+    # Row failures: the materialization succeeds, the check fails with the count and the table.
+    assert _check(result, "companies").passed
+    check = _check(result, "contacts")
+    assert check.check_name == ROWS_ACCEPTED_CHECK and not check.passed
+    assert check.metadata["rows_failed"].value == 1
+    assert "CT-3" in check.metadata["failed_rows"].value
+
+
+def test_threshold_fails_the_step(sandbox: SandboxHandle) -> None:
+    result = dg.materialize(
+        [company_rows, contact_rows, *_loads(failure_threshold=0.1)],
+        resources={"hubspot": _resource(sandbox)},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "hubspot__contacts"
+    assert "1 of 4 contacts rows failed" in failure.event_specific_data.error.message  # type: ignore[union-attr]
+
+
+def test_schema_failure_fails_without_sending(sandbox: SandboxHandle) -> None:
+    schema = pa.DataFrameSchema(
+        {"email": pa.Column(str, pa.Check.str_matches(r"^[^@\s]+@[^@\s]+\.[a-z]+$"))}
+    )
+    result = dg.materialize(
+        [contact_rows, build_hubspot_load_asset(
+            name="contacts", source="contact_rows", object_type="contacts", key_column="contact_key",
+            schema=schema, properties=["email"],
+        )],
+        resources={"hubspot": _resource(sandbox)},
+        raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message  # type: ignore[union-attr]
+    assert "nothing was sent" in message
+    assert "row key 'CT-3' (position 2), column 'email', check str_matches" in message
+    assert sandbox.counters()["write_requests"] == 0
+
+
+def test_token_stays_out_of_repr_logs_and_metadata(
+    sandbox_factory: Callable[..., SandboxHandle], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hubspot_loader.sandbox import SandboxConfig, TokenConfig
+
+    secret = "pat-na1-11111111-2222-3333-4444-555555555555"
+    hub = sandbox_factory(config=SandboxConfig(tokens=(TokenConfig(secret),)))
+    resource = HubSpotResource(access_token=secret, base_url=hub.base_url, state_path="")
+    assert secret not in repr(resource) and secret not in str(resource)
+    assert secret not in repr(resource.get_client())
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [company_rows, contact_rows, *_loads()], resources={"hubspot": resource}, instance=instance
+    )
+    assert result.success
+    records = instance.get_records_for_run(result.run_id).records
+    text = "\n".join(str(r.event_log_entry) for r in records)
+    assert "hubspot/rows_created" in text  # the metadata is in there ...
+    assert secret not in text  # ... and the token is not
+    captured = capsys.readouterr()
+    assert secret not in captured.out and secret not in captured.err

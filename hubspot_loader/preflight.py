@@ -914,16 +914,23 @@ class _Explainer:
         self.id_maps = id_maps or {}
         self._codes: dict[str, np.ndarray] = {}
         self._groups: dict[str, pd.Series] = {}
+        self._raw: dict[str, np.ndarray] = {}
+        self._texts: dict[str, np.ndarray] = {}
 
     def _column(self, column: str) -> pd.Series:
         return _positional(self.df[column])
 
+    def _raw_value(self, column: str, position: int) -> Any:
+        if column not in self._raw:
+            self._raw[column] = self.df[column].to_numpy(dtype=object)
+        return self._raw[column][position]
+
     def _wire_text(self, column: str, position: int) -> str | None:
-        try:
-            text = format_value(self.df[column].iloc[position], naive_timezone=self.tz)
-        except ValueError:
-            return None
-        return text
+        """Return the cell as it would be sent (``None``: omitted or unformattable)."""
+        if column not in self._texts:
+            self._texts[column] = _wire(self.df[column], self.tz)[0]
+        text = self._texts[column][position]
+        return None if text is None else str(text)
 
     def entry(self, position: int, column: str | None, check: str, case: str | None) -> list[RowProblem]:
         key = self.keys[position]
@@ -966,7 +973,7 @@ class _Explainer:
         return str(code) if code is not None else INVALID_VALUE
 
     def _value_message(self, code: str, prop: _Property, column: str, position: int) -> str:
-        raw = self.df[column].iloc[position]
+        raw = self._raw_value(column, position)
         text = self._wire_text(column, position)
         if code == INVALID_VALUE or text is None:
             if _too_long(raw):
@@ -1017,7 +1024,7 @@ class _Explainer:
         )
 
     def _key_message(self, column: str, position: int) -> str:
-        raw = self.df[column].iloc[position]
+        raw = self._raw_value(column, position)
         try:
             key = format_value(raw, naive_timezone=self.tz)
         except ValueError as exc:

@@ -1,0 +1,143 @@
+"""Issue #4 acceptance: a load SIGKILLed mid-run, then run again, ends as an uninterrupted run would.
+
+The load runs in a child process against a sandbox with latency, so batches are in flight when the child
+is killed. The sandbox still commits those batches after the kill (as HubSpot would: the request had
+arrived), but no answer reaches the ledger: they stay ``pending``. The second run must look them up
+instead of creating them again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.load import load_dataframe
+from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+
+from .conftest import PORTAL, contacts_frame, sandbox_id_map
+
+ROWS = 3000
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from hubspot_loader.client import HubSpotClient
+    from hubspot_loader.ledger import SQLiteLedger
+    from hubspot_loader.load import load_dataframe
+    from hubspot_loader_tests.ledger.conftest import PORTAL, contacts_frame
+
+    base_url, token, path, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    client = HubSpotClient(token, base_url=base_url, max_in_flight=4, batch_size=50)
+    load_dataframe(
+        contacts_frame(rows), "contacts", client=client, key_column="contact_key",
+        ledger=SQLiteLedger(path), portal=PORTAL, run_id="killed-run",
+    )
+    print("finished", flush=True)
+    """
+)
+
+
+def _settled(sandbox: SandboxHandle, quiet_s: float = 0.6) -> int:
+    """Wait until the sandbox stops creating (in-flight requests of the dead child are committed)."""
+    last, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        count = sandbox.counts().get("contacts", 0)
+        if count != last:
+            last, since = count, time.monotonic()
+        time.sleep(0.05)
+    return last
+
+
+def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
+    sandbox_factory: Callable[..., SandboxHandle],
+    client_for: Callable[..., HubSpotClient],
+    open_ledger: Callable[[], SQLiteLedger],
+    ledger_path: Path,
+    tmp_path: Path,
+) -> None:
+    sandbox = sandbox_factory(faults=FaultConfig(latency_ms=120))
+    script = tmp_path / "child_load.py"
+    script.write_text(CHILD)
+    repo = Path(__file__).resolve().parents[2]
+    ledger_path.parent.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(
+        [sys.executable, str(script), sandbox.base_url, sandbox.token, str(ledger_path), str(ROWS)],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while sandbox.counts().get("contacts", 0) < ROWS // 3 and time.monotonic() < deadline:
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert "finished" not in (child.stdout.read() if child.stdout else "")
+    committed = _settled(sandbox)
+
+    ledger = open_ledger()
+    statuses = ledger.counts(PORTAL, "contacts")
+    assert statuses.get(PENDING, 0) >= 1, statuses  # killed with batches written ahead, unanswered
+    assert ROWS // 3 <= committed < ROWS
+    # HubSpot holds rows the ledger never heard about: exactly the ones a blind resend would duplicate
+    assert committed > statuses.get(CREATED, 0)
+
+    resumed = load_dataframe(
+        contacts_frame(ROWS),
+        "contacts",
+        client=client_for(sandbox, max_in_flight=4),
+        key_column="contact_key",
+        ledger=ledger,
+        portal=PORTAL,
+        run_id="resume-run",
+    )
+    assert resumed.rows_failed == 0
+    assert resumed.rows_skipped + resumed.rows_created == ROWS
+    assert resumed.rows_skipped >= committed  # everything committed before (or because of) the kill
+    stored = sandbox_id_map(sandbox)  # no duplicated email
+    assert len(stored) == sandbox.counts()["contacts"] == ROWS
+    assert resumed.id_map == stored == ledger.id_map(PORTAL, "contacts")
+    assert ledger.counts(PORTAL, "contacts") == {CREATED: ROWS}
+    runs = {(e.first_run_id, e.last_run_id) for e in ledger.entries(PORTAL, "contacts")}
+    assert ("killed-run", "killed-run") in runs and ("resume-run", "resume-run") in runs
+
+    # the same frame loaded without interruption into a fresh portal ends in the same state
+    clean = sandbox_factory()
+    clean_ledger = SQLiteLedger(tmp_path / "clean.sqlite")
+    try:
+        load_dataframe(
+            contacts_frame(ROWS),
+            "contacts",
+            client=client_for(clean),
+            key_column="contact_key",
+            ledger=clean_ledger,
+            portal=PORTAL,
+        )
+        assert clean_ledger.counts(PORTAL, "contacts") == ledger.counts(PORTAL, "contacts")
+        assert set(clean_ledger.id_map(PORTAL, "contacts")) == set(stored)
+    finally:
+        clean_ledger.close()
+
+    def contents(handle: SandboxHandle) -> dict[str, tuple[str, str]]:
+        return {
+            str(o["properties"]["email"]): (str(o["properties"]["firstname"]), str(o["properties"]["email"]))
+            for o in handle.objects("contacts")
+        }
+
+    assert contents(sandbox) == contents(clean)

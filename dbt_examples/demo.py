@@ -99,11 +99,15 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = s
         )
     created = sum(_value(md["hubspot/rows_created"]) for md in metadata.values())
     skipped = sum(_value(md["hubspot/rows_skipped"]) for md in metadata.values())
+    failed = sum(_value(md["hubspot/rows_failed"]) for md in metadata.values())
     if metadata and created == 0 and skipped:
         print(
-            f"\nNothing new: all {skipped} rows were already loaded by an earlier run (incremental).",
+            f"\nNothing new was created: {skipped} rows were already loaded by an earlier run and skipped "
+            "(incremental).",
             file=out,
         )
+        if failed:
+            print(f"{failed} rows HubSpot rejected before were retried and rejected again.", file=out)
     for name in LOADS:
         md = metadata.get(name)
         if md is None or not _value(md["hubspot/rows_failed"]):

@@ -17,6 +17,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import SQLiteLedger
 from hubspot_loader.resource import HubSpotResource
 from hubspot_loader.sandbox.config import DEFAULT_TOKEN, PropertyConfig, SandboxConfig
 from hubspot_loader.sandbox.runner import SandboxHandle, start_sandbox
@@ -44,6 +45,13 @@ class SandboxHubSpotResource(HubSpotResource):
         default_factory=dict, description="Custom properties per object type: {type: {name: hubspot type}}."
     )
 
+    state_path: str | None = Field(
+        default=None,
+        description=(
+            "Sync-state ledger; default: beside db_path (<db>.state.sqlite), none for an in-memory sandbox "
+            "(its objects vanish with the run, so remembering them would be wrong)."
+        ),
+    )
     url: str | None = Field(
         default=None,
         description="Use the sandbox running at this URL (e.g. `make dev`'s) instead of starting one.",
@@ -104,6 +112,23 @@ class SandboxHubSpotResource(HubSpotResource):
     def get_client(self) -> HubSpotClient:
         """Return a client for the sandbox."""
         return self._client_for(self.sandbox_url)
+
+    def get_ledger(self) -> SQLiteLedger | None:
+        """Open the ledger: ``state_path``, else beside the sandbox's SQLite file, else none."""
+        if self.state_path:
+            return SQLiteLedger(Path(self.state_path).expanduser())
+        if self.db_path:
+            db = Path(self.db_path).expanduser().resolve()
+            return SQLiteLedger(db.with_name(db.stem + ".state.sqlite"))
+        return None
+
+    def portal_for(self, client: HubSpotClient) -> str:
+        """Return the portal identity: ``portal``, else the sandbox's file (stable across ports) or URL."""
+        if self.portal:
+            return self.portal
+        if self.db_path:
+            return f"sandbox:{Path(self.db_path).expanduser().resolve()}"
+        return f"sandbox:{client.base_url}"
 
     def __repr__(self) -> str:
         return f"SandboxHubSpotResource(db_path={self.db_path!r})"

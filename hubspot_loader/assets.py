@@ -191,7 +191,7 @@ def build_hubspot_load_asset(
                 ledger=ledger,
                 portal=hubspot.portal_for(client) if ledger is not None else None,
                 sync_mode=hubspot.sync_mode,
-                run_id=context.run_id,
+                run_id=context.run.run_id,
                 partition=partition,
             )
         except DataValidationError as exc:

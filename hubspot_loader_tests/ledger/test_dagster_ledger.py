@@ -1,0 +1,124 @@
+"""The ledger through real ``dagster.materialize()`` runs: incremental re-runs, partitions, defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from hubspot_loader import HubSpotResource, build_hubspot_load_asset
+from hubspot_loader.ledger import SQLiteLedger, default_portal, token_fingerprint
+from hubspot_loader.sandbox import SandboxHandle
+
+from .conftest import contacts_frame, creates, sandbox_id_map
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2026-01-01")
+
+
+def _assets(rows: dict[str, pd.DataFrame], *, partitioned: bool = False) -> list[Any]:
+    @dg.asset(partitions_def=DAILY if partitioned else None)
+    def warehouse_contacts(context) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        return rows[context.partition_key if partitioned else "all"]
+
+    load = build_hubspot_load_asset(
+        name="hubspot_contacts",
+        source="warehouse_contacts",
+        object_type="contacts",
+        key_column="contact_key",
+        partitions_def=DAILY if partitioned else None,
+    )
+    return [warehouse_contacts, load]
+
+
+def _run(
+    assets: list[Any], resource: HubSpotResource, **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    result = dg.materialize(assets, resources={"hubspot": resource}, **kwargs)
+    assert result.success
+    metadata = result.asset_materializations_for_node("hubspot_contacts")[0].metadata
+    values = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    values["run_id"] = result.run_id
+    return values, result.output_for_node("hubspot_contacts")
+
+
+def test_rematerializing_unchanged_data_sends_nothing_and_ten_new_rows_one_batch(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    rows = {"all": contacts_frame(120)}
+    assets = _assets(rows)
+    state = tmp_path / "state.sqlite"
+    resource = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, state_path=str(state))
+
+    first, first_map = _run(assets, resource)
+    assert first["hubspot/rows_created"] == 120 and creates(sandbox) == 2
+    assert first["hubspot/sync_mode"] == "incremental"
+
+    again, again_map = _run(assets, resource)
+    assert creates(sandbox) == 2  # zero create requests
+    assert again["hubspot/rows_skipped"] == 120 and again["hubspot/rows_created"] == 0
+    assert again_map == first_map and len(first_map) == 120  # the id map still holds skipped rows
+
+    inputs_before = sandbox.counters()["inputs"]["contacts"]
+    rows["all"] = pd.concat([rows["all"], contacts_frame(10, start=120)], ignore_index=True)
+    grown, grown_map = _run(assets, resource)
+    assert creates(sandbox) == 3  # one request ...
+    assert sandbox.counters()["inputs"]["contacts"] - inputs_before == 10  # ... of 10 inputs
+    assert grown["hubspot/batches"] == 1 and grown["hubspot/rows_created"] == 10
+    assert grown["hubspot/rows_skipped"] == 120
+    assert grown_map == sandbox_id_map(sandbox)
+
+    with SQLiteLedger(state) as ledger:
+        portal = default_portal(sandbox.base_url, token_fingerprint(sandbox.token))
+        assert ledger.id_map(portal, "contacts") == grown_map
+        first_runs = {e.row_key: e.first_run_id for e in ledger.entries(portal, "contacts")}
+    assert first_runs["c0"] == first["run_id"] and first_runs["c125"] == grown["run_id"]
+
+
+def test_default_state_file_is_under_the_working_directory_and_empty_path_disables_it(
+    sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assets = _assets({"all": contacts_frame(5)})
+    resource = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, portal="acct-1")
+    _run(assets, resource)
+    state = tmp_path / ".hubspot_loader" / "state.sqlite"
+    assert state.exists()
+    with SQLiteLedger(state) as ledger:
+        assert len(ledger.id_map("acct-1", "contacts")) == 5
+
+    stateless = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, state_path="")
+    metadata, id_map = _run(assets, stateless, raise_on_error=True)
+    assert creates(sandbox) > 1  # sent again: nothing remembered (HubSpot answers 409s)
+    assert metadata["hubspot/sync_mode"] == "stateless" and metadata["hubspot/rows_failed"] == 5  # 409s
+    assert id_map == {}
+
+
+def test_daily_partitions_are_tracked_per_partition_key(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    rows = {
+        "2026-01-01": contacts_frame(30, tag="jan1-"),
+        "2026-01-02": contacts_frame(20, tag="jan2-"),
+    }
+    assets = _assets(rows, partitioned=True)
+    resource = HubSpotResource(
+        access_token=sandbox.token,
+        base_url=sandbox.base_url,
+        state_path=str(tmp_path / "s.sqlite"),
+        portal="p",
+    )
+    day1, map1 = _run(assets, resource, partition_key="2026-01-01")
+    day2, map2 = _run(assets, resource, partition_key="2026-01-02")
+    assert day1["hubspot/rows_created"] == 30 and day2["hubspot/rows_created"] == 20
+    assert set(map1) == set(rows["2026-01-01"]["contact_key"]) and set(map2) == set(
+        rows["2026-01-02"]["contact_key"]
+    )
+
+    again, again_map = _run(assets, resource, partition_key="2026-01-01")
+    assert creates(sandbox) == 2 and again["hubspot/rows_skipped"] == 30 and again_map == map1
+    with SQLiteLedger(tmp_path / "s.sqlite") as ledger:
+        assert ledger.id_map("p", "contacts", partition="2026-01-01") == map1
+        assert ledger.id_map("p", "contacts", partition="2026-01-02") == map2
+        assert {e.partition for e in ledger.entries("p", "contacts")} == {"2026-01-01", "2026-01-02"}
+    assert {**map1, **map2} == sandbox_id_map(sandbox)

@@ -451,10 +451,11 @@ class _Sync:
                 )
         if settlements:
             self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
-        result.warnings.append(
-            f"reconciled {len(doubtful)} row(s) left in doubt by an earlier run: {found_n} found in "
-            f"HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
-        )
+        if found_n or missing_n:
+            result.warnings.append(
+                f"reconciled {found_n + missing_n} row(s) left in doubt by an earlier run: {found_n} found "
+                f"in HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
+            )
 
 
 def _skipped_if_created(

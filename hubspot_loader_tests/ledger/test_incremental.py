@@ -12,7 +12,7 @@ from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import CREATED, FAILED, PendingRow, SQLiteLedger, content_hash
 from hubspot_loader.load import IN_DOUBT, load_dataframe
 from hubspot_loader.model import SKIPPED
-from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
 
@@ -192,3 +192,42 @@ def test_missing_unique_property_is_warned_about_up_front(
     assert any("no unique property for companies" in w for w in result.warnings)
     contacts = load(contacts_frame(2), client_for(sandbox), open_ledger())
     assert not any("unique property" in w for w in contacts.warnings)  # email is the default for contacts
+
+
+def test_rows_in_doubt_whose_lookup_fails_are_not_resent(
+    sandbox: SandboxHandle, client_for: Callable[..., HubSpotClient], open_ledger: Callable[[], SQLiteLedger]
+) -> None:
+    frame = contacts_frame(4)
+    ledger = open_ledger()
+    rows = [PendingRow(k, "h", "firstname", f"First{i}") for i, k in enumerate(frame["contact_key"])]
+    ledger.mark_pending(PORTAL, "contacts", rows, run_id="crashed")  # firstname is not a unique property
+    result = load(frame, client_for(sandbox), ledger)
+    assert creates(sandbox) == 0 and result.rows_failed == 4
+    assert {r.error.category for r in result.rows if r.error} == {IN_DOUBT}
+    assert any("could not be looked up by firstname" in w for w in result.warnings)
+    assert len(ledger.in_doubt(PORTAL, "contacts")) == 4
+
+
+def test_an_answer_lost_in_this_run_leaves_the_rows_pending_for_the_next(
+    sandbox_factory: Callable[..., SandboxHandle],
+    client_for: Callable[..., HubSpotClient],
+    open_ledger: Callable[[], SQLiteLedger],
+) -> None:
+    sandbox = sandbox_factory(faults=FaultConfig(drop_after_commit_rate=1.0))
+    companies = pd.DataFrame(
+        {"company_key": [f"co{i}" for i in range(5)], "name": [f"Co {i}" for i in range(5)]}
+    )
+    ledger = open_ledger()
+    strict = client_for(sandbox, resend_ambiguous=False)
+    first = load_dataframe(
+        companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
+    )
+    assert first.rows_failed == 5 and sandbox.counts()["companies"] == 5  # committed, answer lost
+    assert len(ledger.in_doubt(PORTAL, "companies")) == 5
+
+    sandbox.set_faults(FaultConfig())
+    second = load_dataframe(
+        companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
+    )
+    assert {r.error.category for r in second.rows if r.error} == {IN_DOUBT}
+    assert sandbox.counts()["companies"] == 5  # nothing resent blindly

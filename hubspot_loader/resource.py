@@ -10,6 +10,7 @@ from pydantic import Field
 
 from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import SQLiteLedger, default_portal
+from hubspot_loader.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.hubapi.com"
 DEFAULT_STATE_PATH = ".hubspot_loader/state.sqlite"
@@ -52,6 +53,19 @@ class HubSpotResource(dg.ConfigurableResource):
         ),
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for one response.")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Attempts per request for 5xx, timeouts and connection errors."
+    )
+    max_retry_seconds: float = Field(
+        default=300.0, gt=0, description="Total seconds one request may spend retrying."
+    )
+    resend_ambiguous: bool = Field(
+        default=True,
+        description=(
+            "Without a unique property, resend rows whose answer was lost (duplicates possible, warned) "
+            "instead of failing them."
+        ),
+    )
     dry_run: bool = Field(default=False, description="Validate and convert, but send no write request.")
     state_path: str | None = Field(
         default=DEFAULT_STATE_PATH,
@@ -82,6 +96,8 @@ class HubSpotResource(dg.ConfigurableResource):
             max_in_flight=self.max_in_flight,
             requests_per_10s=self.requests_per_10s,
             batch_size=self.batch_size,
+            retry=RetryPolicy(max_attempts=self.max_attempts, max_elapsed_s=self.max_retry_seconds),
+            resend_ambiguous=self.resend_ambiguous,
         )
 
     def get_ledger(self) -> SQLiteLedger | None:

@@ -122,3 +122,23 @@ def test_daily_partitions_are_tracked_per_partition_key(sandbox: SandboxHandle, 
         assert ledger.id_map("p", "contacts", partition="2026-01-02") == map2
         assert {e.partition for e in ledger.entries("p", "contacts")} == {"2026-01-01", "2026-01-02"}
     assert {**map1, **map2} == sandbox_id_map(sandbox)
+
+
+def test_resource_settings_reach_the_client_and_the_ledger(tmp_path: Path) -> None:
+    resource = HubSpotResource(
+        access_token="pat-na1-resource-test",
+        max_attempts=3,
+        max_retry_seconds=12,
+        resend_ambiguous=False,
+        state_path=str(tmp_path / "deep" / "state.sqlite"),
+    )
+    client = resource.get_client()
+    assert (client.retry.max_attempts, client.retry.max_elapsed_s, client.resend_ambiguous) == (3, 12, False)
+    assert resource.portal_for(client) == default_portal("https://api.hubapi.com", client.token_fingerprint)
+    assert HubSpotResource(access_token="t", portal="acct-9").portal_for(client) == "acct-9"
+    ledger = resource.get_ledger()
+    assert ledger is not None and (tmp_path / "deep" / "state.sqlite").exists()
+    ledger.close()
+    client.close()
+    assert HubSpotResource(access_token="t", state_path=None).get_ledger() is None
+    assert HubSpotResource(access_token="t", state_path="").get_ledger() is None

@@ -193,9 +193,12 @@ def _float_texts(values: np.ndarray) -> list[str]:
     """Shortest round-trip digits of finite non-integral floats, never in exponent notation."""
     # float32 keeps its own shortest form (0.1f → "0.1", not "0.10000000149011612").
     texts = list(map(repr, values.tolist())) if values.dtype == np.float64 else list(map(str, values))
-    for i, text in enumerate(texts):
-        if "e" in text or text.endswith(".0"):
-            texts[i] = np.format_float_positional(values[i], trim="-")
+    # One C-level scan for the rare exponent or trailing ".0" forms before looking cell by cell.
+    joined = "\n".join(texts) + "\n"
+    if "e" in joined or ".0\n" in joined:
+        for i, text in enumerate(texts):
+            if "e" in text or text.endswith(".0"):
+                texts[i] = np.format_float_positional(values[i], trim="-")
     return texts
 
 
@@ -216,8 +219,8 @@ def _format_datetime(series: pd.Series, name: str, naive_timezone: str) -> Forma
 def _iso_utc(values: np.ndarray) -> list[str | None]:
     """ISO 8601 strings with milliseconds and ``Z`` for naive-UTC ``datetime64`` values."""
     mask = np.isnat(values)
-    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms")
-    return _masked([s + "Z" for s in text.tolist()], mask)
+    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms", timezone="UTC")
+    return _masked(text.tolist(), mask)
 
 
 def _format_categorical(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
@@ -253,9 +256,22 @@ def _format_objects(series: pd.Series, name: str, naive_timezone: str) -> Format
     if kind in _HASHABLE_KINDS:
         # Dates and timestamps repeat: format each distinct value once.
         codes, uniques = pd.factorize(values)
-        distinct = _format_cells(np.asarray(uniques, dtype=object), name, naive_timezone)
+        distinct = _format_plain_dates(uniques) if kind == "date" else None
+        if distinct is None:
+            distinct = _format_cells(np.asarray(uniques, dtype=object), name, naive_timezone)
         return _by_codes(distinct, codes, name)
     return _format_cells(values, name, naive_timezone)
+
+
+def _format_plain_dates(uniques: Any) -> FormattedColumn | None:
+    """``YYYY-MM-DD`` for distinct ``datetime.date`` values in one C-level pass (``None``: not all dates).
+
+    ``infer_dtype`` also says "date" when datetimes are mixed in; those keep the cell-by-cell path.
+    """
+    values = list(uniques)
+    if set(map(type, values)) != {dt.date}:
+        return None
+    return FormattedColumn(list(map(dt.date.isoformat, values)))
 
 
 def _format_cells(values: np.ndarray, name: str, naive_timezone: str) -> FormattedColumn:
@@ -277,10 +293,12 @@ def _format_strings(series: pd.Series, name: str) -> FormattedColumn:
     mask = pd.isna(values)
     out = _masked(values.tolist(), mask)
     errors = []
-    for i, text in enumerate(out):
-        if text is not None and len(text) > MAX_STRING_LENGTH:
-            out[i] = None
-            errors.append(CellError(i, name, _too_long(text)))
+    # The longest string, in one C-level pass (filter drops the nulls); cell by cell only if too long.
+    if max(map(len, filter(None, out)), default=0) > MAX_STRING_LENGTH:
+        for i, text in enumerate(out):
+            if text is not None and len(text) > MAX_STRING_LENGTH:
+                out[i] = None
+                errors.append(CellError(i, name, _too_long(text)))
     return FormattedColumn(out, errors)
 
 

@@ -18,11 +18,11 @@ reported for the row like any other.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from typing import Any
+from itertools import compress, count, repeat
+from operator import is_
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -116,23 +116,25 @@ def _check_columns(
 def _keys(df: pd.DataFrame, key_column: str, naive_timezone: str, start: int) -> list[str]:
     formatted = format_series(df[key_column], column=key_column, naive_timezone=naive_timezone)
     keys = formatted.values
+    # Vectorized checks first; the readable report is built only when something is wrong.
+    series = pd.Series(keys, dtype=object)
+    missing = series.isna().to_numpy()
+    repeated = series.duplicated(keep=False).to_numpy() & ~missing
+    if not formatted.errors and not missing.any() and not repeated.any():
+        return cast(list[str], keys)  # no None left
     problems = [f"invalid key at position {start + e.position}: {e.reason}" for e in formatted.errors]
     invalid = {e.position for e in formatted.errors}
-    nulls = [start + i for i, k in enumerate(keys) if k is None and i not in invalid]
+    nulls = [start + i for i in np.flatnonzero(missing).tolist() if i not in invalid]
     if nulls:
         problems.append(f"{len(nulls)} null key(s) at positions {_listed(nulls)}")
     seen: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key is not None:
-            seen.setdefault(key, []).append(start + i)
-    duplicates = {k: p for k, p in seen.items() if len(p) > 1}
-    if duplicates:
-        shown = [f"{k!r} at positions {p[:_MAX_LISTED]}" for k, p in list(duplicates.items())[:_MAX_LISTED]]
-        more = f" and {len(duplicates) - _MAX_LISTED} more" if len(duplicates) > _MAX_LISTED else ""
-        problems.append(f"{len(duplicates)} duplicate key(s): {'; '.join(shown)}{more}")
-    if problems:
-        raise ValueError(f"key column {key_column!r} must be unique and non-null: " + "; ".join(problems))
-    return [k for k in keys if k is not None]
+    for i in np.flatnonzero(repeated).tolist():
+        seen.setdefault(cast(str, keys[i]), []).append(start + i)
+    if seen:
+        shown = [f"{k!r} at positions {p[:_MAX_LISTED]}" for k, p in list(seen.items())[:_MAX_LISTED]]
+        more = f" and {len(seen) - _MAX_LISTED} more" if len(seen) > _MAX_LISTED else ""
+        problems.append(f"{len(seen)} duplicate key(s): {'; '.join(shown)}{more}")
+    raise ValueError(f"key column {key_column!r} must be unique and non-null: " + "; ".join(problems))
 
 
 def _listed(positions: list[int]) -> str:
@@ -169,16 +171,13 @@ def _convert(
 ) -> PreparedChunk:
     rows = stop - offset
     problems: dict[int, list[tuple[str, str, str]]] = {}
-    bags = np.empty(rows, dtype=object)
-    bags[:] = [{} for _ in range(rows)]
-    for column, prop in properties.items():
+    columns: list[list[str | None]] = []
+    for column in properties:
         formatted = format_series(df[column].iloc[offset:stop], column=column, naive_timezone=naive_timezone)
         for error in formatted.errors:
             problems.setdefault(error.position, []).append((INVALID_VALUE, column, error.reason))
-        values = np.array(formatted.values, dtype=object)
-        present = values != None  # noqa: E711 - element-wise test
-        # One C-level loop per column: bag[prop] = value for every non-null cell.
-        deque(map(dict.__setitem__, bags[present], repeat(prop), values[present]), maxlen=0)
+        columns.append(formatted.values)
+    bags = _bags(tuple(properties.values()), columns, rows)
     links = [_links(df[a.column].iloc[offset:stop], a, naive_timezone, problems) for a in associations]
 
     positions = range(base, base + rows)
@@ -186,9 +185,9 @@ def _convert(
     traces = row_keys if keys is not None else [f"row-{p}" for p in positions]
     chunk = PreparedChunk()
     if not problems and not links:
-        chunk.inputs = list(map(PreparedInput, positions, row_keys, traces, bags.tolist()))
+        chunk.inputs = list(map(PreparedInput, positions, row_keys, traces, bags))
         return chunk
-    for i, bag in enumerate(bags.tolist()):
+    for i, bag in enumerate(bags):
         if i in problems:
             chunk.rejected.append(_rejected(row_keys[i], base + i, traces[i], problems[i]))
             continue
@@ -201,6 +200,22 @@ def _convert(
             row_links = _unique(row_links)
         chunk.inputs.append(PreparedInput(base + i, row_keys[i], traces[i], bag, row_links))
     return chunk
+
+
+def _bags(props: tuple[str, ...], columns: list[list[str | None]], rows: int) -> list[dict[str, str]]:
+    """One property dict per row, in property order, without the null (``None``) cells.
+
+    Every dict is built in one C-level pass over the rows (``dict(zip(props, row))``); the null cells
+    are then removed column by column, touching only the rows that have them.
+    """
+    if not props:
+        return [{} for _ in range(rows)]
+    bags: list[dict[str, Any]] = list(map(dict, map(zip, repeat(props), zip(*columns, strict=True))))
+    for prop, values in zip(props, columns, strict=True):
+        if None in values:
+            for i in compress(count(), map(is_, values, repeat(None))):
+                del bags[i][prop]
+    return bags
 
 
 def _rejected(key: str, position: int, trace_id: str, problems: list[tuple[str, str, str]]) -> RowOutcome:

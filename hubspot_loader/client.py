@@ -10,6 +10,10 @@ write. With ``unique_property`` the client reads the rows back by that property 
 marks those found :data:`~hubspot_loader.model.RECONCILED`; only the rest are resent. Without one, the
 default (``resend_ambiguous=True``) is to resend and record a warning on the batch, because a stalled
 load is usually worse than a rare duplicate; ``resend_ambiguous=False`` fails such rows instead.
+
+``batch_create(before_send=...)`` lets the caller write each batch ahead (the sync ledger,
+:mod:`hubspot_loader.ledger`) before its first request leaves, and :meth:`HubSpotClient.find_by_unique`
+is the lookup both in-run reconciliation and the ledger's crash recovery use.
 """
 
 from __future__ import annotations
@@ -60,14 +64,14 @@ from hubspot_loader.ratelimit import RateLimiter
 from hubspot_loader.retry import AMBIGUOUS_STATUSES, RetryPolicy, parse_retry_after
 
 MAX_BATCH_SIZE = 100
+DEFAULT_MAX_SPLIT_REQUESTS = 1000
+"""Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
 
 BeforeSend = Callable[[int, list[PreparedInput]], None]
 """Called with a batch's index and inputs in the worker thread, before the batch's first request.
 
 The ledger uses it to write the batch ahead as pending. If it raises, the batch is not sent and the
 exception ends the ``batch_create`` call (like any unexpected error)."""
-DEFAULT_MAX_SPLIT_REQUESTS = 1000
-"""Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
 
 #: Whole-batch 4xx answers that are isolated by splitting (they name no row, or not every row).
 SPLIT_STATUSES = frozenset({400, 409, 413})

@@ -110,6 +110,22 @@ class HubSpotResource(dg.ConfigurableResource):
         """Return the portal identity for ``client``: ``portal`` if set, else from its URL and token."""
         return self.portal or default_portal(client.base_url, client.token_fingerprint)
 
+    def ledger_id_map(self, object_type: str, *, partition: str | None = None) -> dict[str, str]:
+        """Warehouse key → HubSpot id of every row the ledger has created (no HubSpot request).
+
+        For downstream assets that need ids of rows loaded by any earlier run, not only the latest
+        frame's. Empty when the ledger is disabled.
+        """
+        ledger = self.get_ledger()
+        if ledger is None:
+            return {}
+        client = self.get_client()
+        try:
+            return ledger.id_map(self.portal_for(client), object_type, partition=partition)
+        finally:
+            client.close()
+            ledger.close()
+
     def __repr__(self) -> str:
         return (
             f"HubSpotResource(base_url={self.base_url!r}, api_version={self.api_version!r}, "

@@ -75,6 +75,7 @@ def test_rematerializing_unchanged_data_sends_nothing_and_ten_new_rows_one_batch
         assert ledger.id_map(portal, "contacts") == grown_map
         first_runs = {e.row_key: e.first_run_id for e in ledger.entries(portal, "contacts")}
     assert first_runs["c0"] == first["run_id"] and first_runs["c125"] == grown["run_id"]
+    assert resource.ledger_id_map("contacts") == grown_map and resource.ledger_id_map("companies") == {}
 
 
 def test_default_state_file_is_under_the_working_directory_and_empty_path_disables_it(

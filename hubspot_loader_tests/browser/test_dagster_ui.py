@@ -1,0 +1,242 @@
+"""Issue #5, "Dagster UI, checked in a real browser".
+
+``dagster dev -w workspace.yaml`` runs against a local sandbox; headless Chromium opens the job
+``warehouse_to_hubspot`` and clicks "Materialize all" (dbt models → companies → contacts → deals). Once
+the run has succeeded, the asset page of ``hubspot/contacts`` must show the ``hubspot/started_at`` and
+``hubspot/completed_at`` timestamps and the per-batch table ``hubspot/batches_table``. A full-page
+screenshot goes to ``test-output/browser/`` and to the test's ``tmp_path``.
+
+Dagster's GraphQL API is only read (to know when the run ends and what the page should show); the run
+is launched by the click.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import time
+import urllib.error
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hubspot_loader.sandbox import SandboxHandle
+
+from .conftest import SCREENSHOT_DIR, DagsterDev
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(420)]
+
+JOB_PATH = "/locations/hubspot_loader_example/jobs/warehouse_to_hubspot"
+ASSET_PATH = "/assets/hubspot/contacts"
+SCREENSHOT_NAME = "dagster_ui_hubspot_contacts.png"
+FAILURE_SCREENSHOT_NAME = "dagster_ui_failure.png"
+RUN_TIMEOUT_S = 300.0
+UI_TIMEOUT_MS = 60_000
+VIEWPORT = {"width": 2400, "height": 1000}  # wide enough for every column of the batches table
+BATCH_COLUMNS = [
+    "index", "rows", "http_status", "requested_at", "started_at", "completed_at",
+    "status", "created", "failed", "requests", "errors",
+]  # fmt: skip
+LAUNCHED = re.compile(r"Launched run ([0-9a-f]{8})")
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+
+RUNS_QUERY = """
+{ runsOrError { ... on Runs { results { runId status jobName creationTime startTime endTime
+    stepStats { stepKey startTime endTime } } } } }
+"""
+RUN_ERRORS_QUERY = """
+query ($runId: ID!) { logsForRun(runId: $runId, limit: 1000) { ... on EventConnection { events {
+    __typename
+    ... on MessageEvent { message level stepKey }
+    ... on ExecutionStepFailureEvent { error { message } }
+} } } }
+"""
+MATERIALIZATION_QUERY = """
+{ assetOrError(assetKey: {path: ["hubspot", "contacts"]}) { ... on Asset {
+    assetMaterializations(limit: 1) { runId metadataEntries {
+        label
+        ... on TimestampMetadataEntry { timestamp }
+        ... on IntMetadataEntry { intValue }
+    } }
+} } }
+"""
+
+
+def _runs(dev: DagsterDev) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = dev.graphql(RUNS_QUERY)["runsOrError"]["results"]
+    return runs
+
+
+def _wait_for_run(dev: DagsterDev, short_id: str) -> dict[str, Any]:
+    """Poll until the run whose id starts with ``short_id`` ends; return it."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    run: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        if dev.process.poll() is not None:
+            code = dev.process.returncode
+            raise AssertionError(f"dagster dev exited ({code}) during the run:\n{dev.log_tail()}")
+        try:
+            matching = [r for r in _runs(dev) if r["runId"].startswith(short_id)]
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise AssertionError(f"the webserver stopped answering ({exc!r}):\n{dev.log_tail()}") from exc
+        if matching:
+            run = matching[0]
+            if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
+                return run
+        time.sleep(1.0)
+    raise AssertionError(f"run {short_id} did not finish in {RUN_TIMEOUT_S:.0f}s (last seen: {run})")
+
+
+def _run_errors(dev: DagsterDev, run_id: str) -> str:
+    events = dev.graphql(RUN_ERRORS_QUERY, {"runId": run_id})["logsForRun"].get("events", [])
+    lines = []
+    for event in events:
+        error = (event.get("error") or {}).get("message")
+        if error or event.get("level") == "ERROR":
+            lines.append(f"[{event.get('stepKey')}] {event.get('message')} {error or ''}".strip())
+    return "\n".join(lines[-20:]) or "(no error events)"
+
+
+def _clock_pattern(timestamp: float) -> re.Pattern[str]:
+    """How the UI (en-US, UTC) shows a timestamp metadata value: ``Nov 29, 3:33:07 AM UTC``."""
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    hour = moment.hour % 12 or 12
+    meridiem = "AM" if moment.hour < 12 else "PM"
+    text = f"{moment:%b} {moment.day}, {hour}:{moment:%M:%S}"
+    return re.compile(re.escape(text) + r"\s" + meridiem + r"\s+UTC")
+
+
+def _full_page_screenshot(page: Any, tmp_path: Path) -> tuple[Path, Path]:
+    """Screenshot the whole asset page to ``tmp_path`` and ``test-output/browser/``.
+
+    Dagster's UI scrolls inside a container, not the document, so the viewport is first stretched to
+    the tallest scrollable element to get everything into one image.
+    """
+    height = page.evaluate(
+        "Math.max(document.documentElement.scrollHeight,"
+        " ...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(500)  # let the layout settle at the new size
+    local = tmp_path / SCREENSHOT_NAME
+    page.screenshot(path=str(local), full_page=True)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    kept = SCREENSHOT_DIR / SCREENSHOT_NAME
+    shutil.copyfile(local, kept)
+    return local, kept
+
+
+def _failure_screenshot(page: Any) -> None:
+    """Keep what the browser shows in ``test-output/browser/`` (never masks the original failure)."""
+    with contextlib.suppress(Exception):
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT_DIR / FAILURE_SCREENSHOT_NAME), full_page=True)
+
+
+def test_materialize_from_the_ui_and_see_hubspot_metadata(
+    chromium_executable: str, dagster_dev: DagsterDev, ui_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert _runs(dagster_dev) == [], "a fresh instance must have no runs: the run has to come from the click"
+    started = time.monotonic()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable, headless=True)
+        page = None
+        try:
+            context = browser.new_context(viewport=VIEWPORT, timezone_id="UTC", locale="en-US")
+            context.set_default_timeout(UI_TIMEOUT_MS)
+            page = context.new_page()
+            # Dagster's "Join the Dagster community" dialog appears on a new browser profile; skip it.
+            page.add_locator_handler(
+                page.get_by_role("button", name="Skip", exact=True), lambda skip: skip.click()
+            )
+
+            # 1. Launch the job's materialization with a click.
+            page.goto(dagster_dev.base_url + JOB_PATH)
+            materialize_all = page.get_by_role("button", name=re.compile(r"\bMaterialize all$"))
+            expect(materialize_all).to_be_enabled(timeout=UI_TIMEOUT_MS)
+            materialize_all.click()
+            launched = page.get_by_text(LAUNCHED).first
+            expect(launched).to_be_visible(timeout=UI_TIMEOUT_MS)
+            short_id = LAUNCHED.search(launched.inner_text())
+            assert short_id is not None, launched.inner_text()
+            run = _wait_for_run(dagster_dev, short_id.group(1))
+            ran_s = time.monotonic() - started
+            if run["status"] != "SUCCESS":
+                page.goto(f"{dagster_dev.base_url}/runs/{run['runId']}")
+                page.wait_for_timeout(3000)
+                _failure_screenshot(page)
+                pytest.fail(
+                    f"run {run['runId']} ended {run['status']} after {ran_s:.0f}s "
+                    f"(screenshot of its run page: {SCREENSHOT_DIR / FAILURE_SCREENSHOT_NAME}):\n"
+                    f"{_run_errors(dagster_dev, run['runId'])}\n--- dagster dev log ---\n"
+                    f"{dagster_dev.log_tail()}"
+                )
+            assert run["jobName"] == "warehouse_to_hubspot"
+
+            # What the page should show: the latest materialization of hubspot/contacts, from this run.
+            materialization = dagster_dev.graphql(MATERIALIZATION_QUERY)["assetOrError"][
+                "assetMaterializations"
+            ][0]
+            assert materialization["runId"] == run["runId"]
+            entries = {e["label"]: e for e in materialization["metadataEntries"]}
+            created = ui_sandbox.counts()["contacts"]
+            assert entries["hubspot/rows_created"]["intValue"] == created > 0, "loaded into another target?"
+
+            # 2. The asset page of hubspot/contacts.
+            page.goto(dagster_dev.base_url + ASSET_PATH)
+            batches_key = page.get_by_text("hubspot/batches_table", exact=True)
+            expect(batches_key).to_be_visible(timeout=UI_TIMEOUT_MS)
+            expect(page.get_by_text("Join the Dagster community")).to_have_count(0)
+            local, kept = _full_page_screenshot(page, tmp_path)
+            where = f"screenshot: {kept} (and {local})"
+
+            for key in ("hubspot/started_at", "hubspot/completed_at"):
+                label = page.get_by_text(key, exact=True)
+                expect(label, where).to_be_visible()
+                row = page.locator("tr").filter(has=label)
+                expect(row, where).to_have_count(1)
+                expect(row, f"{key} value; {where}").to_contain_text(
+                    _clock_pattern(entries[key]["timestamp"])
+                )
+
+            table = page.locator("tr").filter(has=batches_key).locator("table")
+            expect(table, where).to_be_visible()
+            expect(table.locator("thead th"), where).to_have_text(BATCH_COLUMNS)
+            for column in ("started_at", "completed_at"):  # not clipped off the right of the page
+                expect(table.locator("thead th", has_text=column), where).to_be_in_viewport()
+            body_rows = table.locator("tbody tr")
+            expect(body_rows, where).to_have_count(entries["hubspot/batches"]["intValue"])
+            cells = [row.locator("td").all_inner_texts() for row in body_rows.all()]
+            for cell in cells:
+                record = dict(zip(BATCH_COLUMNS, cell, strict=False))
+                assert record["status"] == "COMPLETE", (record, where)
+                assert record["http_status"] in {"201", "207"}, (record, where)
+                for column in ("started_at", "completed_at"):
+                    assert ISO_UTC.match(record[column]), (column, record, where)
+            assert sum(int(c[BATCH_COLUMNS.index("created")]) for c in cells) == created, where
+        except Exception:
+            if page is not None:  # whatever the browser showed when it went wrong
+                _failure_screenshot(page)
+            raise
+        finally:
+            browser.close()
+
+    print(f"\n{_timings(run)}; run ended {ran_s:.0f}s after the browser started; {where}")
+
+
+def _timings(run: dict[str, Any]) -> str:
+    """Where the run's time went, relative to its creation (for keeping the test inside its budget)."""
+    created = run["creationTime"]
+    steps = ", ".join(
+        f"{s['stepKey']} {s['startTime'] - created:.0f}-{s['endTime'] - created:.0f}s"
+        for s in sorted(run["stepStats"], key=lambda s: s["startTime"] or 0)
+        if s["startTime"] and s["endTime"]
+    )
+    start, end = run["startTime"] - created, run["endTime"] - created
+    return f"run started {start:.0f}s after creation, ended after {end:.0f}s ({steps})"

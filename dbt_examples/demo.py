@@ -107,7 +107,7 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = s
             file=out,
         )
         if failed:
-            print(f"{failed} rows HubSpot rejected before were retried and rejected again.", file=out)
+            print(f"{failed} rows are still rejected, as before (listed below).", file=out)
     for name in LOADS:
         md = metadata.get(name)
         if md is None or not _value(md["hubspot/rows_failed"]):

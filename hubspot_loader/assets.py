@@ -28,9 +28,10 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from hubspot_loader.load import DataValidationError, LoadAborted, PropertySpec, load_dataframe
+from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, PropertySpec, load_dataframe
 from hubspot_loader.metadata import load_metadata
 from hubspot_loader.model import AssociationColumn, BatchOutcome, LoadResult
+from hubspot_loader.preflight import PreflightError
 from hubspot_loader.resource import HubSpotResource
 from hubspot_loader.tables import failed_rows_table
 
@@ -97,6 +98,7 @@ def build_hubspot_load_asset(
     table_rows: int = 50,
     description: str | None = None,
     partitions_def: dg.PartitionsDefinition | None = None,
+    preflight: PreflightMode = "quarantine",
 ) -> dg.AssetsDefinition:
     """Build an asset that loads the upstream frame ``source`` into HubSpot ``object_type``.
 
@@ -123,6 +125,9 @@ def build_hubspot_load_asset(
         naive_timezone: the zone naive datetimes are taken to be in.
         table_rows: rows kept in the metadata tables.
         description: the asset's description.
+        preflight: check the rows against HubSpot's property definitions before sending:
+            ``quarantine`` (default: rows HubSpot would reject are reported as failed and not sent, the
+            rest load), ``block`` (any predicted failure fails the step, nothing is sent) or ``off``.
         partitions_def: partitions of the asset (e.g. daily); each partition's rows are recorded in the
             ledger with their partition key.
 
@@ -187,6 +192,7 @@ def build_hubspot_load_asset(
                 unique_property=unique_property,
                 naive_timezone=naive_timezone,
                 dry_run=hubspot.dry_run,
+                preflight=preflight,
                 on_batch=progress,
                 ledger=ledger,
                 portal=hubspot.portal_for(client) if ledger is not None else None,
@@ -194,6 +200,16 @@ def build_hubspot_load_asset(
                 run_id=context.run.run_id,
                 partition=partition,
             )
+        except PreflightError as exc:
+            raise dg.Failure(
+                description=f"preflight predicts HubSpot would reject this load; nothing was sent.\n{exc}",
+                metadata={
+                    "preflight": dg.MetadataValue.md(
+                        exc.report.to_frame().head(table_rows).to_markdown(index=False)
+                    )
+                },
+                allow_retries=False,
+            ) from exc
         except DataValidationError as exc:
             raise dg.Failure(
                 description=f"{len(frame)} rows failed schema validation; nothing was sent.\n{exc}",

@@ -22,8 +22,10 @@ import pandas as pd
 
 from hubspot_loader import __version__
 from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import SQLiteLedger
 from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
 from hubspot_loader.model import AssociationColumn, BatchOutcome, LoadResult
+from hubspot_loader.preflight import PreflightError
 from hubspot_loader.tables import failed_rows_table
 
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
@@ -102,6 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--requests-per-10s", type=int, default=100, help="rate budget: 100, 190 or 250 (default 100)"
     )
+    load.add_argument(
+        "--preflight",
+        choices=["quarantine", "block", "off"],
+        default="quarantine",
+        help="check rows against HubSpot's property definitions first: hold back the rows HubSpot would "
+        "reject (quarantine, default), refuse the whole file (block), or skip the check (off)",
+    )
+    load.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="SQLite sync-state file: rows created by an earlier run with the same file are skipped",
+    )
+    load.add_argument("--portal", help="portal identity for --state (default: base URL + token fingerprint)")
+    load.add_argument(
+        "--full-refresh", action="store_true", help="with --state: send every row, not only new/failed ones"
+    )
     load.add_argument("--dry-run", action="store_true", help="validate and show payloads; send nothing")
     load.add_argument("--preview", type=int, default=3, help="payloads shown by --dry-run")
     load.add_argument("--failed-rows", type=Path, help="where to write failed rows (default FILE.failed.csv)")
@@ -161,6 +180,7 @@ def summary(result: LoadResult) -> str:
         ("rows", result.rows_total),
         ("created", result.rows_created),
         ("failed", result.rows_failed),
+        ("skipped", result.rows_skipped),
         ("batches", len(result.batches)),
         ("requests", result.requests),
         ("duration", f"{result.duration_s:.2f}s"),
@@ -192,6 +212,7 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             batch_size=args.batch_size,
         )
     progress = Progress(len(frame), err, enabled=not args.no_progress and not args.dry_run)
+    ledger = SQLiteLedger(args.state) if args.state is not None else None
     try:
         result = load_dataframe(
             frame,
@@ -204,7 +225,14 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             dry_run=args.dry_run,
             preview_rows=args.preview,
             on_batch=progress,
+            preflight=args.preflight if client is not None else "off",
+            ledger=ledger,
+            portal=args.portal,
+            sync_mode="full_refresh" if args.full_refresh else "incremental",
         )
+    except PreflightError as exc:
+        err.write(f"error: {exc}\n")
+        return EXIT_ROWS_FAILED
     except DataValidationError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_ROWS_FAILED
@@ -216,6 +244,8 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     finally:
         if client is not None:
             client.close()
+        if ledger is not None:
+            ledger.close()
     progress.done()
     if args.dry_run:
         import json

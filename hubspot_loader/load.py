@@ -29,7 +29,12 @@ import pandas as pd
 
 from hubspot_loader import ledger as ledger_mod
 from hubspot_loader.associations import resolve_association
-from hubspot_loader.errors import HubSpotError, parse_existing_id
+from hubspot_loader.errors import (
+    HubSpotError,
+    HubSpotScopeError,
+    HubSpotValidationError,
+    parse_existing_id,
+)
 from hubspot_loader.formatting import format_series
 from hubspot_loader.inputs import iter_prepared
 from hubspot_loader.ledger import PendingRow, Settlement, SyncLedger, content_hash, default_portal
@@ -49,6 +54,7 @@ from hubspot_loader.model import (
     RowError,
     RowOutcome,
 )
+from hubspot_loader.preflight import PreflightError, Quarantine, run_preflight
 from hubspot_loader.schemas import ValidationReport, validate_frame
 
 if TYPE_CHECKING:
@@ -63,6 +69,9 @@ or ``None`` for every column except the key and association columns."""
 ProgressCallback = Callable[[BatchOutcome], None]
 
 SyncMode = Literal["incremental", "full_refresh"]
+
+PreflightMode = Literal["off", "block", "quarantine"]
+"""How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows."""
 
 IN_DOUBT = "IN_DOUBT"
 """Error category of a row left in doubt by an earlier run that could not be reconciled (not sent)."""
@@ -181,6 +190,7 @@ def load_dataframe(
     sync_mode: SyncMode = "incremental",
     run_id: str | None = None,
     partition: str | None = None,
+    preflight: PreflightMode = "off",
 ) -> LoadResult:
     """Validate ``df``, convert its rows and create them in HubSpot; return what happened to every row.
 
@@ -211,9 +221,15 @@ def load_dataframe(
         sync_mode: ``incremental`` (skip rows already created) or ``full_refresh`` (send every row).
         run_id: recorded as the rows' first/last run; a random id when ``None``.
         partition: the partition key recorded with the rows sent (partitioned assets).
+        preflight: check the frame against HubSpot's property definitions and association labels
+            before sending (:mod:`hubspot_loader.preflight`): ``off``; ``block`` (any predicted failure
+            raises :class:`~hubspot_loader.preflight.PreflightError`, nothing is sent); ``quarantine``
+            (rows HubSpot would reject fail with category ``PREFLIGHT`` and are not sent; the rest load).
 
     Raises:
         DataValidationError: the frame failed ``schema``; nothing was sent.
+        PreflightError: ``preflight="block"`` and preflight predicts failures (or, in ``quarantine``
+            mode, a problem that is not about particular rows); nothing was sent.
         LoadAborted: the load stopped part-way; ``.result`` accounts for every row.
         ValueError: a ledger without ``key_column``, or an unknown ``sync_mode``.
 
@@ -234,6 +250,9 @@ def load_dataframe(
         associations=resolve_associations(object_type, associations, client=client, id_maps=id_maps),
         key_column=key_column,
     )
+    quarantine = _preflight(df, plan, client, associations, id_maps, naive_timezone, preflight, result)
+    if quarantine is not None:
+        df = quarantine.frame
     if unique_property is None and object_type in _CONTACT_TYPES and "email" in plan.properties.values():
         unique_property = "email"
     sync: _Sync | None = None
@@ -251,6 +270,47 @@ def load_dataframe(
             partition=partition,
             unique_property=unique_property,
         )
+    try:
+        _run(
+            df,
+            plan,
+            result,
+            client,
+            naive_timezone,
+            unique_property,
+            batch_size,
+            on_batch,
+            sync,
+            dry_run,
+            preview_rows,
+        )
+    except LoadAborted as exc:
+        if quarantine is not None:
+            _restore_positions(exc.result, quarantine, key_column, sync)
+            exc.result.rows.sort(key=lambda r: r.position)
+        raise
+    if quarantine is not None:
+        _restore_positions(result, quarantine, key_column, sync)
+    result.rows.sort(key=lambda r: r.position)
+    result.batches.sort(key=lambda b: b.index)
+    result.finished = _now()
+    return result
+
+
+def _run(
+    df: pd.DataFrame,
+    plan: LoadPlan,
+    result: LoadResult,
+    client: HubSpotClient | None,
+    naive_timezone: str,
+    unique_property: str | None,
+    batch_size: int | None,
+    on_batch: ProgressCallback | None,
+    sync: _Sync | None,
+    dry_run: bool,
+    preview_rows: int,
+) -> None:
+    object_type = plan.object_type
     if dry_run:
         _plan_only(df, plan, result, naive_timezone, preview_rows, sync)
     else:
@@ -265,10 +325,84 @@ def load_dataframe(
                 "unique_property"
             )
         _send(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync)
-    result.rows.sort(key=lambda r: r.position)
-    result.batches.sort(key=lambda b: b.index)
-    result.finished = _now()
-    return result
+        if result.batches and all(b.http_status is None for b in result.batches):
+            first = next((r.error.message for r in result.rows if r.error is not None), "no answer")
+            raise LoadAborted(
+                f"HubSpot at {client.base_url} never answered the load of {object_type}: "
+                f"{len(result.batches)} batch(es) got no HTTP response ({first}); every row is reported "
+                "as failed",
+                result,
+            )
+
+
+def _preflight(
+    df: pd.DataFrame,
+    plan: LoadPlan,
+    client: HubSpotClient | None,
+    associations: Sequence[AssociationColumn],
+    id_maps: Mapping[str, Mapping[str, str]] | None,
+    naive_timezone: str,
+    mode: PreflightMode,
+    result: LoadResult,
+) -> Quarantine | None:
+    """Run preflight; raise in block mode, return the split in quarantine mode (``None``: nothing to do)."""
+    if mode == "off":
+        return None
+    if mode not in ("block", "quarantine"):
+        raise ValueError(f"preflight must be 'off', 'block' or 'quarantine', got {mode!r}")
+    if client is None:
+        result.warnings.append("preflight skipped: it needs a client to read HubSpot's property definitions")
+        return None
+    try:
+        definitions = client.properties(plan.object_type)
+    except HubSpotScopeError as exc:
+        result.warnings.append(
+            f"preflight skipped: the token may not read {plan.object_type} properties ({exc})"
+        )
+        return None
+    labels: dict[str, Any] = {}
+    for association in associations:
+        if association.to_object_type in labels:
+            continue
+        try:
+            labels[association.to_object_type] = client.association_labels(
+                plan.object_type, association.to_object_type
+            )
+        except HubSpotValidationError:
+            labels[association.to_object_type] = None  # HubSpot does not know that object type
+    report = run_preflight(
+        df,
+        object_type=plan.object_type,
+        definitions=definitions,
+        mapping=plan.properties,
+        key_column=plan.key_column,
+        associations=associations,
+        labels=labels,
+        id_maps=id_maps,
+        naive_timezone=naive_timezone,
+    )
+    result.preflight = report
+    if report.ok:
+        return None
+    if mode == "block":
+        raise PreflightError(report)
+    return report.quarantine(df)
+
+
+def _restore_positions(
+    result: LoadResult, quarantine: Quarantine, key_column: str | None, sync: _Sync | None
+) -> None:
+    """Give the loaded rows back their source positions and add the quarantined rows.
+
+    A quarantined row that an earlier run already created stays in HubSpot: it is reported ``SKIPPED``
+    with its id (so the id map keeps it), not failed.
+    """
+    rows = [quarantine.restore(row, key_column=key_column) for row in result.rows]
+    rejected = list(quarantine.rejected)
+    if sync is not None and rejected:
+        known = sync.ledger.lookup(sync.portal, sync.object_type, [r.key for r in rejected])
+        rejected = [_skipped_if_created(r.key, r.position, r.trace_id, known, sync) or r for r in rejected]
+    result.rows = rows + rejected
 
 
 def _now() -> datetime:

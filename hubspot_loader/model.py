@@ -179,6 +179,8 @@ class LoadResult:
     dry_run: bool = False
     payload_preview: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    preflight: Any = None
+    """The :class:`~hubspot_loader.preflight.PreflightReport` when preflight ran, else ``None``."""
 
     def count(self, status: str) -> int:
         """Count the rows with the given status."""

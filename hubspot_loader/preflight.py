@@ -36,7 +36,7 @@ any                             its wire form is longer than 65,536 characters
 read-only or calculated         any value, even ``""`` (``READ_ONLY_VALUE``)
 not a property                  any value, even ``""`` (``PROPERTY_DOESNT_EXIST``)
 ``hasUniqueValue``              another row of the frame has the same value (case-insensitive for
-                                ``email``): every row of the group (``DUPLICATE_UNIQUE_VALUE``)
+                                ``email``): every row after the first (``DUPLICATE_UNIQUE_VALUE``)
 ==============================  =============================================================
 
 Null cells (and empty lists) are always allowed: the loader omits the property. ``""`` passes the value
@@ -304,11 +304,15 @@ def _sent(series: pd.Series, naive_timezone: str) -> np.ndarray:
 
 
 def _duplicated(series: pd.Series, prop: _Property, naive_timezone: str) -> np.ndarray:
-    """Mark every row whose unique value another row of the frame also has."""
+    """Mark every row whose unique value an earlier row of the frame already has (the first one is kept).
+
+    Keeping the first occurrence makes the outcome deterministic: HubSpot itself would create whichever
+    copy it happened to process first and reject the others with 409 CONFLICT.
+    """
     texts, _ = _wire(series, naive_timezone)
     values = prop.normalise(pd.Series(texts, dtype=object))
     present = values.notna() & (values != "")
-    return np.asarray(present & values.duplicated(keep=False), dtype=bool)
+    return np.asarray(present & values.duplicated(keep="first"), dtype=bool)
 
 
 def _key_problems(series: pd.Series, naive_timezone: str) -> np.ndarray:
@@ -1014,13 +1018,11 @@ class _Explainer:
             self._groups[column] = prop.normalise(pd.Series(texts, dtype=object))
         values = self._groups[column]
         value = values.iloc[position]
-        others = [self.keys[i] for i in np.flatnonzero((values == value).to_numpy()) if i != position]
-        shown = ", ".join(repr(k) for k in others[:5]) + (
-            f" and {len(others) - 5} more" if len(others) > 5 else ""
-        )
+        first = int(np.flatnonzero((values == value).to_numpy())[0])
         return (
-            f"{prop.name} {_short(str(value))!r} is not unique in the frame (also rows with key {shown}); "
-            "HubSpot would create one and reject the others as already existing (CONFLICT)"
+            f"{prop.name} {_short(str(value))!r} is not unique in the frame: the row with key "
+            f"{self.keys[first]!r} has it first and is the one loaded (HubSpot would reject a second "
+            "object with it as already existing, CONFLICT)"
         )
 
     def _key_message(self, column: str, position: int) -> str:

@@ -51,7 +51,7 @@ def test_demo_twice_second_run_creates_nothing(tmp_path: Path) -> None:
     assert {k: v[1] for k, v in table.items()} == EXPECTED_CREATED  # created
     assert {k: v[3] for k, v in table.items()} == {"companies": 0, "contacts": 10, "deals": 0}  # failed
     for key in INVALID_EMAIL_KEYS:
-        assert f"{key}: VALIDATION_ERROR INVALID_EMAIL" in first.stdout
+        assert f"{key}: PREFLIGHT INVALID_EMAIL" in first.stdout
 
     db = tmp_path / "demo" / "sandbox.sqlite"
     with sqlite3.connect(db) as con:

@@ -10,7 +10,7 @@ import pytest
 
 from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import CREATED, FAILED, PendingRow, SQLiteLedger, content_hash
-from hubspot_loader.load import IN_DOUBT, load_dataframe
+from hubspot_loader.load import IN_DOUBT, LoadAborted, load_dataframe
 from hubspot_loader.model import SKIPPED
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
@@ -219,9 +219,11 @@ def test_an_answer_lost_in_this_run_leaves_the_rows_pending_for_the_next(
     )
     ledger = open_ledger()
     strict = client_for(sandbox, resend_ambiguous=False)
-    first = load_dataframe(
-        companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
-    )
+    with pytest.raises(LoadAborted) as caught:  # no batch got any HTTP answer: the load fails loudly
+        load_dataframe(
+            companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
+        )
+    first = caught.value.result
     assert first.rows_failed == 5 and sandbox.counts()["companies"] == 5  # committed, answer lost
     assert len(ledger.in_doubt(PORTAL, "companies")) == 5
 

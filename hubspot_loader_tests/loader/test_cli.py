@@ -39,22 +39,40 @@ def contacts_csv(tmp_path: Path) -> Path:
     return path
 
 
-def test_load_csv_with_bad_rows(sandbox: SandboxHandle, contacts_csv: Path) -> None:
+@pytest.mark.parametrize(
+    ("preflight", "reasons", "writes"),
+    [
+        # default: preflight holds the bad rows back; one request carries the three good ones
+        ("quarantine", {"2": "PREFLIGHT INVALID_EMAIL", "4": "PREFLIGHT DUPLICATE_UNIQUE_VALUE"}, 1),
+        # off: HubSpot judges (a 207 for the email, a 409 isolated by splitting for the duplicate)
+        ("off", {"2": "VALIDATION_ERROR INVALID_EMAIL", "4": "CONFLICT nan"}, None),
+    ],
+)
+def test_load_csv_with_bad_rows(
+    sandbox: SandboxHandle, contacts_csv: Path, preflight: str, reasons: dict[str, str], writes: int | None
+) -> None:
     proc = _run(
         [
             "load", str(contacts_csv), "--object-type", "contacts", "--key", "id",
             "--property", "mail=email", "--property", "first=firstname",
-            "--base-url", sandbox.base_url, "--unique-property", "email",
+            "--base-url", sandbox.base_url, "--unique-property", "email", "--preflight", preflight,
         ],
         sandbox.token,
         contacts_csv.parent,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
-    assert "created" in proc.stdout and "3" in proc.stdout
+    summary = dict(
+        line.split(None, 1) for line in proc.stdout.splitlines() if line.startswith(("created", "failed"))
+    )
+    assert summary == {"created": "3", "failed": "2"}
     failed = pd.read_csv(contacts_csv.with_suffix(".failed.csv"), dtype=str)
     assert sorted(failed["key"]) == ["2", "4"]
-    reasons = dict(zip(failed["key"], failed["category"], strict=True))
-    assert reasons == {"2": "VALIDATION_ERROR", "4": "CONFLICT"}
+    got = {
+        k: f"{c} {code}" for k, c, code in zip(failed["key"], failed["category"], failed["code"], strict=True)
+    }
+    assert got == reasons
+    if writes is not None:
+        assert sandbox.counters()["write_requests"] == writes
     stored = {o["properties"]["email"]: o["properties"].get("firstname") for o in sandbox.objects("contacts")}
     assert stored == {"ann@example.com": "Ann", "cy@example.com": "Cy", "ed@example.com": "Éd 🚀"}
     assert sandbox.token not in proc.stdout + proc.stderr

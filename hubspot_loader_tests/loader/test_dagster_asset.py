@@ -111,10 +111,14 @@ def test_materialize_loads_with_id_map_associations_and_metadata(sandbox: Sandbo
     started = datetime.fromtimestamp(md["hubspot/started_at"])
     completed = datetime.fromtimestamp(md["hubspot/completed_at"])
     assert started <= completed
+    # Preflight (quarantine, the asset's default) held the invalid email back: 3 rows were sent.
     batches = md["hubspot/batches_table"]
-    assert [r.data["rows"] for r in batches.records] == [4]
+    assert [r.data["rows"] for r in batches.records] == [3]
     failed = md["hubspot/failed_rows"]
-    assert [(r.data["key"], r.data["code"]) for r in failed.records] == [("CT-3", "INVALID_EMAIL")]
+    assert [(r.data["key"], r.data["category"], r.data["code"]) for r in failed.records] == [
+        ("CT-3", "PREFLIGHT", "INVALID_EMAIL")
+    ]
+    assert sandbox.counters()["inputs"]["contacts"] == 3
 
     # Row failures: the materialization succeeds, the check fails with the count and the table.
     assert _check(result, "companies").passed
@@ -177,3 +181,32 @@ def test_token_stays_out_of_repr_logs_and_metadata(
     assert secret not in text  # ... and the token is not
     captured = capsys.readouterr()
     assert secret not in captured.out and secret not in captured.err
+
+
+def test_preflight_off_lets_hubspot_judge(sandbox: SandboxHandle) -> None:
+    result = dg.materialize(
+        [company_rows, contact_rows, *_loads(preflight="off")], resources={"hubspot": _resource(sandbox)}
+    )
+    md = _metadata(result, "contacts")
+    assert [r.data["rows"] for r in md["hubspot/batches_table"].records] == [4]
+    failed = md["hubspot/failed_rows"]
+    assert [(r.data["key"], r.data["category"], r.data["code"]) for r in failed.records] == [
+        ("CT-3", "VALIDATION_ERROR", "INVALID_EMAIL")
+    ]
+
+
+def test_preflight_block_fails_the_step_and_sends_nothing(sandbox: SandboxHandle) -> None:
+    result = dg.materialize(
+        [contact_rows, build_hubspot_load_asset(
+            name="contacts", source="contact_rows", object_type="contacts", key_column="contact_key",
+            properties=["email"], preflight="block",
+        )],
+        resources={"hubspot": _resource(sandbox)},
+        raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message  # type: ignore[union-attr]
+    assert "preflight predicts HubSpot would reject" in message
+    assert "CT-3" in message and "INVALID_EMAIL" in message
+    assert sandbox.counters()["write_requests"] == 0

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 import pytest
 
 from hubspot_loader.client import HubSpotClient
-from hubspot_loader.load import DataValidationError, load_dataframe
+from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
 from hubspot_loader.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession, loader_config
@@ -300,3 +300,20 @@ def test_property_renames_and_label_association(
     assert _associated_companies(first) == {company_id}
     second = hub.get_object("contacts", str(result.id_map["2"]))
     assert second is not None and _associated_companies(second) == set()
+
+
+def test_unreachable_hubspot_aborts_the_load_with_every_row_reported(
+    client_for: Callable[..., HubSpotClient], sandbox_factory: Callable[..., SandboxHandle]
+) -> None:
+    hub = sandbox_factory()
+    url = hub.base_url
+    hub.stop()  # nothing listens there any more
+    client = HubSpotClient("some-token", base_url=url, timeout=(0.5, 0.5))
+    frame = pd.DataFrame({"contact_key": ["A", "B"], "email": ["a@example.com", "b@example.com"]})
+    with pytest.raises(LoadAborted) as caught:
+        load_dataframe(frame, "contacts", client=client, key_column="contact_key")
+    client.close()
+    assert "never answered" in str(caught.value) and "some-token" not in str(caught.value)
+    rows = caught.value.result.rows
+    assert [(r.key, r.status) for r in rows] == [("A", FAILED), ("B", FAILED)]
+    assert all(r.error is not None and r.error.category == "TRANSPORT_ERROR" for r in rows)

@@ -9,7 +9,7 @@ import pytest
 
 from hubspot_loader.errors import HubSpotValidationError
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, AssociationColumn
+from hubspot_loader.model import CREATED, FAILED, AssociationColumn
 from hubspot_loader.preflight import PreflightError, run_preflight, schema_from_properties
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
@@ -49,8 +49,7 @@ def test_custom_object_schema_is_generated_and_predicts_the_sandbox(hub: Hub, ob
         df, object_type=object_type, definitions=definitions, mapping=MAPPING, key_column="code"
     )
     assert {(p.key, p.column, p.code) for p in report.problems} == {
-        ("v1", "vendor_code", "DUPLICATE_UNIQUE_VALUE"),
-        ("v4", "vendor_code", "DUPLICATE_UNIQUE_VALUE"),
+        ("v4", "vendor_code", "DUPLICATE_UNIQUE_VALUE"),  # v1 has the code first and is loaded
         ("v3", "category", "INVALID_OPTION"),
         ("v3", "rating", "INVALID_INTEGER"),
         ("v5", "onboarded_on", "INVALID_DATE"),
@@ -68,7 +67,9 @@ def test_custom_object_schema_is_generated_and_predicts_the_sandbox(hub: Hub, ob
     result = load_dataframe(
         split.frame, object_type, client=hub.client, properties=MAPPING, key_column="code"
     )
-    assert [(r.key, r.status) for r in result.rows] == [("v2", CREATED), ("v6", CREATED)]
+    # v1 passes preflight (first with its code) but the cross-check above already created it: CONFLICT.
+    assert [(r.key, r.status) for r in result.rows] == [("v1", FAILED), ("v2", CREATED), ("v6", CREATED)]
+    assert result.rows[0].error is not None and result.rows[0].error.category == "CONFLICT"
 
 
 def labels_for(hub: Hub, object_type: str, targets: list[str]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo test lint typecheck dev sandbox bench clean
+.PHONY: venv demo test lint typecheck dev sandbox bench soak clean
 
 venv: $(STAMP)
 
@@ -45,7 +45,11 @@ sandbox: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --serve-sandbox 8765
 
 bench: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/run.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/load_benchmark.py
+
+## Fault soak: 50k rows through 5xx, 429s, dropped and hung answers; then an incremental re-run.
+soak: $(STAMP)
+	$(BIN)/python benchmarks/fault_soak.py --rows 50000 --rerun
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dbt_examples/target dbt_examples/logs
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dbt_examples/target dbt_examples/logs test-output

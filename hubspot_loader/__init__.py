@@ -29,6 +29,11 @@ _EXPORTS = {
     "CONTACTS_SCHEMA": "hubspot_loader.schemas",
     "COMPANIES_SCHEMA": "hubspot_loader.schemas",
     "DEALS_SCHEMA": "hubspot_loader.schemas",
+    "SQLiteLedger": "hubspot_loader.ledger",
+    "SyncLedger": "hubspot_loader.ledger",
+    "PreflightError": "hubspot_loader.preflight",
+    "run_preflight": "hubspot_loader.preflight",
+    "schema_from_properties": "hubspot_loader.preflight",
 }
 
 __all__ = [
@@ -44,21 +49,28 @@ __all__ = [
     "HubSpotResource",
     "LoadAborted",
     "LoadResult",
+    "PreflightError",
     "RowError",
     "RowOutcome",
+    "SQLiteLedger",
+    "SyncLedger",
     "__version__",
     "build_hubspot_load_asset",
     "load_dataframe",
     "load_metadata",
+    "run_preflight",
+    "schema_from_properties",
 ]
 
 if TYPE_CHECKING:
     from hubspot_loader.assets import ROWS_ACCEPTED_CHECK, build_hubspot_load_asset
     from hubspot_loader.client import HubSpotClient
     from hubspot_loader.errors import HubSpotError
+    from hubspot_loader.ledger import SQLiteLedger, SyncLedger
     from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
     from hubspot_loader.metadata import load_metadata
     from hubspot_loader.model import AssociationColumn, BatchRecord, LoadResult, RowError, RowOutcome
+    from hubspot_loader.preflight import PreflightError, run_preflight, schema_from_properties
     from hubspot_loader.resource import HubSpotResource
     from hubspot_loader.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA, DEALS_SCHEMA
 

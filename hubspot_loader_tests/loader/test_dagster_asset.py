@@ -210,3 +210,22 @@ def test_preflight_block_fails_the_step_and_sends_nothing(sandbox: SandboxHandle
     assert "preflight predicts HubSpot would reject" in message
     assert "CT-3" in message and "INVALID_EMAIL" in message
     assert sandbox.counters()["write_requests"] == 0
+
+
+def test_dry_run_resource_sends_nothing_and_shows_payloads(sandbox: SandboxHandle) -> None:
+    result = dg.materialize(
+        [company_rows, build_hubspot_load_asset(
+            name="companies", key_prefix="hubspot", source="company_rows", object_type="companies",
+            key_column="company_key",
+        )],
+        resources={"hubspot": _resource(sandbox, dry_run=True)},
+    )  # fmt: skip
+    assert result.success
+    md = _metadata(result, "companies")
+    assert md["hubspot/dry_run"] is True
+    assert md["hubspot/payload_preview"][0] == {
+        "objectWriteTraceId": "CO-1",
+        "properties": {"name": "Acme"},
+    }
+    assert md["hubspot/rows_created"] == 0
+    assert sandbox.counters()["write_requests"] == 0

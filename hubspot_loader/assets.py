@@ -30,12 +30,15 @@ import pandera.pandas as pa
 
 from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, PropertySpec, load_dataframe
 from hubspot_loader.metadata import load_metadata
-from hubspot_loader.model import AssociationColumn, BatchOutcome, LoadResult
+from hubspot_loader.model import PLANNED, AssociationColumn, BatchOutcome, LoadResult
 from hubspot_loader.preflight import PreflightError
 from hubspot_loader.resource import HubSpotResource
 from hubspot_loader.tables import failed_rows_table
 
 ROWS_ACCEPTED_CHECK = "hubspot_rows_accepted"
+
+PLANNED_ID_PREFIX = "planned:"
+"""Prefix of the placeholder ids a dry run hands downstream for rows it would create."""
 
 SourceReader = Callable[[dg.AssetExecutionContext], pd.DataFrame]
 """Reads the rows to load when the upstream asset's value is not passed through an IO manager
@@ -177,7 +180,7 @@ def build_hubspot_load_asset(
             )
 
         client = hubspot.get_client()
-        ledger = None if hubspot.dry_run else hubspot.get_ledger()
+        ledger = hubspot.get_ledger()  # read-only in a dry run: rows already loaded show as skipped
         partition = context.partition_key if context.has_partition_key else None
         try:
             result = load_dataframe(
@@ -245,10 +248,23 @@ def build_hubspot_load_asset(
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[_check_result(result, table_rows)],
-            value=result.id_map,
+            value=_id_map_value(result),
         )
 
     return _load
+
+
+def _id_map_value(result: LoadResult) -> dict[str, str]:
+    """Return the id map handed downstream.
+
+    In a dry run, rows that would be created get the placeholder id ``planned:<key>``, so a dependent
+    dry run resolves their keys (and previews associations pointing at the placeholder) instead of
+    reporting them unresolved.
+    """
+    if not result.dry_run:
+        return result.id_map
+    planned = {r.key: f"{PLANNED_ID_PREFIX}{r.key}" for r in result.rows if r.status == PLANNED}
+    return {**planned, **result.id_map}
 
 
 def _prefix(key_prefix: str | Sequence[str] | None) -> list[str]:

@@ -10,7 +10,7 @@ the matcher never guesses.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -105,6 +105,58 @@ def _unique_key(value: Any) -> str | None:
     return text.casefold() if text else None
 
 
+def _same_value(sent: str, stored: Any) -> bool:
+    """Whether HubSpot's stored value is the value that was sent (it may trim, lowercase or reformat)."""
+    if stored is None:
+        return False
+    a, b = str(sent).strip(), str(stored).strip()
+    if a == b or a.casefold() == b.casefold():
+        return True
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return False
+
+
+def _match_by_content(
+    orphans: list[Mapping[str, Any]],
+    pending: dict[str, PreparedInput],
+    settle: Callable[..., None],
+) -> list[Mapping[str, Any]]:
+    """Match results that carry no trace id to the rows whose every sent property they hold.
+
+    HubSpot documents ``objectWriteTraceId`` on errors, not on results, so an answer may come without it.
+    A result is given to a row when that row is the only pending one whose properties it holds, or when
+    all such rows sent the same properties and associations (then they are interchangeable). Anything
+    still ambiguous stays unmatched.
+    """
+    remaining = list(orphans)
+    progress = True
+    while remaining and pending and progress:
+        progress = False
+        still: list[Mapping[str, Any]] = []
+        for result in remaining:
+            props = result.get("properties")
+            if not isinstance(props, Mapping):
+                still.append(result)
+                continue
+            candidates = [
+                row
+                for row in pending.values()
+                if all(_same_value(v, props.get(k)) for k, v in row.properties.items())
+            ]
+            signatures = {
+                (tuple(sorted(r.properties.items())), repr(r.associations)) for r in candidates
+            }
+            if candidates and len(signatures) == 1:
+                settle(candidates[0], CREATED, hubspot_id=str(result.get("id")))
+                progress = True
+            else:
+                still.append(result)
+        remaining = still
+    return remaining
+
+
 def match_results(
     rows: Sequence[PreparedInput],
     body: Mapping[str, Any],
@@ -180,6 +232,9 @@ def match_results(
             else:
                 still.append(result)
         orphans = still
+
+    if orphans and pending:
+        orphans = _match_by_content(orphans, pending, settle)
 
     if len(orphans) == 1 and len(pending) == 1 and not unattributed_errors:
         settle(next(iter(pending.values())), CREATED, hubspot_id=str(orphans[0].get("id")))

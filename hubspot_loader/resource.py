@@ -88,9 +88,13 @@ class HubSpotResource(dg.ConfigurableResource):
 
     def get_client(self) -> HubSpotClient:
         """Return a new client for this portal (one per run; close it when done)."""
+        return self.client_for(self.base_url)
+
+    def client_for(self, base_url: str) -> HubSpotClient:
+        """Return a new client with this resource's settings for the API root ``base_url``."""
         return HubSpotClient(
             self.access_token,
-            base_url=self.base_url,
+            base_url=base_url,
             api_version=self.api_version,
             timeout=(min(10.0, self.timeout_s), self.timeout_s),
             max_in_flight=self.max_in_flight,

@@ -741,8 +741,11 @@ class SandboxApp:
     def h_list(self, req: Request, route: Route, token: TokenConfig) -> Response:
         """``GET …/{objectType}``: paged list (``limit`` ≤ 100, ``after`` cursor)."""
         obj = self._object_type(route, token, write=False)
-        limit = min(max(int(req.param("limit", "10") or 10), 1), 100)
-        after = int(req.param("after", "0") or 0)
+        try:
+            limit = min(max(int(req.param("limit", "10") or 10), 1), 100)
+            after = int(req.param("after", "0") or 0)
+        except ValueError:
+            raise errors.validation("limit and after must be integers") from None
         archived = req.param("archived", "false") == "true"
         items = [o for o in self.store.all(obj, archived=archived) if o.id > after]
         page = items[:limit]

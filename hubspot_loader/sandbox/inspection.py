@@ -39,12 +39,15 @@ def _objects(app: SandboxApp, req: Request, parts: list[str]) -> Response:
             raise errors.not_found(f"No {obj.singular} with id {parts[1]}")
         return Response(200, app.inspect_object(obj, stored))
     items = app.store.all(obj, archived=archived)
+    total = len(items)
     limit_text = req.param("limit")
     if limit_text:
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            raise errors.validation(f"limit must be a positive integer, got {limit_text!r}")
         items = items[-int(limit_text) :]
     return Response(
         200,
-        {"objectType": obj.name, "total": len(items), "results": [app.inspect_object(obj, s) for s in items]},
+        {"objectType": obj.name, "total": total, "results": [app.inspect_object(obj, s) for s in items]},
     )
 
 

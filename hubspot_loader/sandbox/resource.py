@@ -11,7 +11,6 @@ The loader never imports this module: only tests, the demo and users who choose 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -111,7 +110,7 @@ class SandboxHubSpotResource(HubSpotResource):
 
     def get_client(self) -> HubSpotClient:
         """Return a client for the sandbox."""
-        return self._client_for(self.sandbox_url)
+        return self.client_for(self.sandbox_url)
 
     def get_ledger(self) -> SQLiteLedger | None:
         """Open the ledger: ``state_path``, else beside the sandbox's SQLite file, else none."""
@@ -134,15 +133,3 @@ class SandboxHubSpotResource(HubSpotResource):
         return f"SandboxHubSpotResource(db_path={self.db_path!r})"
 
     __str__ = __repr__
-
-    def _client_for(self, base_url: str, **overrides: Any) -> HubSpotClient:
-        return HubSpotClient(
-            self.access_token,
-            base_url=base_url,
-            api_version=self.api_version,
-            timeout=(min(10.0, self.timeout_s), self.timeout_s),
-            max_in_flight=self.max_in_flight,
-            requests_per_10s=self.requests_per_10s,
-            batch_size=self.batch_size,
-            **overrides,
-        )

@@ -317,3 +317,25 @@ def test_unreachable_hubspot_aborts_the_load_with_every_row_reported(
     rows = caught.value.result.rows
     assert [(r.key, r.status) for r in rows] == [("A", FAILED), ("B", FAILED)]
     assert all(r.error is not None and r.error.category == "TRANSPORT_ERROR" for r in rows)
+
+
+def test_results_without_trace_ids_are_matched_by_content(
+    sandbox_factory: Callable[..., SandboxHandle], client_for: Callable[..., HubSpotClient]
+) -> None:
+    # HubSpot documents objectWriteTraceId on errors only; answers without it must still map every row.
+    hub = sandbox_factory(config=loader_config(echo_trace_ids=False))
+    frame = pd.DataFrame(
+        {
+            "k": [f"K{i}" for i in range(150)],
+            "name": [f"Company {i % 140}" for i in range(150)],  # 10 names sent twice
+            "city": [None if i % 3 else "Oslo" for i in range(150)],
+        }
+    )
+    result = load_dataframe(frame, "companies", client=client_for(hub), key_column="k")
+    assert result.rows_created == 150 and result.rows_failed == 0
+    assert len(set(result.id_map.values())) == 150
+    for row in result.rows:
+        obj = hub.get_object("companies", str(row.hubspot_id))
+        assert obj is not None
+        assert obj["properties"]["name"] == frame.at[row.position, "name"]
+        assert obj["properties"].get("city") == frame.at[row.position, "city"]

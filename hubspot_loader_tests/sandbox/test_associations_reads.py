@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.sandbox.helpers import Api, Factory, contact
@@ -364,3 +365,20 @@ def test_search_eq_in_and_paging_without_rate_limit_headers(api: Api) -> None:
         path, {"filterGroups": [{"filters": [{"propertyName": "phone", "operator": "HAS_PROPERTY"}]}]}
     )
     assert none.json() == {"total": 0, "results": []}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/crm/v3/objects/contacts?limit=abc",
+        "/crm/v3/objects/contacts?after=xyz",
+        "/__sandbox__/objects/contacts?limit=abc",
+        "/__sandbox__/objects/contacts?limit=0",
+    ],
+)
+def test_bad_query_values_get_a_400_body_not_a_dropped_connection(sandbox: SandboxHandle, path: str) -> None:
+    response = requests.get(
+        sandbox.base_url + path, headers={"Authorization": f"Bearer {sandbox.token}"}, timeout=10
+    )
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"

@@ -32,6 +32,7 @@ TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 EXIT_ROWS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ABORTED = 3
+FAILED_ROWS_SHOWN = 10
 
 
 def parse_property(text: str) -> tuple[str, str]:
@@ -115,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--state",
         type=Path,
         metavar="PATH",
-        help="SQLite sync-state file: rows created by an earlier run with the same file are skipped",
+        help="SQLite sync-state file: rows (by --key) that an earlier run with this state file created in "
+        "the same portal are skipped",
     )
     load.add_argument("--portal", help="portal identity for --state (default: base URL + token fingerprint)")
     load.add_argument(
@@ -137,10 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """Read a CSV (keys and text kept as strings) or Parquet file."""
+    """Read a Parquet file (its types kept) or a CSV file (every cell as the text in the file).
+
+    CSV cells are not parsed into numbers: ``02134`` stays ``"02134"`` and ``1.50`` stays ``"1.50"``;
+    HubSpot receives property values as strings anyway. Empty cells (and ``NA``, ``null`` ...) are null,
+    so the property is omitted.
+    """
     if path.suffix.lower() in {".parquet", ".pq"}:
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype_backend="numpy_nullable", keep_default_na=True)
+    return pd.read_csv(path, dtype=str, keep_default_na=True)
 
 
 class Progress:
@@ -196,21 +203,33 @@ def summary(result: LoadResult) -> str:
 
 def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``hubspot-loader load``; returns the exit code."""
-    frame = read_frame(args.file)
+    try:
+        frame = read_frame(args.file)
+    except (OSError, ValueError) as exc:
+        err.write(f"error: cannot read {args.file}: {exc}\n")
+        return EXIT_USAGE
     token = os.environ.get(TOKEN_ENV, "")
     client = None
-    if not args.dry_run or any(a.label for a in args.associations):
-        if not token:
-            err.write(f"error: set ${TOKEN_ENV} to the HubSpot access token\n")
-            return EXIT_USAGE
-        client = HubSpotClient(
-            token,
-            base_url=args.base_url,
-            api_version=args.api_version,
-            max_in_flight=args.max_in_flight,
-            requests_per_10s=args.requests_per_10s,
-            batch_size=args.batch_size,
+    if not token and (not args.dry_run or any(a.label for a in args.associations)):
+        err.write(f"error: set ${TOKEN_ENV} to the HubSpot access token\n")
+        return EXIT_USAGE
+    if not token and args.preflight != "off":
+        err.write(
+            f"warning: ${TOKEN_ENV} is not set: the dry run cannot read HubSpot's properties (no preflight)\n"
         )
+    if token:
+        try:
+            client = HubSpotClient(
+                token,
+                base_url=args.base_url,
+                api_version=args.api_version,
+                max_in_flight=args.max_in_flight,
+                requests_per_10s=args.requests_per_10s,
+                batch_size=args.batch_size,
+            )
+        except ValueError as exc:
+            err.write(f"error: {exc}\n")
+            return EXIT_USAGE
     progress = Progress(len(frame), err, enabled=not args.no_progress and not args.dry_run)
     ledger = SQLiteLedger(args.state) if args.state is not None else None
     try:
@@ -233,6 +252,9 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except PreflightError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_ROWS_FAILED
+    except (KeyError, ValueError) as exc:  # columns, keys or options that do not fit the file
+        err.write(f"error: {exc.args[0] if exc.args else exc}\n")
+        return EXIT_USAGE
     except DataValidationError as exc:
         err.write(f"error: {exc}\n")
         return EXIT_ROWS_FAILED
@@ -257,6 +279,17 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(summary(result) + "\n")
     for warning in result.warnings:
         err.write(f"warning: {warning}\n")
+    if result.preflight is not None:
+        for problem in result.preflight.blocking:
+            err.write(f"preflight: {problem.message}\n")
+    for row in result.failed_rows[:FAILED_ROWS_SHOWN]:
+        if row.error is not None:
+            code = f" {row.error.code}" if row.error.code else ""
+            err.write(f"failed: row {row.key}: {row.error.category}{code}: {row.error.message}\n")
+    if result.rows_failed > FAILED_ROWS_SHOWN:
+        err.write(
+            f"failed: ... and {result.rows_failed - FAILED_ROWS_SHOWN} more (see the failed-rows file)\n"
+        )
     _write_failed(result, args, out)
     return EXIT_ROWS_FAILED if result.rows_failed else 0
 

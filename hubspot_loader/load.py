@@ -206,7 +206,8 @@ def load_dataframe(
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
         unique_property: a property with unique values (``email`` for contacts, or a custom external id
             with ``hasUniqueValue``) used to reconcile ambiguous failures without creating duplicates.
-            Defaults to ``email`` for contacts when an ``email`` property is sent; for other types
+            When ``None`` and preflight runs, a sent property with ``hasUniqueValue`` is used (``email``
+            first). Defaults to ``email`` for contacts when an ``email`` property is sent; for other types
             without one the result carries a warning (ambiguous failures are then resent, see
             :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
         naive_timezone: the zone naive datetimes are taken to be in.
@@ -253,6 +254,8 @@ def load_dataframe(
     quarantine = _preflight(df, plan, client, associations, id_maps, naive_timezone, preflight, result)
     if quarantine is not None:
         df = quarantine.frame
+    if unique_property is None and result.preflight is not None and client is not None:
+        unique_property = _sent_unique_property(plan, client.properties(object_type))  # cached: no request
     if unique_property is None and object_type in _CONTACT_TYPES and "email" in plan.properties.values():
         unique_property = "email"
     sync: _Sync | None = None
@@ -333,6 +336,13 @@ def _run(
                 "as failed",
                 result,
             )
+
+
+def _sent_unique_property(plan: LoadPlan, definitions: Sequence[Mapping[str, Any]]) -> str | None:
+    """Return a property the load sends that HubSpot keeps unique (``hasUniqueValue``), if any."""
+    unique = {str(d.get("name")) for d in definitions if d.get("hasUniqueValue")}
+    sent = [prop for prop in plan.properties.values() if prop in unique]
+    return "email" if "email" in sent else (sent[0] if sent else None)
 
 
 def _preflight(

@@ -109,3 +109,55 @@ def test_help_reads_well() -> None:
     proc = subprocess.run([str(SCRIPT), "load", "--help"], capture_output=True, text=True, check=True)
     for flag in ("--object-type", "--key", "--property", "--associate", "--dry-run", "--failed-rows"):
         assert flag in proc.stdout
+
+
+def test_csv_text_is_sent_as_written(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    path = tmp_path / "zips.csv"
+    path.write_text("id,email,zip\n001,z1@example.com,02134\n002,z2@example.com,\n", encoding="utf-8")
+    proc = _run(
+        ["load", str(path), "--object-type", "contacts", "--key", "id", "--base-url", sandbox.base_url],
+        sandbox.token,
+        tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stored = {o["properties"]["email"]: o["properties"] for o in sandbox.objects("contacts")}
+    assert stored["z1@example.com"]["zip"] == "02134"
+    assert "zip" not in stored["z2@example.com"]  # empty cell: property omitted
+
+
+def test_dry_run_with_token_runs_preflight_without_writing(
+    sandbox: SandboxHandle, contacts_csv: Path
+) -> None:
+    proc = _run(
+        ["load", str(contacts_csv), "--object-type", "contacts", "--key", "id", "--property", "mail=email",
+         "--property", "first=fristname", "--base-url", sandbox.base_url, "--dry-run"],
+        sandbox.token,
+        contacts_csv.parent,
+    )  # fmt: skip
+    assert proc.returncode == 1  # preflight: the misspelt property blocks every row that has it
+    assert "fristname" in proc.stderr + proc.stdout and "firstname" in proc.stderr + proc.stdout
+    assert sandbox.counters()["write_requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--property", "no_such_column=email"], "no_such_column"),
+        (["--base-url", "http://example.com"], "http"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(contacts_csv: Path, args: list[str], message: str) -> None:
+    proc = _run(
+        ["load", str(contacts_csv), "--object-type", "contacts", "--key", "id", *args],
+        "token-x",
+        contacts_csv.parent,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    proc = _run(
+        ["load", str(tmp_path / "nope.csv"), "--object-type", "contacts", "--key", "id"], "t", tmp_path
+    )
+    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr

@@ -47,8 +47,12 @@ def contacts_frame(company_ids: list[str]) -> pd.DataFrame:
             "employee_number": pd.array([None if i % 5 == 0 else i * 1000 for i in idx], dtype="Int64"),
             "score": [np.nan if i % 4 == 0 else i + 0.25 for i in idx],
             "signed_up_at": pd.to_datetime(
-                [None if i % 10 == 3 else datetime(2026, 1, 1, 12, tzinfo=timezone.utc) + timedelta(hours=i)
-                 for i in idx],
+                [
+                    None
+                    if i % 10 == 3
+                    else datetime(2026, 1, 1, 12, tzinfo=timezone.utc) + timedelta(hours=i)
+                    for i in idx
+                ],
                 utc=True,
             ),
             "last_seen_local": pd.to_datetime(
@@ -339,3 +343,36 @@ def test_results_without_trace_ids_are_matched_by_content(
         assert obj is not None
         assert obj["properties"]["name"] == frame.at[row.position, "name"]
         assert obj["properties"].get("city") == frame.at[row.position, "city"]
+
+
+def test_external_id_property_is_found_and_used_to_reconcile_lost_answers(
+    sandbox_factory: Callable[..., SandboxHandle], client_for: Callable[..., HubSpotClient]
+) -> None:
+    from hubspot_loader.sandbox import FaultConfig, PropertyConfig
+
+    hub = sandbox_factory(
+        config=loader_config(
+            extra_properties=(("companies", (PropertyConfig("external_id", "string", unique=True),)),),
+            faults=FaultConfig(drop_after_commit_rate=0.3, seed=7),
+        )
+    )
+    frame = pd.DataFrame(
+        {
+            "k": [f"K{i}" for i in range(400)],
+            "name": [f"Company {i}" for i in range(400)],
+            "external_id": [f"ext-{i}" for i in range(400)],
+        }
+    )
+    # No unique_property given: preflight reads the definitions and finds external_id (hasUniqueValue).
+    result = load_dataframe(
+        frame, "companies", client=client_for(hub, batch_size=20), key_column="k", preflight="quarantine"
+    )
+    assert sum(b.reconciled for b in result.batches) > 0  # some answers were lost and looked up
+    assert result.rows_created == 400 and result.rows_failed == 0
+    assert not result.warnings
+    stored = hub.objects("companies")
+    assert len(stored) == 400  # exactly one object per row
+    by_external = {o["properties"]["external_id"]: o["id"] for o in stored}
+    assert {r.key: r.hubspot_id for r in result.rows} == {
+        f"K{i}": by_external[f"ext-{i}"] for i in range(400)
+    }

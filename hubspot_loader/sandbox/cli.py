@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--keep-order", action="store_true", help="do not shuffle batch results")
     p.add_argument("--no-trace-echo", action="store_true", help="do not echo objectWriteTraceId on results")
-    p.add_argument("--requested-at", action="store_true", help="add requestedAt to batch responses")
+    p.add_argument(
+        "--no-requested-at",
+        action="store_true",
+        help="omit requestedAt from batch responses, as HubSpot's recorded answers do (default: included)",
+    )
     p.add_argument(
         "--conflicts-as-207",
         action="store_true",
@@ -121,7 +125,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     flags = {
         "keep_order": ("shuffle_results", False),
         "no_trace_echo": ("echo_trace_ids", False),
-        "requested_at": ("include_requested_at", True),
+        "no_requested_at": ("include_requested_at", False),
         "conflicts_as_207": ("conflicts_as_207", True),
         "invalid_associations_as_207": ("invalid_associations_as_207", True),
         "verbose": ("verbose", True),

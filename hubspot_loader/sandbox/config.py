@@ -223,7 +223,7 @@ class SandboxConfig:
     search_limit_per_second: int = 5
     shuffle_results: bool = True
     echo_trace_ids: bool = True
-    include_requested_at: bool = False
+    include_requested_at: bool = True
     conflicts_as_207: bool = False
     invalid_associations_as_207: bool = False
     retry_after_seconds: int | None = None

@@ -313,7 +313,8 @@ def test_unknown_route_is_a_json_404(api: Api) -> None:
     assert resp.status_code == 404 and resp.json()["status"] == "error"
 
 
-def test_requested_at_only_on_request(sandbox_factory: Factory) -> None:
-    assert "requestedAt" not in Api(sandbox_factory()).create("contacts", [contact("a@x.io")]).json()
-    body = Api(sandbox_factory(include_requested_at=True)).create("contacts", [contact("a@x.io")]).json()
+def test_requested_at_by_default_and_omitted_on_request(sandbox_factory: Factory) -> None:
+    body = Api(sandbox_factory()).create("contacts", [contact("a@x.io")]).json()
     assert ISO_Z.match(body["requestedAt"]) and body["requestedAt"] <= body["startedAt"]
+    plain = Api(sandbox_factory(include_requested_at=False)).create("contacts", [contact("a@x.io")]).json()
+    assert "requestedAt" not in plain and ISO_Z.match(plain["startedAt"])

@@ -17,7 +17,9 @@ from hubspot_loader import (
     HubSpotResource,
     build_hubspot_load_asset,
 )
+from hubspot_loader.client import HubSpotClient
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader_tests.loader.conftest import RecordingSession
 
 COMPANIES = pd.DataFrame(
     {"company_key": ["CO-1", "CO-2", "CO-3"], "name": ["Acme", "Globex", "Initech"]}
@@ -229,3 +231,34 @@ def test_dry_run_resource_sends_nothing_and_shows_payloads(sandbox: SandboxHandl
     }
     assert md["hubspot/rows_created"] == 0
     assert sandbox.counters()["write_requests"] == 0
+
+
+_RECORDED: list[dict[str, Any]] = []
+
+
+class _RecordingResource(HubSpotResource):
+    """The real resource, whose client's session keeps every batch-create answer body."""
+
+    def get_client(self) -> HubSpotClient:
+        session = RecordingSession()
+        session.batch_bodies = _RECORDED
+        return HubSpotClient(self.access_token, base_url=self.base_url, session=session, batch_size=2)
+
+
+def test_metadata_timestamps_equal_hubspots_answers(sandbox: SandboxHandle) -> None:
+    _RECORDED.clear()
+    resource = _RecordingResource(access_token=sandbox.token, base_url=sandbox.base_url, state_path="")
+    result = dg.materialize([company_rows, _loads()[0]], resources={"hubspot": resource})
+    assert result.success and len(_RECORDED) == 2  # 3 companies in batches of 2
+
+    def instants(key: str) -> list[float]:
+        return [datetime.fromisoformat(b[key].replace("Z", "+00:00")).timestamp() for b in _RECORDED]
+
+    md = _metadata(result, "companies")
+    assert md["hubspot/requested_at"] == pytest.approx(min(instants("requestedAt")), abs=1e-3)
+    assert md["hubspot/started_at"] == pytest.approx(min(instants("startedAt")), abs=1e-3)
+    assert md["hubspot/completed_at"] == pytest.approx(max(instants("completedAt")), abs=1e-3)
+    assert md["hubspot/requested_at"] <= md["hubspot/started_at"] <= md["hubspot/completed_at"]
+    table = sorted(r.data["started_at"] for r in md["hubspot/batches_table"].records)
+    raw = sorted(datetime.fromisoformat(b["startedAt"].replace("Z", "+00:00")).isoformat() for b in _RECORDED)
+    assert table == raw

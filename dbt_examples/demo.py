@@ -128,7 +128,8 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = s
     print(
         "\nWhere to look:\n"
         "  make sandbox   # browse the sandbox's objects at http://127.0.0.1:8765/\n"
-        "  make dev       # the Dagster UI at http://127.0.0.1:3000 (asset metadata, checks, run logs)",
+        "  make dev       # the Dagster UI at http://127.0.0.1:3000 (asset metadata, checks, run logs);\n"
+        "                 # it runs `dagster dev -w workspace.yaml` with the sandbox at :8765",
         file=out,
     )
     return result.success and all(name in metadata for name in LOADS)

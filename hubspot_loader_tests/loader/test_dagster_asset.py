@@ -262,3 +262,12 @@ def test_metadata_timestamps_equal_hubspots_answers(sandbox: SandboxHandle) -> N
     table = sorted(r.data["started_at"] for r in md["hubspot/batches_table"].records)
     raw = sorted(datetime.fromisoformat(b["startedAt"].replace("Z", "+00:00")).isoformat() for b in _RECORDED)
     assert table == raw
+
+
+def test_load_assets_run_in_the_hubspot_pool() -> None:
+    [companies, contacts] = _loads()
+    assert companies.op.pool == contacts.op.pool == "hubspot"
+    custom = build_hubspot_load_asset(
+        name="x", source="contact_rows", object_type="contacts", key_column="contact_key", pool="portal_b"
+    )
+    assert custom.op.pool == "portal_b"

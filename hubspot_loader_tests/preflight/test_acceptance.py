@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import pytest
 
 from hubspot_loader.load import load_dataframe
 from hubspot_loader.model import CREATED, FAILED
-from hubspot_loader.preflight import PREFLIGHT, PreflightError, PreflightReport, run_preflight
+from hubspot_loader.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 LONG = "x" * 70_000
@@ -113,16 +112,7 @@ def test_sandbox_rejects_exactly_the_flagged_rows(hub: Hub) -> None:
     assert created == {"ann@example.com", "gus@example.com", "hal@example.com"}
 
 
-def test_block_mode_sends_nothing(hub: Hub) -> None:
-    df = acceptance_frame()
-    report = preflight(hub, df)
-    with pytest.raises(PreflightError) as caught:
-        if not report.ok:
-            raise PreflightError(report)
-    assert caught.value.report is report
-    assert "fristname" in str(caught.value)
-    assert hub.writes() == 0
-    assert hub.handle.counts()["contacts"] == 0
+# Block mode through load_dataframe (nothing sent) is tested in test_load_integration.py.
 
 
 def test_quarantine_mode_creates_exactly_the_good_rows(hub: Hub) -> None:

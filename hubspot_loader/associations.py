@@ -100,6 +100,19 @@ DEFAULT_ASSOCIATION_TYPES: Mapping[tuple[str, str], int] = _pairs()
 """(from, to) canonical object types → HubSpot's default unlabeled ``HUBSPOT_DEFINED`` type id."""
 
 
+PRIMARY_ASSOCIATION_TYPES: dict[tuple[str, str], int] = {
+    ("contacts", "companies"): 1,
+    ("companies", "contacts"): 2,
+    ("deals", "companies"): 5,
+    ("companies", "deals"): 6,
+    ("tickets", "companies"): 26,
+    ("companies", "tickets"): 25,
+}
+"""HubSpot's built-in *primary* ``HUBSPOT_DEFINED`` type ids (label ``Primary``; reference §11.1)."""
+
+PRIMARY_LABEL = "primary"
+
+
 class UnknownAssociationError(ValueError):
     """No association type could be settled for a column (no default, or an unknown label)."""
 
@@ -133,7 +146,8 @@ def resolve_association(
     Order: an explicit ``column.type_id`` (category ``column.category`` or ``HUBSPOT_DEFINED``); else
     ``column.label`` looked up case-insensitively in ``labels`` (the ``results`` of HubSpot's labels
     endpoint: ``[{"category", "typeId", "label"}]``; category from the match unless ``column.category``
-    is set); else HubSpot's default for the pair.
+    is set) — when no labels were fetched, ``Primary`` on a standard pair uses the built-in primary type
+    id (:data:`PRIMARY_ASSOCIATION_TYPES`, e.g. contact→company 1); else HubSpot's default for the pair.
 
     Args:
         from_type: the object type being created.
@@ -150,7 +164,11 @@ def resolve_association(
     if column.type_id is not None:
         type_id, category = column.type_id, column.category or HUBSPOT_DEFINED
     elif column.label is not None:
-        type_id, category = _from_label(from_type, column, labels)
+        primary = _builtin_primary(from_type, column) if labels is None else None
+        if primary is not None:
+            type_id, category = primary, HUBSPOT_DEFINED
+        else:
+            type_id, category = _from_label(from_type, column, labels)
         category = column.category or category
     else:
         type_id = default_association_type(from_type, column.to_object_type)
@@ -162,6 +180,14 @@ def resolve_association(
         category=category,
         id_map=id_map,
     )
+
+
+def _builtin_primary(from_type: str, column: AssociationColumn) -> int | None:
+    """Return the built-in primary type id when the column asks for ``Primary`` on a standard pair."""
+    if (column.label or "").strip().casefold() != PRIMARY_LABEL:
+        return None
+    pair = (normalize_object_type(from_type), normalize_object_type(column.to_object_type))
+    return PRIMARY_ASSOCIATION_TYPES.get(pair)
 
 
 def _from_label(

@@ -136,6 +136,21 @@ def test_unknown_label_lists_available() -> None:
 
 
 def test_label_without_labels_list() -> None:
-    column = AssociationColumn("company_id", "companies", label="Primary")
+    column = AssociationColumn("company_id", "companies", label="Billing contact")
     with pytest.raises(UnknownAssociationError, match="available labels: none"):
         resolve_association("contacts", column, None, None)
+
+
+@pytest.mark.parametrize(
+    ("from_type", "to_type", "type_id"),
+    [("contacts", "companies", 1), ("0-3", "company", 5), ("companies", "contacts", 2)],
+)
+def test_primary_label_is_built_in_for_standard_pairs(from_type: str, to_type: str, type_id: int) -> None:
+    column = AssociationColumn("c", to_type, label="Primary")
+    resolved = resolve_association(from_type, column, None, None)
+    assert (resolved.type_id, resolved.category) == (type_id, "HUBSPOT_DEFINED")
+
+
+def test_primary_label_without_a_built_in_pair_still_needs_the_labels_api() -> None:
+    with pytest.raises(UnknownAssociationError):
+        resolve_association("p_vendor", AssociationColumn("c", "companies", label="Primary"), None, None)

@@ -469,6 +469,20 @@ def current_rss_bytes() -> int | None:
         return None
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (``VmHWM``) to its current RSS; ``False`` when Linux does not allow it.
+
+    Writing ``5`` to ``/proc/self/clear_refs`` (Linux 4.0+) resets the high-water mark, so a peak read
+    afterwards is the peak of what ran since, not of building the test frame.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def release_free_memory() -> None:
     """Collect garbage and hand freed heap pages back to the OS (glibc), so RSS starts from the frame.
 
@@ -586,6 +600,10 @@ def load_rss_child(rows: int, base_url: str, token: str, max_in_flight: int) -> 
     frame_bytes = int(df.memory_usage(deep=True).sum())
     release_free_memory()
     rss_frame = current_rss_bytes() or peak_rss_bytes()
+    frame_build_peak = peak_rss_bytes()
+    # Building the frame briefly needs more memory than the load itself; without the reset the peak
+    # read after the load could be that one. Both are reported.
+    peak_reset = reset_peak_rss()
     client = HubSpotClient(token, base_url=base_url, max_in_flight=max_in_flight, requests_per_10s=10**6)
     with client:
         start = time.monotonic()
@@ -602,6 +620,8 @@ def load_rss_child(rows: int, base_url: str, token: str, max_in_flight: int) -> 
         "frame_bytes": frame_bytes,
         "rss_at_start_bytes": rss_start,
         "rss_with_frame_bytes": rss_frame,
+        "frame_build_peak_bytes": frame_build_peak,
+        "peak_reset_after_frame": peak_reset,
         "peak_rss_bytes": peak,
         "peak_rss_vs_frame": round(peak / frame_bytes, 3),
         "peak_above_interpreter_vs_frame": round((peak - rss_start) / frame_bytes, 3),
@@ -697,6 +717,10 @@ def verdicts(report: dict[str, Any]) -> dict[str, Any]:
     rss = report.get("load_rss")
     if rss:
         out["load_peak_rss_vs_frame"] = _verdict(rss["peak_rss_vs_frame"], "<=", TARGETS["load_rss_vs_frame"])
+        out["load_peak_above_interpreter_vs_frame"] = {
+            **_verdict(rss["peak_above_interpreter_vs_frame"], "<=", TARGETS["load_rss_vs_frame"]),
+            "note": "information: (peak RSS - RSS of the interpreter and imports) / frame",
+        }
     return out
 
 
@@ -778,7 +802,8 @@ def format_table(report: dict[str, Any]) -> str:
             f"{rss['created']:,} created; peak RSS {_mib(rss['peak_rss_bytes'])} = "
             f"{rss['peak_rss_vs_frame']:.2f}x the frame ({_mib(rss['frame_bytes'])}); interpreter+imports "
             f"{_mib(rss['rss_at_start_bytes'])}, growth during the load "
-            f"{_mib(rss['growth_over_frame_bytes'])}"
+            f"{_mib(rss['growth_over_frame_bytes'])}; without the interpreter "
+            f"{rss['peak_above_interpreter_vs_frame']:.2f}x the frame"
         )
     verdict = report.get("targets", {})
     if verdict:

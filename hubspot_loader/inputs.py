@@ -18,6 +18,7 @@ reported for the row like any other.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
@@ -31,6 +32,7 @@ from hubspot_loader.formatting import format_series, format_value
 from hubspot_loader.model import (
     FAILED,
     INVALID_VALUE,
+    MAX_DECIMAL_DIGITS,
     UNRESOLVED_ASSOCIATION,
     PreparedInput,
     ResolvedAssociation,
@@ -90,7 +92,26 @@ def iter_prepared(
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     _check_columns(df, properties, associations, key_column)
     keys = _keys(df, key_column, naive_timezone, start_position) if key_column is not None else None
-    return _chunks(df, properties, associations, keys, naive_timezone, chunk_rows, start_position)
+    return _chunks(df, properties, associations, _compact(keys), naive_timezone, chunk_rows, start_position)
+
+
+def _compact(keys: list[str] | None) -> Sequence[str] | array[int] | None:
+    """Keep plain decimal keys (``"42"``, see :func:`~hubspot_loader.model.decimal_int`) as integers.
+
+    The keys live for the whole load; 8 bytes each instead of a string object each. The chunks turn them
+    back into the same strings (``str(n)``).
+    """
+    if not keys:
+        return keys
+    lengths = list(map(len, keys))
+    if min(lengths) < 1 or max(lengths) > MAX_DECIMAL_DIGITS:
+        return keys
+    joined = "".join(keys)
+    if not (joined.isascii() and joined.isdigit()):
+        return keys
+    if sum(map(str.startswith, keys, repeat("0"))) != keys.count("0"):
+        return keys  # a leading zero: str(int(key)) would not give the key back
+    return array("q", map(int, keys))
 
 
 def _check_columns(
@@ -146,14 +167,18 @@ def _chunks(
     df: pd.DataFrame,
     properties: Mapping[str, str],
     associations: Sequence[ResolvedAssociation],
-    keys: list[str] | None,
+    keys: Sequence[str] | array[int] | None,
     naive_timezone: str,
     chunk_rows: int,
     start_position: int,
 ) -> Iterator[PreparedChunk]:
     for offset in range(0, len(df), chunk_rows):
         stop = min(offset + chunk_rows, len(df))
-        chunk_keys = keys[offset:stop] if keys is not None else None
+        chunk_keys: list[str] | None = None
+        if isinstance(keys, array):
+            chunk_keys = list(map(str, keys[offset:stop]))
+        elif keys is not None:
+            chunk_keys = list(keys[offset:stop])
         yield _convert(
             df, offset, stop, properties, associations, chunk_keys, naive_timezone, start_position + offset
         )

@@ -53,6 +53,7 @@ from hubspot_loader.model import (
     ResolvedAssociation,
     RowError,
     RowOutcome,
+    RowOutcomes,
 )
 from hubspot_loader.preflight import PreflightError, Quarantine, run_preflight
 from hubspot_loader.schemas import ValidationReport, validate_frame
@@ -290,14 +291,23 @@ def load_dataframe(
     except LoadAborted as exc:
         if quarantine is not None:
             _restore_positions(exc.result, quarantine, key_column, sync)
-            exc.result.rows.sort(key=lambda r: r.position)
+            _sort_rows(exc.result)
         raise
     if quarantine is not None:
         _restore_positions(result, quarantine, key_column, sync)
-    result.rows.sort(key=lambda r: r.position)
+    _sort_rows(result)
     result.batches.sort(key=lambda b: b.index)
     result.finished = _now()
     return result
+
+
+def _sort_rows(result: LoadResult) -> None:
+    """Put the row outcomes in position order (stable)."""
+    rows = result.rows
+    if isinstance(rows, RowOutcomes):
+        rows.sort_by_position()
+    else:
+        result.rows = sorted(rows, key=lambda r: r.position)
 
 
 def _run(
@@ -407,12 +417,13 @@ def _restore_positions(
     A quarantined row that an earlier run already created stays in HubSpot: it is reported ``SKIPPED``
     with its id (so the id map keeps it), not failed.
     """
-    rows = [quarantine.restore(row, key_column=key_column) for row in result.rows]
+    rows = RowOutcomes(quarantine.restore(row, key_column=key_column) for row in result.rows)
     rejected = list(quarantine.rejected)
     if sync is not None and rejected:
         known = sync.ledger.lookup(sync.portal, sync.object_type, [r.key for r in rejected])
         rejected = [_skipped_if_created(r.key, r.position, r.trace_id, known, sync) or r for r in rejected]
-    result.rows = rows + rejected
+    rows.extend(rejected)
+    result.rows = rows
 
 
 def _now() -> datetime:
@@ -735,7 +746,8 @@ def _account_for_unsent(
                 key=item.key, position=item.position, status=FAILED, error=error, trace_id=item.trace_id
             )
         )
-    seen = {r.position for r in result.rows}
+    rows = result.rows
+    seen = set(rows.positions()) if isinstance(rows, RowOutcomes) else {r.position for r in rows}
     keys = format_series(df[key_column], column=key_column).values if key_column is not None else None
     for position in range(len(df)):
         if position not in seen:

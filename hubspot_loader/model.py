@@ -12,10 +12,13 @@ Every input row ends in exactly one :class:`RowOutcome`: created (with its HubSp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
 
 #: Row statuses.
 CREATED = "created"
@@ -77,7 +80,7 @@ class ResolvedAssociation:
     id_map: Mapping[str, str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreparedInput:
     """One DataFrame row converted to a HubSpot batch-create input."""
 
@@ -98,7 +101,7 @@ class PreparedInput:
         return body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowError:
     """Why one row was not created."""
 
@@ -112,7 +115,7 @@ class RowError:
     http_status: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowOutcome:
     """What happened to one input row."""
 
@@ -124,6 +127,383 @@ class RowOutcome:
     error: RowError | None = None
     trace_id: str | None = None
     batch_index: int | None = None
+
+
+MAX_DECIMAL_DIGITS = 18
+"""Decimal strings up to this many digits fit a signed 64-bit integer."""
+
+
+def decimal_int(text: object) -> int | None:
+    """``int(text)`` when ``text`` is a canonical decimal string (``str(int(text)) == text``), else ``None``.
+
+    Canonical means ASCII digits only, at most 18 of them, and no leading zero (except ``"0"``), so the
+    string can be rebuilt exactly as ``str(value)``.
+    """
+    if (
+        type(text) is str
+        and 0 < len(text) <= MAX_DECIMAL_DIGITS
+        and text.isascii()
+        and text.isdigit()
+        and (text[0] != "0" or len(text) == 1)
+    ):
+        return int(text)
+    return None
+
+
+_ID_NONE = -1
+_ID_TEXT = -2
+_NO_BATCH = -(2**63)
+_NO_ERROR = -1
+_TRACE_NONE, _TRACE_KEY, _TRACE_ROW, _TRACE_TEXT = 0, 1, 2, 3
+
+
+class RowOutcomes(MutableSequence[RowOutcome]):
+    """A list of :class:`RowOutcome` stored column by column, for loads of millions of rows.
+
+    It behaves as a list of :class:`RowOutcome` (indexing, slicing, iteration, ``len``, ``append``,
+    ``extend``, ``sort``, ``==`` with a list, ``+``); each item is rebuilt on access, equal to the one
+    stored. A row costs about 40 bytes instead of a few hundred for the objects: positions, batch indexes,
+    and keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are machine
+    integers; statuses are small codes; equal errors are stored once; a trace id that repeats the key or
+    is ``row-{position}`` is not stored at all. Anything else (a text key, a non-numeric id, another trace
+    id) is kept as it is, in a column created on first use.
+    """
+
+    def __init__(self, rows: Iterable[RowOutcome] = ()) -> None:
+        self._reset()
+        self.extend(rows)
+
+    def _reset(self) -> None:
+        self._keys = array("q")
+        self._key_text: list[object] | None = None
+        self._positions = array("q")
+        self._status = array("H")
+        self._ids = array("q")
+        self._id_text: list[object] | None = None
+        self._trace = bytearray()
+        self._trace_text: list[object] | None = None
+        self._errors = array("i")
+        self._batch = array("q")
+        self._status_table: list[str] = []
+        self._status_codes: dict[str, int] = {}
+        self._error_table: list[RowError] = []
+        self._error_codes: dict[RowError, int] = {}
+
+    # ------------------------------------------------------------------ encoding
+
+    def _encode(self, row: RowOutcome) -> tuple[Any, ...]:
+        if not isinstance(row, RowOutcome):
+            raise TypeError(f"RowOutcomes holds RowOutcome objects, not {type(row).__name__}")
+        position = row.position
+        key_code = decimal_int(row.key)
+        key_text: object = None
+        if key_code is None:
+            key_code, key_text = _ID_TEXT, row.key
+        status = self._status_codes.get(row.status)
+        if status is None:
+            status = len(self._status_table)
+            self._status_table.append(row.status)
+            self._status_codes[row.status] = status
+        hid = row.hubspot_id
+        id_text: object = None
+        if hid is None:
+            id_code = _ID_NONE
+        else:
+            number = decimal_int(hid)
+            id_code, id_text = (_ID_TEXT, hid) if number is None else (number, None)
+        trace = row.trace_id
+        trace_text: object = None
+        if trace is None:
+            trace_code = _TRACE_NONE
+        elif trace is row.key or trace == row.key:
+            trace_code = _TRACE_KEY
+        elif type(trace) is str and trace == f"row-{position}":
+            trace_code = _TRACE_ROW
+        else:
+            trace_code, trace_text = _TRACE_TEXT, trace
+        error = self._error_code(row.error)
+        batch = _NO_BATCH if row.batch_index is None else row.batch_index
+        return key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch
+
+    def _error_code(self, error: RowError | None) -> int:
+        if error is None:
+            return _NO_ERROR
+        try:
+            code = self._error_codes.get(error)
+        except TypeError:  # a field that is not hashable: keep the object as it is
+            self._error_table.append(error)
+            return len(self._error_table) - 1
+        if code is None:
+            code = len(self._error_table)
+            self._error_table.append(error)
+            self._error_codes[error] = code
+        return code
+
+    def _row(self, i: int) -> RowOutcome:
+        position = self._positions[i]
+        key_code = self._keys[i]
+        if key_code >= 0:
+            key: Any = str(key_code)
+        else:
+            assert self._key_text is not None
+            key = self._key_text[i]
+        id_code = self._ids[i]
+        if id_code >= 0:
+            hid: Any = str(id_code)
+        elif id_code == _ID_NONE:
+            hid = None
+        else:
+            assert self._id_text is not None
+            hid = self._id_text[i]
+        trace_code = self._trace[i]
+        if trace_code == _TRACE_KEY:
+            trace: Any = key
+        elif trace_code == _TRACE_NONE:
+            trace = None
+        elif trace_code == _TRACE_ROW:
+            trace = f"row-{position}"
+        else:
+            assert self._trace_text is not None
+            trace = self._trace_text[i]
+        error_code = self._errors[i]
+        batch = self._batch[i]
+        return RowOutcome(
+            key=key,
+            position=position,
+            status=self._status_table[self._status[i]],
+            hubspot_id=hid,
+            error=None if error_code == _NO_ERROR else self._error_table[error_code],
+            trace_id=trace,
+            batch_index=None if batch == _NO_BATCH else batch,
+        )
+
+    def _columns(self) -> list[Any]:
+        columns: list[Any] = [
+            self._keys,
+            self._positions,
+            self._status,
+            self._ids,
+            self._trace,
+            self._errors,
+            self._batch,
+        ]
+        if self._key_text is not None:
+            columns.append(self._key_text)
+        if self._id_text is not None:
+            columns.append(self._id_text)
+        if self._trace_text is not None:
+            columns.append(self._trace_text)
+        return columns
+
+    def _texts(self, key_text: object, id_text: object, trace_text: object) -> None:
+        """Create the text columns on first use (``None`` for every earlier row)."""
+        if key_text is not None and self._key_text is None:
+            self._key_text = [None] * len(self._positions)
+        if id_text is not None and self._id_text is None:
+            self._id_text = [None] * len(self._positions)
+        if trace_text is not None and self._trace_text is None:
+            self._trace_text = [None] * len(self._positions)
+
+    # ------------------------------------------------------------------ list behaviour
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> RowOutcome: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> RowOutcomes: ...
+
+    def __getitem__(self, index: int | slice) -> RowOutcome | RowOutcomes:
+        if isinstance(index, slice):
+            return RowOutcomes(self._row(i) for i in range(*index.indices(len(self))))
+        n = len(self._positions)
+        i = index.__index__()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("RowOutcomes index out of range")
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        i = 0
+        while i < len(self._positions):
+            yield self._row(i)
+            i += 1
+
+    @overload
+    def __setitem__(self, index: int, value: RowOutcome) -> None: ...
+
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[RowOutcome]) -> None: ...
+
+    def __setitem__(self, index: int | slice, value: Any) -> None:
+        if isinstance(index, slice):
+            items = list(self)
+            items[index] = list(value)
+            self._reset()
+            self.extend(items)
+            return
+        n = len(self._positions)
+        i = index.__index__()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("RowOutcomes assignment index out of range")
+        encoded = self._encode(value)
+        self._texts(encoded[1], encoded[5], encoded[7])
+        for column, item in self._columns_for(encoded):
+            column[i] = item
+
+    def _columns_for(self, encoded: tuple[Any, ...]) -> list[tuple[Any, Any]]:
+        """Each column paired with ``encoded``'s value for it."""
+        key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = encoded
+        pairs: list[tuple[Any, Any]] = [
+            (self._keys, key_code),
+            (self._positions, position),
+            (self._status, status),
+            (self._ids, id_code),
+            (self._trace, trace_code),
+            (self._errors, error),
+            (self._batch, batch),
+        ]
+        if self._key_text is not None:
+            pairs.append((self._key_text, key_text))
+        if self._id_text is not None:
+            pairs.append((self._id_text, id_text))
+        if self._trace_text is not None:
+            pairs.append((self._trace_text, trace_text))
+        return pairs
+
+    def __delitem__(self, index: int | slice) -> None:
+        if not isinstance(index, slice):
+            n = len(self._positions)
+            i = index.__index__()
+            if not -n <= i < n:
+                raise IndexError("RowOutcomes assignment index out of range")
+        for column in self._columns():
+            del column[index]
+
+    def insert(self, index: int, value: RowOutcome) -> None:
+        """Insert ``value`` before ``index`` (like ``list.insert``)."""
+        encoded = self._encode(value)
+        self._texts(encoded[1], encoded[5], encoded[7])
+        for column, item in self._columns_for(encoded):
+            column.insert(index, item)
+
+    def append(self, value: RowOutcome) -> None:
+        """Add ``value`` at the end (like ``list.append``)."""
+        key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = (
+            self._encode(value)
+        )
+        self._texts(key_text, id_text, trace_text)
+        self._keys.append(key_code)
+        if self._key_text is not None:
+            self._key_text.append(key_text)
+        self._positions.append(position)
+        self._status.append(status)
+        self._ids.append(id_code)
+        self._trace.append(trace_code)
+        self._errors.append(error)
+        self._batch.append(batch)
+        if self._id_text is not None:
+            self._id_text.append(id_text)
+        if self._trace_text is not None:
+            self._trace_text.append(trace_text)
+
+    def extend(self, values: Iterable[RowOutcome]) -> None:
+        """Add every value at the end (like ``list.extend``)."""
+        if values is self:
+            values = list(values)
+        for value in values:
+            self.append(value)
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self._reset()
+
+    def copy(self) -> RowOutcomes:
+        """Return a shallow copy (like ``list.copy``)."""
+        return RowOutcomes(self)
+
+    def reverse(self) -> None:
+        """Reverse in place (like ``list.reverse``)."""
+        self._permute(np.arange(len(self) - 1, -1, -1, dtype=np.intp))
+
+    def sort(self, *, key: Callable[[RowOutcome], Any] | None = None, reverse: bool = False) -> None:
+        """Sort in place, stably, like ``list.sort``."""
+        if key is None:
+            if len(self) > 1:  # RowOutcome defines no order, so a list raises the same
+                raise TypeError("'<' not supported between instances of 'RowOutcome' and 'RowOutcome'")
+            return
+        keys = [key(row) for row in self]
+        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
+        self._permute(np.asarray(order, dtype=np.intp))
+
+    def sort_by_position(self) -> None:
+        """Sort in place by position, stably (same result as ``sort(key=lambda r: r.position)``)."""
+        positions = np.frombuffer(self._positions, dtype=np.int64) if len(self) else None
+        if positions is None or bool(np.all(positions[1:] >= positions[:-1])):
+            return
+        self._permute(np.argsort(positions, kind="stable"))
+
+    def _permute(self, order: np.ndarray[Any, Any]) -> None:
+        """Reorder every column in place (row ``i`` becomes the row at ``order[i]``)."""
+        n = len(self)
+        for column in (self._keys, self._positions, self._status, self._ids, self._errors, self._batch):
+            view = np.frombuffer(column, dtype=column.typecode)  # writable: arrays export their memory
+            view[:] = view[order]
+            del view  # an exported array cannot grow; release the export now
+        trace = np.frombuffer(self._trace, dtype=np.uint8)
+        trace[:] = trace[order]
+        del trace
+        for objects in (self._key_text, self._id_text, self._trace_text):
+            if objects is not None:
+                objects[:] = np.fromiter(objects, dtype=object, count=n)[order].tolist()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, RowOutcomes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Iterable[RowOutcome]) -> RowOutcomes:
+        out = self.copy()
+        out.extend(other)
+        return out
+
+    def __radd__(self, other: Iterable[RowOutcome]) -> RowOutcomes:
+        out = RowOutcomes(other)
+        out.extend(self)
+        return out
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    # ------------------------------------------------------------------ column access (no objects built)
+
+    def status_count(self, status: str) -> int:
+        """How many rows have ``status``."""
+        code = self._status_codes.get(status)
+        if code is None or not len(self):
+            return 0
+        return int(np.count_nonzero(np.frombuffer(self._status, dtype=np.uint16) == code))
+
+    def positions(self) -> Iterator[int]:
+        """Every row's position, in order."""
+        return iter(self._positions)
+
+    def key_ids(self) -> Iterator[tuple[str, str]]:
+        """``(key, hubspot_id)`` of every row that has an id, in order."""
+        for i, id_code in enumerate(self._ids):
+            if id_code == _ID_NONE:
+                continue
+            key_code = self._keys[i]
+            key = str(key_code) if key_code >= 0 else self._key_text[i]  # type: ignore[index]
+            hid = str(id_code) if id_code >= 0 else self._id_text[i]  # type: ignore[index]
+            yield key, hid  # type: ignore[misc]
 
 
 @dataclass
@@ -172,7 +552,8 @@ class LoadResult:
     """Everything one load did, row by row and batch by batch."""
 
     object_type: str
-    rows: list[RowOutcome] = field(default_factory=list)
+    rows: MutableSequence[RowOutcome] = field(default_factory=RowOutcomes)
+    """One outcome per input row (a :class:`RowOutcomes` when built by the loader; any list works)."""
     batches: list[BatchRecord] = field(default_factory=list)
     started: datetime | None = None
     finished: datetime | None = None
@@ -184,6 +565,8 @@ class LoadResult:
 
     def count(self, status: str) -> int:
         """Count the rows with the given status."""
+        if isinstance(self.rows, RowOutcomes):
+            return self.rows.status_count(status)
         return sum(1 for row in self.rows if row.status == status)
 
     @property
@@ -214,6 +597,8 @@ class LoadResult:
     @property
     def id_map(self) -> dict[str, str]:
         """Warehouse key → HubSpot id for every row that has one (created, reconciled or skipped)."""
+        if isinstance(self.rows, RowOutcomes):
+            return dict(self.rows.key_ids())
         return {r.key: r.hubspot_id for r in self.rows if r.hubspot_id is not None}
 
     @property

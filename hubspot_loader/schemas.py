@@ -233,7 +233,10 @@ def validate_frame(
     work = df.copy(deep=False)  # positions as the index, without copying the data
     work.index = pd.RangeIndex(len(df))
     try:
-        validated = schema.validate(work, lazy=True)
+        # ``work`` is already a (shallow) copy: validating it in place spares pandera's own copy of the
+        # frame. Column filtering (``strict="filter"``) is deprecated in place, so it keeps the copy.
+        strict = (schema.to_schema() if isinstance(schema, type) else schema).strict
+        validated = schema.validate(work, lazy=True, inplace=strict != "filter")
     except SchemaErrors as exc:
         entries = _entries(exc.failure_cases, df, key_column)
         return ValidationReport(frame=df, entries=entries, error_counts=dict(exc.error_counts))

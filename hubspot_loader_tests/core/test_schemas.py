@@ -129,3 +129,13 @@ def test_schema_extension_by_add_columns_and_models_work() -> None:
 
     bad = validate_frame(pd.DataFrame({"n": [1, -1]}), Model)
     assert [(e.position, e.column, e.failure_case) for e in bad.entries] == [(1, "n", "-1")]
+
+
+def test_validation_in_place_leaves_the_input_frame_unchanged() -> None:
+    schema = pa.DataFrameSchema({"a": pa.Column(float, coerce=True), "b": pa.Column(str, coerce=True)})
+    df = pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3], "c": ["x", "y", "z"]}, index=[10, 11, 12])
+    before = df.copy(deep=True)
+    report = validate_frame(df, schema, "c")
+    assert report.ok
+    assert report.frame["a"].dtype == "float64" and report.frame.index.tolist() == [10, 11, 12]
+    pd.testing.assert_frame_equal(df, before)

@@ -1,0 +1,138 @@
+"""RowOutcomes: the column-wise list of row outcomes behaves like a list of RowOutcome."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import random
+
+import pandas as pd
+import pytest
+
+from hubspot_loader.inputs import iter_prepared
+from hubspot_loader.model import LoadResult, RowError, RowOutcome, RowOutcomes, decimal_int
+
+ERROR = RowError("VALIDATION_ERROR", "bad email", code="INVALID_EMAIL", property="email", http_status=400)
+
+
+def _rows() -> list[RowOutcome]:
+    return [
+        RowOutcome(key="5", position=5, status="created", hubspot_id="123", trace_id="5", batch_index=0),
+        RowOutcome(key="abc", position=1, status="failed", error=ERROR, trace_id="abc", batch_index=3),
+        RowOutcome(key="007", position=7, status="created", hubspot_id="0123", trace_id="row-7"),
+        RowOutcome(key="-4", position=2, status="skipped", hubspot_id="x-1", trace_id="other"),
+        RowOutcome(key="3", position=3, status="failed", error=RowError("Y", "n"), trace_id=None),
+        RowOutcome(key="\uff19", position=0, status="created", hubspot_id="9" * 20, trace_id="row-0"),
+        RowOutcome(key="0", position=4, status="planned", trace_id="0"),
+    ]
+
+
+def test_items_equal_what_was_stored() -> None:
+    rows = _rows()
+    stored = RowOutcomes(rows)
+    assert len(stored) == len(rows)
+    assert list(stored) == rows
+    assert stored == rows and rows == stored
+    assert stored[-1] == rows[-1] and stored[1:4] == rows[1:4]
+    assert repr(stored) == repr(rows)
+    assert rows[2] in stored and stored.index(rows[3]) == 3 and stored.count(rows[0]) == 1
+    with pytest.raises(IndexError):
+        stored[len(rows)]
+
+
+def test_errors_shared_and_trace_id_is_the_key_object() -> None:
+    same = RowError("NOT_SENT", "not sent")
+    stored = RowOutcomes(
+        RowOutcome(
+            key=f"k{i}", position=i, status="failed", error=RowError("NOT_SENT", "not sent"), trace_id=f"k{i}"
+        )
+        for i in range(3)
+    )
+    first, second = stored[0], stored[1]
+    assert first.error == same and first.error is second.error
+    assert first.trace_id is first.key
+
+
+def test_mutations_match_a_list() -> None:
+    rows = _rows()
+    for change in (
+        lambda x: x.__delitem__(1),
+        lambda x: x.__delitem__(slice(1, 4)),
+        lambda x: x.insert(2, rows[0]),
+        lambda x: x.__setitem__(3, rows[1]),
+        lambda x: x.__setitem__(slice(1, 3), rows[4:]),
+        lambda x: x.pop(),
+        lambda x: x.reverse(),
+        lambda x: x.sort(key=lambda r: r.position),
+        lambda x: x.sort(key=lambda r: r.status, reverse=True),
+        lambda x: x.extend(rows[:2]),
+        lambda x: x.clear(),
+    ):
+        expected, stored = list(rows), RowOutcomes(rows)
+        change(expected)
+        change(stored)
+        assert stored == expected
+    assert RowOutcomes(rows) + rows[:2] == rows + rows[:2]
+    assert rows[:2] + RowOutcomes(rows) == rows[:2] + rows
+
+
+def test_sort_by_position_is_a_stable_sort() -> None:
+    rng = random.Random(3)
+    rows = [
+        RowOutcome(
+            key=rng.choice(["a", "7", f"x{i}"]),
+            position=rng.randrange(40),
+            status=rng.choice(["created", "failed"]),
+            hubspot_id=rng.choice([None, "5", "q"]),
+            trace_id=rng.choice([None, "t", "row-3"]),
+            batch_index=rng.choice([None, 0, 9]),
+        )
+        for i in range(500)
+    ]
+    stored = RowOutcomes(rows)
+    stored.sort_by_position()
+    assert stored == sorted(rows, key=lambda r: r.position)
+    stored.append(rows[0])  # the columns can still grow after sorting in place
+    assert stored[-1] == rows[0]
+
+
+def test_copies_and_pickles() -> None:
+    stored = RowOutcomes(_rows())
+    assert pickle.loads(pickle.dumps(stored)) == _rows()
+    assert copy.deepcopy(stored) == _rows()
+    assert stored.copy() == _rows()
+
+
+def test_load_result_figures_match_a_plain_list() -> None:
+    compact = LoadResult("contacts", rows=RowOutcomes(_rows()))
+    plain = LoadResult("contacts", rows=_rows())
+    assert compact.id_map == plain.id_map
+    assert compact.rows_created == plain.rows_created == 3
+    assert compact.rows_failed == plain.rows_failed == 2
+    assert compact.failed_rows == plain.failed_rows
+    assert LoadResult("contacts").rows == [] and LoadResult("contacts").rows_created == 0
+
+
+def test_decimal_int_only_takes_strings_it_can_give_back() -> None:
+    assert decimal_int("0") == 0 and decimal_int("42") == 42 and decimal_int("9" * 18) == int("9" * 18)
+    for text in ("", "007", "-4", "+4", " 4", "\uff14", "9" * 19, "1e3", 42, None):
+        assert decimal_int(text) is None
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [3, 10, 0, 7],
+        ["3", "10", "0", "7"],
+        ["03", "10", "0", "7"],
+        ["a", "10", "0", "7"],
+        [3.0, 10.0, 0.0, 7.0],
+    ],
+)
+def test_chunk_keys_are_the_formatted_keys(keys: list[object]) -> None:
+    df = pd.DataFrame({"id": keys, "name": ["a", "b", "c", "d"]})
+    chunks = list(iter_prepared(df, properties={"name": "name"}, key_column="id", chunk_rows=3))
+    inputs = [item for chunk in chunks for item in chunk.inputs]
+    expected = [str(k) if not isinstance(k, float) else str(int(k)) for k in keys]
+    assert [item.key for item in inputs] == expected
+    assert all(item.trace_id is item.key for item in inputs)

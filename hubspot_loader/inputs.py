@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_integer_dtype
 
 from hubspot_loader.formatting import format_series, format_value
 from hubspot_loader.model import (
@@ -91,8 +92,36 @@ def iter_prepared(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     _check_columns(df, properties, associations, key_column)
-    keys = _keys(df, key_column, naive_timezone, start_position) if key_column is not None else None
-    return _chunks(df, properties, associations, _compact(keys), naive_timezone, chunk_rows, start_position)
+    keys: Sequence[str] | array[int] | None = None
+    if key_column is not None:
+        keys = _integer_keys(df[key_column])
+        if keys is None:
+            keys = _compact(_keys(df, key_column, naive_timezone, start_position))
+    return _chunks(df, properties, associations, keys, naive_timezone, chunk_rows, start_position)
+
+
+def _integer_keys(series: pd.Series) -> array[int] | None:
+    """Return the keys of an integer column as :func:`_compact` would keep them (``None``: not possible).
+
+    An integer cell is formatted as ``str(n)``, so a column of distinct integers in ``[0, 10**18)`` gives
+    distinct canonical decimal keys: they are kept as integers without building a string per row. Any
+    other column (nulls, negatives, duplicates, other dtypes) returns ``None`` and takes the general path,
+    which checks and reports its keys.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or is_bool_dtype(dtype) or not is_integer_dtype(dtype):
+        return None
+    if len(series) == 0 or series.hasnans:
+        return None
+    values = series.to_numpy(dtype="uint64" if dtype.kind == "u" else "int64")
+    if values.min() < 0 or values.max() >= 10**MAX_DECIMAL_DIGITS:
+        return None
+    values = values.astype(np.int64, copy=False)
+    if len(values) > 1 and not (values[1:] > values[:-1]).all() and pd.Series(values).duplicated().any():
+        return None
+    out = array("q")
+    out.frombytes(np.ascontiguousarray(values).tobytes())
+    return out
 
 
 def _compact(keys: list[str] | None) -> Sequence[str] | array[int] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import pickle
 import random
+from array import array
 
 import pandas as pd
 import pytest
@@ -136,3 +137,38 @@ def test_chunk_keys_are_the_formatted_keys(keys: list[object]) -> None:
     expected = [str(k) if not isinstance(k, float) else str(int(k)) for k in keys]
     assert [item.key for item in inputs] == expected
     assert all(item.trace_id is item.key for item in inputs)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([3, 10, 0, 7]),
+        pd.Series([0, 1, 2, 3]),
+        pd.Series([5, 7, 999_999_999_999_999_999, 1], dtype="Int64"),
+        pd.Series([5, 7, 9, 1], dtype="uint32"),
+        pd.Series([-1, 7, 9, 1]),
+        pd.Series([10**18, 7, 9, 1]),
+        pd.Series([2**63 + 5, 7, 9, 1], dtype="uint64"),
+    ],
+)
+def test_integer_key_column_gives_the_same_keys_as_the_general_path(column: pd.Series) -> None:
+    from hubspot_loader import inputs
+
+    df = pd.DataFrame({"id": column})
+    fast = inputs._integer_keys(df["id"])
+    general = inputs._compact(inputs._keys(df, "id", "UTC", 0))
+    assert (fast is None) == (not isinstance(general, array))
+    if fast is not None:
+        assert fast == general
+    chunks = list(iter_prepared(df, properties={}, key_column="id", chunk_rows=3))
+    assert [i.key for c in chunks for i in c.inputs] == [str(v) for v in column.tolist()]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [pd.Series([1, 2, 1]), pd.Series([1, None, 2], dtype="Int64")],
+)
+def test_integer_key_column_with_duplicates_or_nulls_still_raises(column: pd.Series) -> None:
+    df = pd.DataFrame({"id": column, "name": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match="must be unique and non-null"):
+        iter_prepared(df, properties={"name": "name"}, key_column="id")

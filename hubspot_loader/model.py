@@ -153,6 +153,8 @@ def decimal_int(text: object) -> int | None:
 _ID_NONE = -1
 _ID_TEXT = -2
 _NO_BATCH = -(2**63)
+_NO_BATCH32 = -(2**31)
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _NO_ERROR = -1
 _TRACE_NONE, _TRACE_KEY, _TRACE_ROW, _TRACE_TEXT = 0, 1, 2, 3
 
@@ -162,7 +164,7 @@ class RowOutcomes(MutableSequence[RowOutcome]):
 
     It behaves as a list of :class:`RowOutcome` (indexing, slicing, iteration, ``len``, ``append``,
     ``extend``, ``sort``, ``==`` with a list, ``+``); each item is rebuilt on access, equal to the one
-    stored. A row costs about 40 bytes instead of a few hundred for the objects: positions, batch indexes,
+    stored. A row costs about 32 bytes instead of a few hundred for the objects: positions, batch indexes,
     and keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are machine
     integers; statuses are small codes; equal errors are stored once; a trace id that repeats the key or
     is ``row-{position}`` is not stored at all. Anything else (a text key, a non-numeric id, another trace
@@ -176,14 +178,16 @@ class RowOutcomes(MutableSequence[RowOutcome]):
     def _reset(self) -> None:
         self._keys = array("q")
         self._key_text: list[object] | None = None
-        self._positions = array("q")
+        # Positions and batch indexes are 32-bit while every value fits, then widened to 64-bit.
+        self._positions = array("i")
         self._status = array("H")
         self._ids = array("q")
         self._id_text: list[object] | None = None
         self._trace = bytearray()
         self._trace_text: list[object] | None = None
         self._errors = array("i")
-        self._batch = array("q")
+        self._batch = array("i")
+        self._no_batch = _NO_BATCH32
         self._status_table: list[str] = []
         self._status_codes: dict[str, int] = {}
         self._error_table: list[RowError] = []
@@ -195,6 +199,8 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         if not isinstance(row, RowOutcome):
             raise TypeError(f"RowOutcomes holds RowOutcome objects, not {type(row).__name__}")
         position = row.position
+        if self._positions.typecode == "i" and not _INT32_MIN <= position <= _INT32_MAX:
+            self._positions = array("q", self._positions)
         key_code = decimal_int(row.key)
         key_text: object = None
         if key_code is None:
@@ -222,7 +228,12 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         else:
             trace_code, trace_text = _TRACE_TEXT, trace
         error = self._error_code(row.error)
-        batch = _NO_BATCH if row.batch_index is None else row.batch_index
+        batch = row.batch_index
+        if batch is None:
+            batch = self._no_batch
+        elif self._batch.typecode == "i" and not _NO_BATCH32 < batch <= _INT32_MAX:
+            self._batch = array("q", [_NO_BATCH if b == _NO_BATCH32 else b for b in self._batch])
+            self._no_batch = _NO_BATCH
         return key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch
 
     def _error_code(self, error: RowError | None) -> int:
@@ -274,7 +285,7 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             hubspot_id=hid,
             error=None if error_code == _NO_ERROR else self._error_table[error_code],
             trace_id=trace,
-            batch_index=None if batch == _NO_BATCH else batch,
+            batch_index=None if batch == self._no_batch else batch,
         )
 
     def _columns(self) -> list[Any]:
@@ -443,10 +454,13 @@ class RowOutcomes(MutableSequence[RowOutcome]):
 
     def sort_by_position(self) -> None:
         """Sort in place by position, stably (same result as ``sort(key=lambda r: r.position)``)."""
-        positions = np.frombuffer(self._positions, dtype=np.int64) if len(self) else None
+        positions = np.frombuffer(self._positions, dtype=self._positions.typecode) if len(self) else None
         if positions is None or bool(np.all(positions[1:] >= positions[:-1])):
             return
-        self._permute(np.argsort(positions, kind="stable"))
+        order = np.argsort(positions, kind="stable")
+        if len(order) <= _INT32_MAX:  # half the memory while the columns are permuted
+            order = order.astype(np.int32)
+        self._permute(order)
 
     def _permute(self, order: np.ndarray[Any, Any]) -> None:
         """Reorder every column in place (row ``i`` becomes the row at ``order[i]``)."""

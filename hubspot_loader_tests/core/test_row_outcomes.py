@@ -172,3 +172,27 @@ def test_integer_key_column_with_duplicates_or_nulls_still_raises(column: pd.Ser
     df = pd.DataFrame({"id": column, "name": ["a", "b", "c"]})
     with pytest.raises(ValueError, match="must be unique and non-null"):
         iter_prepared(df, properties={"name": "name"}, key_column="id")
+
+
+@pytest.mark.parametrize("at", [0, 2])
+def test_positions_and_batch_indexes_widen_past_32_bits(at: int) -> None:
+    big = [
+        RowOutcome(key="k", position=2**31, status="created", batch_index=-(2**31)),
+        RowOutcome(key="m", position=-(2**31) - 1, status="failed", batch_index=2**40),
+        RowOutcome(key="n", position=-(2**31), status="failed", batch_index=2**31 - 1),
+    ]
+    for row in big:
+        rows = _rows()
+        stored = RowOutcomes(rows)
+        stored.insert(at, row)
+        rows.insert(at, row)
+        assert stored == rows and stored[at].batch_index == row.batch_index
+        stored.append(RowOutcome(key="z", position=9, status="planned"))
+        assert stored[-1].batch_index is None and stored[at] == row
+        stored[1] = row
+        rows.append(RowOutcome(key="z", position=9, status="planned"))
+        rows[1] = row
+        assert stored == rows
+        stored.sort_by_position()
+        rows.sort(key=lambda r: r.position)
+        assert stored == rows and pickle.loads(pickle.dumps(stored)) == rows

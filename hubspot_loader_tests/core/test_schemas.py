@@ -139,3 +139,39 @@ def test_validation_in_place_leaves_the_input_frame_unchanged() -> None:
     assert report.ok
     assert report.frame["a"].dtype == "float64" and report.frame.index.tolist() == [10, 11, 12]
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_one_of_check_gives_the_same_report_as_pandera_ignore_na() -> None:
+    """The frame-wide "one of" check passes an all-null row itself, as pandera's ``ignore_na`` did."""
+    df = pd.DataFrame(
+        {
+            "email": [None, "a@b.co", None, None, None],
+            "firstname": pd.Series([None, None, "F", None, None], dtype="string"),
+            "lastname": [None, None, None, None, "L"],
+            "phone": [None, None, None, "555", None],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+
+    def previous(f: pd.DataFrame) -> pd.Series:  # the check as it was, with pandera's ignore_na
+        present = [c for c in ("email", "firstname", "lastname") if c in f.columns]
+        return f[present].notna().any(axis=1) if present else pd.Series(False, index=f.index)
+
+    old = pa.Check(
+        previous,
+        name="one_of_email_firstname_lastname",
+        error="needs one of email, firstname, lastname",
+    )
+    before = pa.DataFrameSchema(CONTACTS_SCHEMA.columns, checks=[old], strict=False)
+    frames = [
+        df,
+        df.drop(columns=["firstname", "lastname"]),
+        df[["email", "phone"]].iloc[[0, 3]],
+        df.iloc[:0],
+    ]
+    for frame in frames:
+        report = validate_frame(frame, CONTACTS_SCHEMA)
+        expected = validate_frame(frame, before)
+        assert report.entries == expected.entries and report.error_counts == expected.error_counts
+    entries = validate_frame(df, CONTACTS_SCHEMA).entries
+    assert [(e.position, e.column) for e in entries] == [(3, None)]  # the all-null row 0 passes

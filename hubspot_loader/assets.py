@@ -136,10 +136,10 @@ def build_hubspot_load_asset(
 
     """
     source_key = _key(source)
-    id_map_inputs = {
-        f"id_map_{i}": _key(a.keys_from) for i, a in enumerate(associations) if a.keys_from is not None
-    }
-    ins: dict[str, dg.AssetIn] = {arg: dg.AssetIn(key=key) for arg, key in id_map_inputs.items()}
+    # One input per parent load whose id map the association columns read (several columns may share one).
+    parents = dict.fromkeys(a.keys_from for a in associations if a.keys_from is not None)
+    id_map_args = {name: f"id_map_{i}" for i, name in enumerate(parents)}
+    ins: dict[str, dg.AssetIn] = {arg: dg.AssetIn(key=_key(name)) for name, arg in id_map_args.items()}
     deps: list[dg.AssetKey] = []
     if read_source is None:
         ins["frame"] = dg.AssetIn(key=source_key)
@@ -164,13 +164,7 @@ def build_hubspot_load_asset(
     def _load(context: dg.AssetExecutionContext, **inputs: Any) -> dg.MaterializeResult:
         hubspot: HubSpotResource = getattr(context.resources, resource_key)
         frame = read_source(context) if read_source is not None else inputs["frame"]
-        id_maps = {
-            association.keys_from: inputs[arg]
-            for arg, association in zip(
-                id_map_inputs, [a for a in associations if a.keys_from is not None], strict=True
-            )
-            if association.keys_from is not None
-        }
+        id_maps = {name: inputs[arg] for name, arg in id_map_args.items()}
 
         def progress(outcome: BatchOutcome) -> None:
             record = outcome.record

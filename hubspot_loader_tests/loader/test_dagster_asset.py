@@ -75,6 +75,12 @@ def _metadata(result: dg.ExecuteInProcessResult, name: str) -> dict[str, Any]:
     return {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
 
 
+def _step_failure(result: dg.ExecuteInProcessResult) -> str:
+    """Return the message of the run's one failed step."""
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return failure.event_specific_data.error.message  # type: ignore[union-attr,no-any-return]
+
+
 def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
     [evaluation] = [
         e.asset_check_evaluation_data
@@ -155,8 +161,7 @@ def test_schema_failure_fails_without_sending(sandbox: SandboxHandle) -> None:
         raise_on_error=False,
     )  # fmt: skip
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.event_specific_data.error.message  # type: ignore[union-attr]
+    message = _step_failure(result)
     assert "nothing was sent" in message
     assert "row key 'CT-3' (position 2), column 'email', check str_matches" in message
     assert sandbox.counters()["write_requests"] == 0
@@ -207,8 +212,7 @@ def test_preflight_block_fails_the_step_and_sends_nothing(sandbox: SandboxHandle
         raise_on_error=False,
     )  # fmt: skip
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    message = failure.event_specific_data.error.message  # type: ignore[union-attr]
+    message = _step_failure(result)
     assert "preflight predicts HubSpot would reject" in message
     assert "CT-3" in message and "INVALID_EMAIL" in message
     assert sandbox.counters()["write_requests"] == 0
@@ -271,3 +275,20 @@ def test_load_assets_run_in_the_hubspot_pool() -> None:
         name="x", source="contact_rows", object_type="contacts", key_column="contact_key", pool="portal_b"
     )
     assert custom.op.pool == "portal_b"
+
+
+def test_association_columns_sharing_a_parent_share_one_id_map_input() -> None:
+    asset = build_hubspot_load_asset(
+        name="deals",
+        source="deal_rows",
+        object_type="deals",
+        key_column="deal_key",
+        associations=[
+            AssociationColumn("company_key", "companies", keys_from="hubspot/companies"),
+            AssociationColumn("partner_key", "companies", keys_from="hubspot/companies", type_id=341),
+            AssociationColumn("contact_keys", "contacts", keys_from="hubspot/contacts"),
+        ],
+    )
+    parents = {k for name, k in asset.keys_by_input_name.items() if name.startswith("id_map_")}
+    assert parents == {dg.AssetKey(["hubspot", "companies"]), dg.AssetKey(["hubspot", "contacts"])}
+    assert len([n for n in asset.keys_by_input_name if n.startswith("id_map_")]) == 2

@@ -63,7 +63,9 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
     ledger_path: Path,
     tmp_path: Path,
 ) -> None:
-    sandbox = sandbox_factory(faults=FaultConfig(latency_ms=120))
+    # Latency long enough that, whenever a batch has just been committed, the child's other batches are
+    # still inside the sandbox: killing the child right then leaves answers that never reach the ledger.
+    sandbox = sandbox_factory(faults=FaultConfig(latency_ms=300))
     script = tmp_path / "child_load.py"
     script.write_text(CHILD)
     repo = Path(__file__).resolve().parents[2]
@@ -78,9 +80,14 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
     )
     try:
         deadline = time.monotonic() + 30
-        while sandbox.counts().get("contacts", 0) < ROWS // 3 and time.monotonic() < deadline:
+        seen = 0
+        while time.monotonic() < deadline:
             assert child.poll() is None, child.communicate()
-            time.sleep(0.02)
+            count = sandbox.counts().get("contacts", 0)
+            if count >= ROWS // 3 and count != seen:
+                break  # a batch was just committed; its siblings are still in flight
+            seen = count
+            time.sleep(0.01)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:

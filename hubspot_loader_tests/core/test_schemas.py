@@ -175,3 +175,21 @@ def test_one_of_check_gives_the_same_report_as_pandera_ignore_na() -> None:
         assert report.entries == expected.entries and report.error_counts == expected.error_counts
     entries = validate_frame(df, CONTACTS_SCHEMA).entries
     assert [(e.position, e.column) for e in entries] == [(3, None)]  # the all-null row 0 passes
+
+
+def test_sliced_str_matches_gives_pandera_builtin_results_across_slices(monkeypatch) -> None:
+    from hubspot_loader import schemas
+
+    monkeypatch.setattr(schemas, "MATCH_SLICE_ROWS", 7)
+    values = ["a@x.io", "bad", None, "b@y.org", "c d@x.io", pd.NA, "z@q.co"] * 5 + ["last@x.io", "x"]
+    for series in (pd.Series(values, dtype=object), pd.Series(values, dtype="string")):
+        frame = pd.DataFrame({"email": series})
+        ours = pa.DataFrameSchema(
+            {"email": pa.Column(None, schemas.str_matches(schemas.EMAIL_PATTERN), nullable=True)}
+        )
+        builtin = pa.DataFrameSchema(
+            {"email": pa.Column(None, pa.Check.str_matches(schemas.EMAIL_PATTERN), nullable=True)}
+        )
+        got, want = validate_frame(frame, ours), validate_frame(frame, builtin)
+        assert got.entries == want.entries and len(got.entries) == 11
+        assert got.error_counts == want.error_counts

@@ -241,6 +241,8 @@ def load_dataframe(
     if ledger is not None and key_column is None:
         raise ValueError("a ledger tracks rows by warehouse key: pass key_column")
     result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
+    if isinstance(result.rows, RowOutcomes):
+        result.rows.reserve(len(df))  # one outcome per row: the columns never move while they fill
     if schema is not None:
         report = validate_frame(df, schema, key_column)
         if not report.ok:
@@ -417,8 +419,10 @@ def _restore_positions(
     A quarantined row that an earlier run already created stays in HubSpot: it is reported ``SKIPPED``
     with its id (so the id map keeps it), not failed.
     """
-    rows = RowOutcomes(quarantine.restore(row, key_column=key_column) for row in result.rows)
     rejected = list(quarantine.rejected)
+    rows = RowOutcomes()
+    rows.reserve(len(result.rows) + len(rejected))
+    rows.extend(quarantine.restore(row, key_column=key_column) for row in result.rows)
     if sync is not None and rejected:
         known = sync.ledger.lookup(sync.portal, sync.object_type, [r.key for r in rejected])
         rejected = [_skipped_if_created(r.key, r.position, r.trace_id, known, sync) or r for r in rejected]

@@ -12,13 +12,16 @@ Every input row ends in exactly one :class:`RowOutcome`: created (with its HubSp
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice, repeat
+from operator import itemgetter
 from typing import Any, overload
 
 import numpy as np
+
+from hubspot_loader.columns import IntColumn
 
 #: Row statuses.
 CREATED = "created"
@@ -152,11 +155,45 @@ def decimal_int(text: object) -> int | None:
 
 _ID_NONE = -1
 _ID_TEXT = -2
-_NO_BATCH = -(2**63)
-_NO_BATCH32 = -(2**31)
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _NO_ERROR = -1
 _TRACE_NONE, _TRACE_KEY, _TRACE_ROW, _TRACE_TEXT = 0, 1, 2, 3
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_BLOCK = 4096
+"""Rows rebuilt at a time when iterating."""
+
+
+def _batch_code(batch: int | None) -> int:
+    """Store ``None`` as 0, an index ``b >= 0`` as ``b + 1`` and a negative one as itself."""
+    if batch is None:
+        return 0
+    return batch + 1 if batch >= 0 else batch
+
+
+def _in_int64(value: int, what: str) -> int:
+    value = value.__index__()
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise OverflowError(f"{what} {value} does not fit a signed 64-bit integer")
+    return value
+
+
+def _distinct_range_order(positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    """Return the sorting order of ``positions`` if they are ``lo, lo + 1, ..., lo + n - 1`` in any order.
+
+    A load's rows are exactly that. The order is then the inverse permutation, written in one ``int32``
+    array block by block (no ``argsort`` and its 64-bit result). ``None`` when the positions are not
+    such a range (a gap or a repeat), or too many for ``int32``.
+    """
+    n = len(positions)
+    lo, hi = int(positions.min()), int(positions.max())
+    if hi - lo + 1 != n or n > np.iinfo(np.int32).max:
+        return None
+    order = np.full(n, -1, dtype=np.int32)
+    for start in range(0, n, 65_536):
+        block = positions[start : start + 65_536]
+        order[block.astype(np.int64) - lo] = np.arange(start, start + len(block), dtype=np.int32)
+    if int(order.min()) < 0:  # a slot nobody filled: some position repeats
+        return None
+    return order
 
 
 class RowOutcomes(MutableSequence[RowOutcome]):
@@ -164,11 +201,13 @@ class RowOutcomes(MutableSequence[RowOutcome]):
 
     It behaves as a list of :class:`RowOutcome` (indexing, slicing, iteration, ``len``, ``append``,
     ``extend``, ``sort``, ``==`` with a list, ``+``); each item is rebuilt on access, equal to the one
-    stored. A row costs about 32 bytes instead of a few hundred for the objects: positions, batch indexes,
-    and keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are machine
-    integers; statuses are small codes; equal errors are stored once; a trace id that repeats the key or
-    is ``row-{position}`` is not stored at all. Anything else (a text key, a non-numeric id, another trace
-    id) is kept as it is, in a column created on first use.
+    stored. A row costs about 20 bytes instead of a few hundred for the objects: positions, batch
+    indexes, and keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are
+    integers in :class:`~hubspot_loader.columns.IntColumn` columns, each as narrow as its values allow;
+    statuses are small codes; equal errors are stored once; a trace id that repeats the key or is
+    ``row-{position}`` is not stored at all. Anything else (a text key, a non-numeric id, another trace
+    id) is kept as it is, in a column created on first use. :meth:`reserve` makes room for a known
+    number of rows up front, so that the columns are never reallocated while they fill.
     """
 
     def __init__(self, rows: Iterable[RowOutcome] = ()) -> None:
@@ -176,31 +215,42 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         self.extend(rows)
 
     def _reset(self) -> None:
-        self._keys = array("q")
+        self._keys = IntColumn()
         self._key_text: list[object] | None = None
-        # Positions and batch indexes are 32-bit while every value fits, then widened to 64-bit.
-        self._positions = array("i")
-        self._status = array("H")
-        self._ids = array("q")
+        self._positions = IntColumn()
+        self._status = IntColumn()
+        self._ids = IntColumn()
         self._id_text: list[object] | None = None
-        self._trace = bytearray()
+        self._trace = IntColumn()
         self._trace_text: list[object] | None = None
-        self._errors = array("i")
-        self._batch = array("i")
-        self._no_batch = _NO_BATCH32
+        self._errors = IntColumn()
+        self._batch = IntColumn()
         self._status_table: list[str] = []
         self._status_codes: dict[str, int] = {}
         self._error_table: list[RowError] = []
         self._error_codes: dict[RowError, int] = {}
+
+    def reserve(self, rows: int) -> None:
+        """Make room for ``rows`` rows in all: appending up to that many never moves a column.
+
+        :func:`~hubspot_loader.load.load_dataframe` reserves one row per frame row before it sends.
+        """
+        for column in self._int_columns():
+            column.reserve(rows)
+
+    def _int_columns(self) -> tuple[IntColumn, ...]:
+        return (self._keys, self._positions, self._status, self._ids, self._trace, self._errors, self._batch)
 
     # ------------------------------------------------------------------ encoding
 
     def _encode(self, row: RowOutcome) -> tuple[Any, ...]:
         if not isinstance(row, RowOutcome):
             raise TypeError(f"RowOutcomes holds RowOutcome objects, not {type(row).__name__}")
-        position = row.position
-        if self._positions.typecode == "i" and not _INT32_MIN <= position <= _INT32_MAX:
-            self._positions = array("q", self._positions)
+        position = _in_int64(row.position, "position")
+        batch = row.batch_index
+        batch_code = _batch_code(None if batch is None else _in_int64(batch, "batch index"))
+        if batch_code > _INT64_MAX:
+            raise OverflowError(f"batch index {batch} does not fit a signed 64-bit integer")
         key_code = decimal_int(row.key)
         key_text: object = None
         if key_code is None:
@@ -228,13 +278,18 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         else:
             trace_code, trace_text = _TRACE_TEXT, trace
         error = self._error_code(row.error)
-        batch = row.batch_index
-        if batch is None:
-            batch = self._no_batch
-        elif self._batch.typecode == "i" and not _NO_BATCH32 < batch <= _INT32_MAX:
-            self._batch = array("q", [_NO_BATCH if b == _NO_BATCH32 else b for b in self._batch])
-            self._no_batch = _NO_BATCH
-        return key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch
+        return (
+            key_code,
+            key_text,
+            position,
+            status,
+            id_code,
+            id_text,
+            trace_code,
+            trace_text,
+            error,
+            batch_code,
+        )
 
     def _error_code(self, error: RowError | None) -> int:
         if error is None:
@@ -250,23 +305,24 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             self._error_codes[error] = code
         return code
 
-    def _row(self, i: int) -> RowOutcome:
-        position = self._positions[i]
-        key_code = self._keys[i]
-        if key_code >= 0:
-            key: Any = str(key_code)
-        else:
-            assert self._key_text is not None
-            key = self._key_text[i]
-        id_code = self._ids[i]
+    def _make(
+        self,
+        key_code: int,
+        key_text: object,
+        position: int,
+        status: int,
+        id_code: int,
+        id_text: object,
+        trace_code: int,
+        trace_text: object,
+        error_code: int,
+        batch_code: int,
+    ) -> RowOutcome:
+        key: Any = str(key_code) if key_code >= 0 else key_text
         if id_code >= 0:
             hid: Any = str(id_code)
-        elif id_code == _ID_NONE:
-            hid = None
         else:
-            assert self._id_text is not None
-            hid = self._id_text[i]
-        trace_code = self._trace[i]
+            hid = None if id_code == _ID_NONE else id_text
         if trace_code == _TRACE_KEY:
             trace: Any = key
         elif trace_code == _TRACE_NONE:
@@ -274,46 +330,89 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         elif trace_code == _TRACE_ROW:
             trace = f"row-{position}"
         else:
-            assert self._trace_text is not None
-            trace = self._trace_text[i]
-        error_code = self._errors[i]
-        batch = self._batch[i]
+            trace = trace_text
+        batch = None if batch_code == 0 else batch_code - 1 if batch_code > 0 else batch_code
         return RowOutcome(
             key=key,
             position=position,
-            status=self._status_table[self._status[i]],
+            status=self._status_table[status],
             hubspot_id=hid,
             error=None if error_code == _NO_ERROR else self._error_table[error_code],
             trace_id=trace,
-            batch_index=None if batch == self._no_batch else batch,
+            batch_index=batch,
         )
 
-    def _columns(self) -> list[Any]:
-        columns: list[Any] = [
-            self._keys,
-            self._positions,
-            self._status,
-            self._ids,
-            self._trace,
-            self._errors,
-            self._batch,
-        ]
-        if self._key_text is not None:
-            columns.append(self._key_text)
-        if self._id_text is not None:
-            columns.append(self._id_text)
-        if self._trace_text is not None:
-            columns.append(self._trace_text)
-        return columns
+    def _row(self, i: int) -> RowOutcome:
+        return self._make(
+            self._keys[i],
+            None if self._key_text is None else self._key_text[i],
+            self._positions[i],
+            self._status[i],
+            self._ids[i],
+            None if self._id_text is None else self._id_text[i],
+            self._trace[i],
+            None if self._trace_text is None else self._trace_text[i],
+            self._errors[i],
+            self._batch[i],
+        )
+
+    def _block(self, start: int, stop: int) -> list[RowOutcome]:
+        """Rows ``start`` to ``stop``, each column read once as a list."""
+        def ints(column: IntColumn) -> list[int]:
+            return list(column.view()[start:stop].tolist())
+
+        def texts(column: list[object] | None) -> Iterable[object]:
+            return repeat(None, stop - start) if column is None else column[start:stop]
+
+        return list(
+            map(
+                self._make,
+                ints(self._keys),
+                texts(self._key_text),
+                ints(self._positions),
+                ints(self._status),
+                ints(self._ids),
+                texts(self._id_text),
+                ints(self._trace),
+                texts(self._trace_text),
+                ints(self._errors),
+                ints(self._batch),
+            )
+        )
+
+    def _text_columns(self) -> list[list[object]]:
+        return [c for c in (self._key_text, self._id_text, self._trace_text) if c is not None]
 
     def _texts(self, key_text: object, id_text: object, trace_text: object) -> None:
         """Create the text columns on first use (``None`` for every earlier row)."""
         if key_text is not None and self._key_text is None:
-            self._key_text = [None] * len(self._positions)
+            self._key_text = [None] * len(self)
         if id_text is not None and self._id_text is None:
-            self._id_text = [None] * len(self._positions)
+            self._id_text = [None] * len(self)
         if trace_text is not None and self._trace_text is None:
-            self._trace_text = [None] * len(self._positions)
+            self._trace_text = [None] * len(self)
+
+    def _pairs(self, encoded: tuple[Any, ...]) -> list[tuple[Any, Any]]:
+        """Each column paired with ``encoded``'s value for it."""
+        key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = encoded
+        self._texts(key_text, id_text, trace_text)
+        pairs: list[tuple[Any, Any]] = [
+            (self._keys, key_code),
+            (self._positions, position),
+            (self._status, status),
+            (self._ids, id_code),
+            (self._trace, trace_code),
+            (self._errors, error),
+            (self._batch, batch),
+        ]
+        for column, value in (
+            (self._key_text, key_text),
+            (self._id_text, id_text),
+            (self._trace_text, trace_text),
+        ):
+            if column is not None:
+                pairs.append((column, value))
+        return pairs
 
     # ------------------------------------------------------------------ list behaviour
 
@@ -329,7 +428,7 @@ class RowOutcomes(MutableSequence[RowOutcome]):
     def __getitem__(self, index: int | slice) -> RowOutcome | RowOutcomes:
         if isinstance(index, slice):
             return RowOutcomes(self._row(i) for i in range(*index.indices(len(self))))
-        n = len(self._positions)
+        n = len(self)
         i = index.__index__()
         if i < 0:
             i += n
@@ -338,10 +437,11 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         return self._row(i)
 
     def __iter__(self) -> Iterator[RowOutcome]:
-        i = 0
-        while i < len(self._positions):
-            yield self._row(i)
-            i += 1
+        start = 0
+        while start < len(self):  # rows appended while iterating are reached, as with a list
+            stop = min(start + _BLOCK, len(self))
+            yield from self._block(start, stop)
+            start = stop
 
     @overload
     def __setitem__(self, index: int, value: RowOutcome) -> None: ...
@@ -356,79 +456,59 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             self._reset()
             self.extend(items)
             return
-        n = len(self._positions)
+        n = len(self)
         i = index.__index__()
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("RowOutcomes assignment index out of range")
-        encoded = self._encode(value)
-        self._texts(encoded[1], encoded[5], encoded[7])
-        for column, item in self._columns_for(encoded):
+        for column, item in self._pairs(self._encode(value)):
             column[i] = item
-
-    def _columns_for(self, encoded: tuple[Any, ...]) -> list[tuple[Any, Any]]:
-        """Each column paired with ``encoded``'s value for it."""
-        key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = encoded
-        pairs: list[tuple[Any, Any]] = [
-            (self._keys, key_code),
-            (self._positions, position),
-            (self._status, status),
-            (self._ids, id_code),
-            (self._trace, trace_code),
-            (self._errors, error),
-            (self._batch, batch),
-        ]
-        if self._key_text is not None:
-            pairs.append((self._key_text, key_text))
-        if self._id_text is not None:
-            pairs.append((self._id_text, id_text))
-        if self._trace_text is not None:
-            pairs.append((self._trace_text, trace_text))
-        return pairs
 
     def __delitem__(self, index: int | slice) -> None:
         if not isinstance(index, slice):
-            n = len(self._positions)
+            n = len(self)
             i = index.__index__()
             if not -n <= i < n:
                 raise IndexError("RowOutcomes assignment index out of range")
-        for column in self._columns():
+        for column in self._int_columns():
             del column[index]
+        for texts in self._text_columns():
+            del texts[index]
 
     def insert(self, index: int, value: RowOutcome) -> None:
         """Insert ``value`` before ``index`` (like ``list.insert``)."""
-        encoded = self._encode(value)
-        self._texts(encoded[1], encoded[5], encoded[7])
-        for column, item in self._columns_for(encoded):
+        for column, item in self._pairs(self._encode(value)):
             column.insert(index, item)
 
     def append(self, value: RowOutcome) -> None:
         """Add ``value`` at the end (like ``list.append``)."""
-        key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = (
-            self._encode(value)
-        )
-        self._texts(key_text, id_text, trace_text)
-        self._keys.append(key_code)
-        if self._key_text is not None:
-            self._key_text.append(key_text)
-        self._positions.append(position)
-        self._status.append(status)
-        self._ids.append(id_code)
-        self._trace.append(trace_code)
-        self._errors.append(error)
-        self._batch.append(batch)
-        if self._id_text is not None:
-            self._id_text.append(id_text)
-        if self._trace_text is not None:
-            self._trace_text.append(trace_text)
+        for column, item in self._pairs(self._encode(value)):
+            column.append(item)
 
     def extend(self, values: Iterable[RowOutcome]) -> None:
-        """Add every value at the end (like ``list.extend``)."""
-        if values is self:
-            values = list(values)
-        for value in values:
-            self.append(value)
+        """Add every value at the end (like ``list.extend``), a block of rows at a time."""
+        items = iter(list(values) if values is self else values)
+        while block := list(islice(items, _BLOCK)):
+            self._extend_block(block)
+
+    def _extend_block(self, block: list[RowOutcome]) -> None:
+        columns = list(zip(*map(self._encode, block), strict=True))
+        key_text, id_text, trace_text = columns[1], columns[5], columns[7]
+        self._texts(
+            next((t for t in key_text if t is not None), None),
+            next((t for t in id_text if t is not None), None),
+            next((t for t in trace_text if t is not None), None),
+        )
+        for column, values in zip(self._int_columns(), itemgetter(0, 2, 3, 4, 6, 8, 9)(columns), strict=True):
+            column.extend_ints(values)
+        for texts, values in (
+            (self._key_text, key_text),
+            (self._id_text, id_text),
+            (self._trace_text, trace_text),
+        ):
+            if texts is not None:
+                texts.extend(values)
 
     def clear(self) -> None:
         """Remove every row."""
@@ -454,27 +534,23 @@ class RowOutcomes(MutableSequence[RowOutcome]):
 
     def sort_by_position(self) -> None:
         """Sort in place by position, stably (same result as ``sort(key=lambda r: r.position)``)."""
-        positions = np.frombuffer(self._positions, dtype=self._positions.typecode) if len(self) else None
-        if positions is None or bool(np.all(positions[1:] >= positions[:-1])):
+        positions = self._positions.view()
+        if len(positions) < 2 or bool(np.all(positions[1:] >= positions[:-1])):
             return
-        order = np.argsort(positions, kind="stable")
-        if len(order) <= _INT32_MAX:  # half the memory while the columns are permuted
-            order = order.astype(np.int32)
+        order = _distinct_range_order(positions)
+        if order is None:
+            order = np.argsort(positions, kind="stable")
+            if len(order) <= np.iinfo(np.int32).max:  # half the memory while the columns are permuted
+                order = order.astype(np.int32)
+        del positions
         self._permute(order)
 
     def _permute(self, order: np.ndarray[Any, Any]) -> None:
         """Reorder every column in place (row ``i`` becomes the row at ``order[i]``)."""
-        n = len(self)
-        for column in (self._keys, self._positions, self._status, self._ids, self._errors, self._batch):
-            view = np.frombuffer(column, dtype=column.typecode)  # writable: arrays export their memory
-            view[:] = view[order]
-            del view  # an exported array cannot grow; release the export now
-        trace = np.frombuffer(self._trace, dtype=np.uint8)
-        trace[:] = trace[order]
-        del trace
-        for objects in (self._key_text, self._id_text, self._trace_text):
-            if objects is not None:
-                objects[:] = np.fromiter(objects, dtype=object, count=n)[order].tolist()
+        for column in self._int_columns():
+            column.permute(order)
+        for objects in self._text_columns():
+            objects[:] = np.fromiter(objects, dtype=object, count=len(objects))[order].tolist()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, RowOutcomes)):
@@ -503,7 +579,14 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         code = self._status_codes.get(status)
         if code is None or not len(self):
             return 0
-        return int(np.count_nonzero(np.frombuffer(self._status, dtype=np.uint16) == code))
+        return int(np.count_nonzero(self._status.view() == code))
+
+    def with_status(self, status: str) -> list[RowOutcome]:
+        """Return the rows that have ``status``, in order (only those rows are rebuilt)."""
+        code = self._status_codes.get(status)
+        if code is None or not len(self):
+            return []
+        return [self._row(i) for i in np.flatnonzero(self._status.view() == code).tolist()]
 
     def positions(self) -> Iterator[int]:
         """Every row's position, in order."""
@@ -511,13 +594,16 @@ class RowOutcomes(MutableSequence[RowOutcome]):
 
     def key_ids(self) -> Iterator[tuple[str, str]]:
         """``(key, hubspot_id)`` of every row that has an id, in order."""
-        for i, id_code in enumerate(self._ids):
-            if id_code == _ID_NONE:
-                continue
-            key_code = self._keys[i]
-            key = str(key_code) if key_code >= 0 else self._key_text[i]  # type: ignore[index]
-            hid = str(id_code) if id_code >= 0 else self._id_text[i]  # type: ignore[index]
-            yield key, hid  # type: ignore[misc]
+        for start in range(0, len(self), _BLOCK):
+            stop = min(start + _BLOCK, len(self))
+            keys = self._keys.view()[start:stop].tolist()
+            ids = self._ids.view()[start:stop].tolist()
+            for i, id_code in enumerate(ids):
+                if id_code == _ID_NONE:
+                    continue
+                key = str(keys[i]) if keys[i] >= 0 else self._key_text[start + i]  # type: ignore[index]
+                hid = str(id_code) if id_code >= 0 else self._id_text[start + i]  # type: ignore[index]
+                yield key, hid  # type: ignore[misc]
 
 
 @dataclass
@@ -606,6 +692,8 @@ class LoadResult:
     @property
     def failed_rows(self) -> list[RowOutcome]:
         """The failed rows, in input order."""
+        if isinstance(self.rows, RowOutcomes):
+            return sorted(self.rows.with_status(FAILED), key=lambda r: r.position)
         return sorted((r for r in self.rows if r.status == FAILED), key=lambda r: r.position)
 
     @property

@@ -97,6 +97,46 @@ def test_sort_by_position_is_a_stable_sort() -> None:
     assert stored[-1] == rows[0]
 
 
+def test_many_numeric_rows_iterate_whole_blocks_and_sort_without_argsort() -> None:
+    n = 10_000  # more than one iteration block, and no text column at all
+    rng = random.Random(5)
+    positions = list(range(100, 100 + n))
+    rng.shuffle(positions)
+    rows = [
+        RowOutcome(
+            key=str(p * 3),
+            position=p,
+            status="created",
+            hubspot_id=str(10**11 + p),
+            trace_id=str(p * 3),
+            batch_index=i // 100,
+        )
+        for i, p in enumerate(positions)
+    ]
+    stored = RowOutcomes()
+    stored.reserve(n)
+    for start in range(0, n, 100):
+        stored.extend(rows[start : start + 100])
+    assert list(stored) == rows and len(list(stored)) == n
+    assert dict(stored.key_ids()) == {r.key: r.hubspot_id for r in rows}
+    stored.sort_by_position()
+    assert stored == sorted(rows, key=lambda r: r.position)
+    # with a repeated position the range shortcut does not apply: a stable argsort still orders them
+    stored.append(RowOutcome(key="x", position=150, status="failed"))
+    stored.append(RowOutcome(key="y", position=100, status="failed"))
+    stored.sort_by_position()
+    expected = sorted(
+        [
+            *rows,
+            RowOutcome(key="x", position=150, status="failed"),
+            RowOutcome(key="y", position=100, status="failed"),
+        ],
+        key=lambda r: r.position,
+    )
+    assert stored == expected
+    assert stored.with_status("failed") == [r for r in expected if r.status == "failed"]
+
+
 def test_copies_and_pickles() -> None:
     stored = RowOutcomes(_rows())
     assert pickle.loads(pickle.dumps(stored)) == _rows()

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.client import HubSpotClient, encode_body
 from hubspot_loader.inputs import iter_prepared
 from hubspot_loader.load import load_dataframe
 from hubspot_loader.model import CREATED, RECONCILED, BatchOutcome
@@ -525,7 +525,7 @@ def iter_bodies(df: pd.DataFrame, timings: dict[str, float] | None = None) -> It
 def _body(batch: list[Any], timings: dict[str, float]) -> bytes:
     """The request body the client sends for ``batch`` (as ``HubSpotClient`` encodes it)."""
     start = time.perf_counter()
-    body = json.dumps({"inputs": [r.payload() for r in batch]}, separators=(",", ":")).encode()
+    body = encode_body({"inputs": [r.payload() for r in batch]})
     timings["serialize_s"] += time.perf_counter() - start
     return body
 

@@ -19,7 +19,6 @@ is the lookup both in-run reconciliation and the ledger's crash recovery use.
 from __future__ import annotations
 
 import ipaddress
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -31,6 +30,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -77,6 +77,11 @@ exception ends the ``batch_create`` call (like any unexpected error)."""
 SPLIT_STATUSES = frozenset({400, 409, 413})
 #: 400 messages that concern the request, not any row: splitting cannot help, so they are fatal.
 _REQUEST_LEVEL_400 = ("Unable to infer object type",)
+
+
+def encode_body(payload: Any) -> bytes:
+    """Encode a request body as compact UTF-8 JSON, as every request of the client sends it (orjson)."""
+    return orjson.dumps(payload)
 
 
 def _is_loopback(host: str) -> bool:
@@ -352,7 +357,7 @@ class HubSpotClient:
         finally:
             self.limiter.complete(sent_at)
         self.limiter.observe(response.headers, sent_at=sent_at)
-        return _Answer(response.status_code, parse_body(response.text), response.headers, url)
+        return _Answer(response.status_code, parse_body(response.content), response.headers, url)
 
     def _transport_error(self, exc: BaseException, *, ambiguous: bool, what: str) -> HubSpotTransportError:
         detail = self._redact(f"{type(exc).__name__}: {exc}")
@@ -361,7 +366,7 @@ class HubSpotClient:
 
     def _request(self, method: str, path: str, payload: Any = None, *, what: str) -> _Answer:
         """Send an idempotent request (GET, batch read) with full retries; raise on any non-2xx answer."""
-        data = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        data = None if payload is None else encode_body(payload)
         started = time.monotonic()
         attempts = rate_limited = 0
         while True:
@@ -597,7 +602,7 @@ class HubSpotClient:
             if load.abort.is_set():
                 raise _Aborted
             if encoded_for is not pending:
-                data = json.dumps({"inputs": [r.payload() for r in pending]}, separators=(",", ":")).encode()
+                data = encode_body({"inputs": [r.payload() for r in pending]})
                 encoded_for = pending
             attempts += 1
             record.requests += 1

@@ -237,11 +237,15 @@ def error_for(response: ErrorResponse, *, what: str = "") -> HubSpotHTTPError:
     return HubSpotHTTPError(message, response=response)
 
 
-def parse_body(text: str) -> Any:
-    """Parse a response body as JSON, falling back to the (truncated) text."""
-    if not text:
+def parse_body(content: bytes | str) -> Any:
+    """Parse a response body as JSON, falling back to the (truncated) text.
+
+    The standard library parses it (orjson would turn integers beyond 64 bits into floats).
+    """
+    if not content:
         return None
     try:
-        return json.loads(text)
+        return json.loads(content)
     except ValueError:
+        text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
         return text[:2000]

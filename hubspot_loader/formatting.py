@@ -23,7 +23,8 @@ list, tuple, set, ndarray       multi-checkbox ``a;b;c`` (elements formatted by 
                                 elements skipped; sets sorted); an empty list is **omitted** (sending
                                 ``""`` would clear the property); an element containing ``;`` is invalid
 str                             unchanged (no stripping; unicode and emoji intact; ``""`` is sent as
-                                ``""``); longer than 65,536 characters → invalid
+                                ``""``); longer than 65,536 characters → invalid; a lone
+                                surrogate (no UTF-8 form) → invalid
 bytes                           decoded as UTF-8 (invalid UTF-8 → invalid)
 categorical                     its categories formatted by these rules
 anything else                   ``str(value)`` (UUIDs ...); dicts, times of day and timedeltas are
@@ -292,7 +293,7 @@ def _format_strings(series: pd.Series, name: str) -> FormattedColumn:
     values = series.astype(object).to_numpy()
     mask = pd.isna(values)
     out = _masked(values.tolist(), mask)
-    errors = []
+    errors = _renew_non_ascii(out, name)
     # The longest string, in one C-level pass (filter drops the nulls); cell by cell only if too long.
     if max(map(len, filter(None, out)), default=0) > MAX_STRING_LENGTH:
         for i, text in enumerate(out):
@@ -300,6 +301,38 @@ def _format_strings(series: pd.Series, name: str) -> FormattedColumn:
                 out[i] = None
                 errors.append(CellError(i, name, _too_long(text)))
     return FormattedColumn(out, errors)
+
+
+def _renew_non_ascii(texts: list[str | None], name: str) -> list[CellError]:
+    """Replace each non-ASCII string by an equal new ``str`` object, in place; report invalid text.
+
+    The client encodes request bodies with orjson, which stores a UTF-8 copy inside every non-ASCII
+    ``str`` it encodes, for as long as that ``str`` lives. The cells of an object or string column are
+    the frame's own ``str`` objects, so without this the frame would grow by about the size of its
+    non-ASCII text during a load and keep it (16 MiB for a million short names). The new strings belong
+    to one chunk of inputs and are freed with it. A column of ASCII text is checked in one C-level pass
+    and left alone. A string with a lone surrogate has no UTF-8 form: its cell is set to ``None`` and
+    reported.
+    """
+    if "".join(filter(None, texts)).isascii():
+        return []
+    errors = []
+    for i, text in enumerate(texts):
+        if text is not None and not text.isascii():
+            try:
+                texts[i] = _fresh_text(text)
+            except _Invalid as exc:
+                texts[i] = None
+                errors.append(CellError(i, name, str(exc)))
+    return errors
+
+
+def _fresh_text(text: str) -> str:
+    """Return an equal new ``str`` for ``text`` (see :func:`_renew_non_ascii`); invalid if no UTF-8 form."""
+    try:
+        return text.encode("utf-8").decode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid("text with a lone surrogate is not valid Unicode and cannot be sent") from None
 
 
 # --- scalars --------------------------------------------------------------------------------------
@@ -323,7 +356,7 @@ def _scalar(value: Any, naive_timezone: str) -> str | None:
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
             raise _Invalid(_too_long(value))
-        return value
+        return value if value.isascii() else _fresh_text(value)
     if isinstance(value, _LIST_TYPES):
         return _multi(value, naive_timezone)
     if _is_null(value):

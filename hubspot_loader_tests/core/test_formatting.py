@@ -1,4 +1,5 @@
 import datetime as dt
+import sys
 import uuid
 from decimal import Decimal
 
@@ -191,3 +192,41 @@ def test_index_is_ignored() -> None:
     formatted = format_series(series, column="c")
     assert formatted.values == ["1.5", None]
     assert formatted.errors[0].position == 1
+
+
+def test_non_ascii_cells_are_sent_as_new_equal_strings_so_encoding_leaves_the_frame_as_it_was() -> None:
+    from hubspot_loader.client import encode_body
+    from hubspot_loader.inputs import iter_prepared
+
+    names = ["".join(["Zoë", str(i)]) for i in range(50)] + ["plain", None, "日本"]
+    df = pd.DataFrame({"name": names, "city": pd.Series(["Köln"] * 53, dtype="string")})
+    sizes = [sys.getsizeof(s) for s in df["name"]] + [sys.getsizeof(s) for s in df["city"]]
+    chunks = list(iter_prepared(df, properties={"name": "firstname", "city": "city"}, chunk_rows=20))
+    inputs = [i for c in chunks for i in c.inputs]
+    assert [i.properties.get("firstname") for i in inputs] == names
+    assert inputs[0].properties["firstname"] is not names[0]  # an equal copy ...
+    assert inputs[50].properties["firstname"] is names[50]  # ... only where the text is not ASCII
+    body = encode_body({"inputs": [i.payload() for i in inputs]})
+    assert "Zoë7".encode() in body and "日本".encode() in body
+    assert [sys.getsizeof(s) for s in df["name"]] + [sys.getsizeof(s) for s in df["city"]] == sizes
+
+
+def test_lone_surrogates_are_invalid_cells_not_a_failed_request() -> None:
+    series = pd.Series(["ok", "bad\ud800", None, "fine é"])
+    formatted = format_series(series, column="note")
+    assert formatted.values == ["ok", None, None, "fine é"]
+    assert [(e.position, e.column) for e in formatted.errors] == [(1, "note")]
+    assert "lone surrogate" in formatted.errors[0].reason
+    mixed = format_series(pd.Series(["x\udfff", 3]), column="mixed")
+    assert mixed.values == [None, "3"] and "lone surrogate" in mixed.errors[0].reason
+
+
+def test_response_bodies_parse_from_bytes_with_fallbacks() -> None:
+    from hubspot_loader.errors import parse_body
+
+    assert parse_body(b'{"results": [{"id": "1", "name": "Zo\xc3\xab"}]}') == {
+        "results": [{"id": "1", "name": "Zoë"}]
+    }
+    assert parse_body(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    assert parse_body(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
+    assert parse_body(b"") is None and parse_body('{"a": 1}') == {"a": 1}

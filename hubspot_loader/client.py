@@ -50,6 +50,7 @@ from hubspot_loader.ledger import token_fingerprint
 from hubspot_loader.model import (
     CREATED,
     FAILED,
+    INVALID_VALUE,
     NOT_SENT,
     RATE_LIMIT_DAILY,
     RECONCILED,
@@ -199,6 +200,27 @@ class _Batch:
     def fail(self, rows: Iterable[PreparedInput], error: RowError) -> None:
         for row in rows:
             self.settle(row, FAILED, error=error)
+
+
+def _drop_unencodable(batch: _Batch, rows: list[PreparedInput]) -> list[PreparedInput]:
+    """Fail the rows whose input has no JSON form (each named with the reason); return the others.
+
+    Formatting makes every property value a string, so this is a safety net: an association id or
+    type id of a type JSON cannot carry would otherwise stop the whole load.
+    """
+    kept = []
+    for row in rows:
+        try:
+            encode_body(row.payload())
+        except TypeError as exc:
+            batch.settle(
+                row,
+                FAILED,
+                error=RowError(INVALID_VALUE, f"not sent: the input has no JSON form ({exc})"),
+            )
+        else:
+            kept.append(row)
+    return kept
 
 
 class HubSpotClient:
@@ -602,7 +624,13 @@ class HubSpotClient:
             if load.abort.is_set():
                 raise _Aborted
             if encoded_for is not pending:
-                data = encode_body({"inputs": [r.payload() for r in pending]})
+                try:
+                    data = encode_body({"inputs": [r.payload() for r in pending]})
+                except TypeError:  # orjson's JSONEncodeError: a value with no JSON form
+                    pending = _drop_unencodable(batch, pending)
+                    if not pending:
+                        return
+                    continue
                 encoded_for = pending
             attempts += 1
             record.requests += 1

@@ -34,13 +34,15 @@ class IntColumn:
     slice), ``len`` and iteration, plus :meth:`reserve`, :meth:`view` and :meth:`permute`.
     """
 
-    __slots__ = ("_data", "_len")
+    __slots__ = ("_data", "_len", "_version")
 
     def __init__(self, dtype: type[np.signedinteger[Any]] = np.int8, values: Iterable[int] = ()) -> None:
         if dtype not in _BOUNDS:
             raise TypeError(f"IntColumn holds signed numpy integers, not {dtype!r}")
         self._data: np.ndarray[Any, Any] = np.empty(0, dtype=dtype)
         self._len = 0
+        self._version = 0
+        """Bumped by every change, so that an iteration in progress sees it (as over a list)."""
         self.extend(values)
 
     @property
@@ -98,6 +100,7 @@ class IntColumn:
         self._fit(value, value, 1)
         self._data[self._len] = value
         self._len += 1
+        self._version += 1
 
     def extend(self, values: Iterable[int]) -> None:
         """Add every value at the end."""
@@ -110,6 +113,7 @@ class IntColumn:
         self._fit(min(items), max(items), len(items))
         self._data[self._len : self._len + len(items)] = items
         self._len += len(items)
+        self._version += 1
 
     def insert(self, index: int, value: int) -> None:
         """Insert ``value`` before ``index`` (like ``list.insert``, out-of-range indexes clamp)."""
@@ -121,6 +125,7 @@ class IntColumn:
         data[i + 1 : self._len + 1] = data[i : self._len].copy()
         data[i] = value
         self._len += 1
+        self._version += 1
 
     def _index(self, index: int) -> int:
         i = operator.index(index)
@@ -138,6 +143,7 @@ class IntColumn:
         value = operator.index(value)
         self._fit(value, value, 0)
         self._data[i] = value
+        self._version += 1
 
     def __delitem__(self, index: int | slice) -> None:
         if isinstance(index, slice):
@@ -146,14 +152,22 @@ class IntColumn:
             kept = self.view()[keep]
             self._data[: len(kept)] = kept
             self._len = len(kept)
+            self._version += 1
             return
         i = self._index(index)
         self._data[i : self._len - 1] = self._data[i + 1 : self._len].copy()
         self._len -= 1
+        self._version += 1
 
     def __iter__(self) -> Iterator[int]:
-        for start in range(0, self._len, _ITER_BLOCK):
-            yield from self._data[start : min(start + _ITER_BLOCK, self._len)].tolist()
+        i = 0
+        while i < self._len:  # a block at a time; re-read from ``i`` after a change, as a list would
+            version = self._version
+            for value in self._data[i : min(i + _ITER_BLOCK, self._len)].tolist():
+                yield value
+                i += 1
+                if self._version != version:
+                    break
 
     def permute(self, order: np.ndarray[Any, Any]) -> None:
         """Reorder in place: value ``i`` becomes the value at ``order[i]`` (``order`` covers every value).
@@ -161,6 +175,7 @@ class IntColumn:
         A 64-bit column is moved as two planes of 32-bit halves, one after the other, so the temporary
         copy is half the column's size.
         """
+        self._version += 1
         view = self.view()
         if view.dtype.itemsize == 8:
             planes = view.view(np.int32).reshape(-1, 2)
@@ -181,13 +196,12 @@ class IntColumn:
         return f"IntColumn({self._data.dtype.name}, {self.view().tolist()!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Only the values are pickled, not the reserved capacity.
-        return (_restore, (self._data.dtype.name, self.view().tobytes()))
+        # Only the values are pickled (as a numpy array, which records its byte order), not the capacity.
+        return (_restore, (self.view().copy(),))
 
 
-def _restore(dtype: str, data: bytes) -> IntColumn:
-    column = IntColumn(getattr(np, dtype))
-    values = np.frombuffer(data, dtype=dtype)
+def _restore(values: np.ndarray[Any, Any]) -> IntColumn:
+    column = IntColumn(values.dtype.type)
     column.reserve(len(values))
     column._data[: len(values)] = values
     column._len = len(values)

@@ -310,11 +310,22 @@ def _renew_non_ascii(texts: list[str | None], name: str) -> list[CellError]:
     ``str`` it encodes, for as long as that ``str`` lives. The cells of an object or string column are
     the frame's own ``str`` objects, so without this the frame would grow by about the size of its
     non-ASCII text during a load and keep it (16 MiB for a million short names). The new strings belong
-    to one chunk of inputs and are freed with it. A column of ASCII text is checked in one C-level pass
-    and left alone. A string with a lone surrogate has no UTF-8 form: its cell is set to ``None`` and
-    reported.
+    to one chunk of inputs and are freed with it.
+
+    All of it is C-level passes: the cells are joined with NUL; ASCII text is left alone; otherwise the
+    joined text is split again, which makes the new strings. Only when a cell contains NUL itself or
+    has no UTF-8 form (a lone surrogate: the cell is set to ``None`` and reported) is it done cell by
+    cell.
     """
-    if "".join(filter(None, texts)).isascii():
+    cells = np.array(texts, dtype=object)
+    present = cells.astype(bool)  # not None and not ""
+    strings = cells[present].tolist()
+    joined = "\0".join(strings)
+    if joined.isascii():
+        return []
+    if joined.count("\0") == len(strings) - 1 and _utf8_ok(joined):
+        cells[present] = joined.split("\0")
+        texts[:] = cells.tolist()
         return []
     errors = []
     for i, text in enumerate(texts):
@@ -327,12 +338,30 @@ def _renew_non_ascii(texts: list[str | None], name: str) -> list[CellError]:
     return errors
 
 
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _fresh_text(text: str) -> str:
-    """Return an equal new ``str`` for ``text`` (see :func:`_renew_non_ascii`); invalid if no UTF-8 form."""
+    """Return an equal new ``str`` for ``text`` (see :func:`_renew_non_ascii`); invalid if no UTF-8 form.
+
+    A surrogate pair (two code units that together make one character, e.g. an emoji decoded as UTF-16
+    units) becomes that character; a lone surrogate is invalid.
+    """
     try:
         return text.encode("utf-8").decode("utf-8")
     except UnicodeEncodeError:
+        pass
+    try:
+        joined = text.encode("utf-16", "surrogatepass").decode("utf-16")
+        joined.encode("utf-8")
+    except UnicodeError:
         raise _Invalid("text with a lone surrogate is not valid Unicode and cannot be sent") from None
+    return joined
 
 
 # --- scalars --------------------------------------------------------------------------------------
@@ -386,7 +415,8 @@ def _scalar(value: Any, naive_timezone: str) -> str | None:
         raise _Invalid(f"a {type(value).__name__} value has no HubSpot property format")
     if isinstance(value, uuid.UUID):
         return str(value)
-    return str(value)
+    text = str(value)
+    return text if text.isascii() else _fresh_text(text)
 
 
 def _one_float(value: float) -> str | None:

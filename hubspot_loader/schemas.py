@@ -93,10 +93,15 @@ def str_matches(pattern: str) -> pa.Check:
     """
 
     def check(series: pd.Series) -> pd.Series:
-        passed = np.empty(len(series), dtype=bool)
+        series.str  # noqa: B018 -- a column without text raises here, as with the built-in check
+        passed = np.zeros(len(series), dtype=bool)
         for start in range(0, len(series), MATCH_SLICE_ROWS):
             part = series.iloc[start : start + MATCH_SLICE_ROWS]
-            passed[start : start + len(part)] = part.str.match(pattern, na=False).to_numpy(dtype=bool)
+            try:
+                matched = part.str.match(pattern, na=False)
+            except AttributeError:  # no text in this slice: nothing in it matches, as in the whole column
+                continue
+            passed[start : start + len(part)] = matched.to_numpy(dtype=bool)
         return pd.Series(passed, index=series.index)
 
     return pa.Check(check, name="str_matches", error=f"str_matches('{pattern}')")

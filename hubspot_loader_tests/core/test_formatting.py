@@ -204,8 +204,7 @@ def test_non_ascii_cells_are_sent_as_new_equal_strings_so_encoding_leaves_the_fr
     chunks = list(iter_prepared(df, properties={"name": "firstname", "city": "city"}, chunk_rows=20))
     inputs = [i for c in chunks for i in c.inputs]
     assert [i.properties.get("firstname") for i in inputs] == names
-    assert inputs[0].properties["firstname"] is not names[0]  # an equal copy ...
-    assert inputs[50].properties["firstname"] is names[50]  # ... only where the text is not ASCII
+    assert inputs[0].properties["firstname"] is not names[0]  # an equal copy
     body = encode_body({"inputs": [i.payload() for i in inputs]})
     assert "Zoë7".encode() in body and "日本".encode() in body
     assert [sys.getsizeof(s) for s in df["name"]] + [sys.getsizeof(s) for s in df["city"]] == sizes
@@ -217,6 +216,10 @@ def test_lone_surrogates_are_invalid_cells_not_a_failed_request() -> None:
     assert formatted.values == ["ok", None, None, "fine é"]
     assert [(e.position, e.column) for e in formatted.errors] == [(1, "note")]
     assert "lone surrogate" in formatted.errors[0].reason
+    pair = format_series(pd.Series(["smile \ud83d\ude00", "x"]), column="emoji")  # a UTF-16 pair: one emoji
+    assert pair.values == ["smile 😀", "x"] and pair.errors == []
+    nul = format_series(pd.Series(["a\x00é", "b\ud800", "ok"]), column="nul")  # the cell-by-cell path
+    assert nul.values == ["a\x00é", None, "ok"] and [e.position for e in nul.errors] == [1]
     mixed = format_series(pd.Series(["x\udfff", 3]), column="mixed")
     assert mixed.values == [None, "3"] and "lone surrogate" in mixed.errors[0].reason
 
@@ -230,3 +233,19 @@ def test_response_bodies_parse_from_bytes_with_fallbacks() -> None:
     assert parse_body(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
     assert parse_body(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
     assert parse_body(b"") is None and parse_body('{"a": 1}') == {"a": 1}
+
+
+def test_a_value_without_a_json_form_fails_only_its_row() -> None:
+    from hubspot_loader.client import _Batch, _drop_unencodable
+    from hubspot_loader.model import BatchRecord, PreparedInput
+
+    good = PreparedInput(0, "a", "a", {"name": "x"})
+    bad = PreparedInput(
+        1, "b", "b", {"name": "y"}, [{"to": {"id": "1"}, "types": [{"associationTypeId": 2**70}]}]
+    )
+    batch = _Batch(index=0, record=BatchRecord(index=0, rows=2))
+    assert _drop_unencodable(batch, [good, bad]) == [good]
+    outcome = batch.outcomes["b"]
+    assert (
+        outcome.status == "failed" and outcome.error is not None and "no JSON form" in outcome.error.message
+    )

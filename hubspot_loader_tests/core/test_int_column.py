@@ -94,3 +94,17 @@ def test_pickles_and_copies_without_the_spare_capacity() -> None:
     assert again == column and list(again) == [5, -7, 300] and again.dtype == np.int16
     assert again.capacity == 3
     assert copy.deepcopy(column) == column
+
+
+def test_changes_during_iteration_are_seen_as_with_a_list() -> None:
+    column, expected = IntColumn(values=range(6)), list(range(6))
+    for target in (column, expected):
+        seen = []
+        for i, value in enumerate(target):
+            seen.append(value)
+            if i == 0:
+                target[1] = 99
+            if i == 2:
+                del target[3]
+        assert seen == [0, 99, 2, 4, 5]
+    assert list(column) == expected

@@ -236,3 +236,46 @@ def test_positions_and_batch_indexes_widen_past_32_bits(at: int) -> None:
         stored.sort_by_position()
         rows.sort(key=lambda r: r.position)
         assert stored == rows and pickle.loads(pickle.dumps(stored)) == rows
+
+
+def test_changes_during_iteration_are_seen_as_with_a_list() -> None:
+    def row(p: int) -> RowOutcome:
+        return RowOutcome(key=str(p), position=p, status="created", hubspot_id=str(p + 10), trace_id=str(p))
+
+    for change in (
+        lambda x, i: x.__setitem__(1, row(99)) if i == 0 else None,
+        lambda x, i: x.__delitem__(2) if i == 1 else None,
+        lambda x, i: x.append(row(7)) if i == 5 else None,
+        lambda x, i: x.insert(0, row(50)) if i == 2 else None,
+    ):
+        expected, stored = [row(p) for p in range(6)], RowOutcomes(row(p) for p in range(6))
+        seen_list = []
+        for i, item in enumerate(expected):
+            seen_list.append(item.position)
+            change(expected, i)
+        seen = []
+        for i, item in enumerate(stored):
+            seen.append(item.position)
+            change(stored, i)
+        assert seen == seen_list and stored == expected
+
+
+def test_extend_keeps_the_rows_before_a_bad_one_and_copies_are_independent() -> None:
+    rows = _rows()
+    stored = RowOutcomes()
+    with pytest.raises(TypeError):  # a list would take it; the rows before it are kept either way
+        stored.extend([*rows[:3], "not a row"])  # type: ignore[list-item]
+    assert stored == rows[:3]
+
+    def broken():  # type: ignore[no-untyped-def]
+        yield rows[0]
+        raise RuntimeError("source failed")
+
+    with pytest.raises(RuntimeError):
+        stored.extend(broken())
+    assert stored == [*rows[:3], rows[0]]
+    shallow = copy.copy(stored)
+    shallow.append(rows[4])
+    assert len(shallow) == len(stored) + 1
+    none_key = RowOutcomes([RowOutcome(key=None, position=0, status="created", hubspot_id="5")])  # type: ignore[arg-type]
+    assert list(none_key.key_ids()) == [(None, "5")]

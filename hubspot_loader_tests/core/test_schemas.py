@@ -193,3 +193,20 @@ def test_sliced_str_matches_gives_pandera_builtin_results_across_slices(monkeypa
         got, want = validate_frame(frame, ours), validate_frame(frame, builtin)
         assert got.entries == want.entries and len(got.entries) == 11
         assert got.error_counts == want.error_counts
+
+
+def test_sliced_str_matches_with_a_slice_of_numbers_only_reports_rows_like_the_builtin(monkeypatch) -> None:
+    from hubspot_loader import schemas
+
+    monkeypatch.setattr(schemas, "MATCH_SLICE_ROWS", 4)
+    frame = pd.DataFrame({"email": pd.Series([12345, 7, 1.5, True, "a@x.io", "bad", None, 3], dtype=object)})
+    ours = pa.DataFrameSchema(
+        {"email": pa.Column(None, schemas.str_matches(schemas.EMAIL_PATTERN), nullable=True)}
+    )
+    builtin = pa.DataFrameSchema(
+        {"email": pa.Column(None, pa.Check.str_matches(schemas.EMAIL_PATTERN), nullable=True)}
+    )
+    got, want = validate_frame(frame, ours), validate_frame(frame, builtin)
+    assert got.entries == want.entries and [e.position for e in got.entries] == [0, 1, 2, 3, 5, 7]
+    numbers = pd.DataFrame({"email": [1, 2, 3]})
+    assert validate_frame(numbers, ours).error_counts == validate_frame(numbers, builtin).error_counts

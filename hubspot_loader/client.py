@@ -18,7 +18,6 @@ is the lookup both in-run reconciliation and the ledger's crash recovery use.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,13 +27,14 @@ from datetime import datetime, timezone
 from itertools import islice
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
 from hubspot_loader import __version__
+from hubspot_loader.base_url import check_base_url, no_proxy_for
 from hubspot_loader.batching import match_results, parse_time, row_error
 from hubspot_loader.errors import (
     ErrorResponse,
@@ -83,15 +83,6 @@ _REQUEST_LEVEL_400 = ("Unable to infer object type",)
 def encode_body(payload: Any) -> bytes:
     """Encode a request body as compact UTF-8 JSON, as every request of the client sends it (orjson)."""
     return orjson.dumps(payload)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -263,14 +254,7 @@ class HubSpotClient:
     ) -> None:
         if not access_token or any(c in access_token for c in "\r\n") or access_token != access_token.strip():
             raise HubSpotConfigurationError("access_token must be a non-empty token without whitespace")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise HubSpotConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise HubSpotConfigurationError(
-                f"refusing to send the access token over plain http:// to {parts.hostname}; use https:// "
-                "(plain http is allowed only for loopback hosts: 127.0.0.0/8, localhost, ::1)"
-            )
+        checked = check_base_url(base_url)
         if not api_version or "/" in api_version:
             raise HubSpotConfigurationError(f"bad api_version {api_version!r}")
         if max_in_flight < 1:
@@ -278,7 +262,8 @@ class HubSpotClient:
         if max_split_requests < 0:
             raise HubSpotConfigurationError("max_split_requests must not be negative")
         self._token = access_token
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked.url
+        self._proxies = no_proxy_for(checked)
         self.api_version = api_version
         self.timeout = timeout
         self.max_in_flight = max_in_flight
@@ -375,6 +360,7 @@ class HubSpotClient:
                 timeout=self.timeout,
                 verify=True,
                 allow_redirects=False,
+                proxies=self._proxies,
             )
         finally:
             self.limiter.complete(sent_at)

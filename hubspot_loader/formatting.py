@@ -8,17 +8,21 @@ value                           sent as
 ==============================  ===================================================================
 null (None, NaN, NaT, pd.NA)    nothing: the property is omitted (never ``"nan"``/``"None"``/``"NaT"``)
 bool, ``boolean``               ``"true"`` / ``"false"``
-int, ``Int64`` (also with NA)   ``"42"``
+int, ``Int64`` (also with NA)   ``"42"``; Python ints of any size exactly (beyond 4,300 digits too);
+                                more than 65,536 characters → invalid
 float                           whole numbers as integers (``42.0`` → ``"42"``, ``-0.0`` → ``"0"``,
                                 ``1e21`` → ``"1000000000000000000000"``); others in their shortest
                                 round-trip form without exponent (``0.1`` → ``"0.1"``,
                                 ``1e-7`` → ``"0.0000001"``); ``inf`` is reported as invalid
-Decimal                         plain notation (``Decimal("1E+3")`` → ``"1000"``); infinite → invalid
+Decimal                         plain notation (``Decimal("1E+3")`` → ``"1000"``); infinite, sNaN or
+                                over 65,536 characters → invalid
 ``datetime.date``, date32       ``YYYY-MM-DD``
-tz-aware datetime               ISO 8601 in UTC with milliseconds: ``2026-11-28T15:16:36.000Z``
-naive datetime                  taken to be wall-clock time in ``naive_timezone`` (default ``UTC``),
-                                then converted to UTC as above; a wall-clock time that does not exist
-                                or is ambiguous there (DST changes) is reported as invalid
+tz-aware datetime               ISO 8601 in UTC with milliseconds: ``2026-11-28T15:16:36.000Z``, any
+                                unit, exactly (digits below the ms dropped); outside 0001-01-01 ..
+                                9999-12-31T23:59:59.999Z → invalid (:mod:`hubspot_loader.datetimes`)
+naive datetime                  taken to be wall-clock time in ``naive_timezone`` (default ``UTC``,
+                                IANA rules as :mod:`zoneinfo`), then as above; a wall-clock time that
+                                does not exist or is ambiguous there (DST changes) is invalid
 list, tuple, set, ndarray       multi-checkbox ``a;b;c`` (elements formatted by these rules; null
                                 elements skipped; sets sorted); an empty list is **omitted** (sending
                                 ``""`` would clear the property); an element containing ``;`` is invalid
@@ -41,6 +45,7 @@ preflight concern, not decided here.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -60,10 +65,21 @@ from pandas.api.types import (
     is_timedelta64_dtype,
 )
 
+from hubspot_loader.datetimes import (
+    InvalidDatetime,
+    datetime_text,
+    format_datetime_ints,
+    format_datetime_series,
+)
+
 MAX_STRING_LENGTH = 65_536
 """HubSpot's limit for a string property value (reference §9)."""
 
 _EXACT_INT_LIMIT = 2.0**53
+_MAX_INT_BITS = 217_707
+"""An int of more bits is at least 2**217,707 > 10**65,536: it has more than 65,536 digits."""
+_TZINFO = operator.attrgetter("tzinfo")
+_NUMBER_TOO_LONG = f"the number written out has more than HubSpot's {MAX_STRING_LENGTH:,} characters"
 _LIST_TYPES = (list, tuple, set, frozenset, np.ndarray)
 _HASHABLE_KINDS = ("date", "datetime", "decimal")
 _TYPED_KINDS = {"boolean": "boolean", "integer": "Int64", "floating": "float64"}
@@ -204,24 +220,8 @@ def _float_texts(values: np.ndarray) -> list[str]:
 
 
 def _format_datetime(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
-    errors: list[CellError] = []
-    if series.dt.tz is None:
-        before = series.isna().to_numpy()
-        series = series.dt.tz_localize(naive_timezone, ambiguous="NaT", nonexistent="NaT")
-        lost = series.isna().to_numpy() & ~before
-        errors = [
-            CellError(i, name, f"local time does not exist or is ambiguous in {naive_timezone}")
-            for i in np.flatnonzero(lost).tolist()
-        ]
-    utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    return FormattedColumn(_iso_utc(utc), errors)
-
-
-def _iso_utc(values: np.ndarray) -> list[str | None]:
-    """ISO 8601 strings with milliseconds and ``Z`` for naive-UTC ``datetime64`` values."""
-    mask = np.isnat(values)
-    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms", timezone="UTC")
-    return _masked(text.tolist(), mask)
+    texts, problems = format_datetime_series(series, naive_timezone)
+    return FormattedColumn(texts, [CellError(i, name, reason) for i, reason in problems])
 
 
 def _format_categorical(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
@@ -254,10 +254,17 @@ def _format_objects(series: pd.Series, name: str, naive_timezone: str) -> Format
         else:
             return format_series(typed, column=name, naive_timezone=naive_timezone)
     values = series.astype(object).to_numpy()
-    if kind in _HASHABLE_KINDS:
+    # Aware datetimes that differ only in ``fold`` compare and hash equal (PEP 495) but are different
+    # instants: those columns are not deduplicated.
+    if kind in _HASHABLE_KINDS and not (kind == "datetime" and any(getattr(v, "fold", 0) for v in values)):
         # Dates and timestamps repeat: format each distinct value once.
-        codes, uniques = pd.factorize(values)
+        try:
+            codes, uniques = pd.factorize(values)
+        except TypeError:  # an unhashable value, e.g. Decimal("sNaN"): cell by cell
+            return _format_cells(values, name, naive_timezone)
         distinct = _format_plain_dates(uniques) if kind == "date" else None
+        if distinct is None and kind == "datetime":
+            distinct = _format_naive_datetimes(uniques, name, naive_timezone)
         if distinct is None:
             distinct = _format_cells(np.asarray(uniques, dtype=object), name, naive_timezone)
         return _by_codes(distinct, codes, name)
@@ -275,11 +282,28 @@ def _format_plain_dates(uniques: Any) -> FormattedColumn | None:
     return FormattedColumn(list(map(dt.date.isoformat, values)))
 
 
+def _format_naive_datetimes(uniques: Any, name: str, naive_timezone: str) -> FormattedColumn | None:
+    """Distinct naive ``datetime.datetime`` values, vectorized (``None``: not all of them are).
+
+    A ``datetime`` always lies in years 1-9999, so microseconds since 1970 hold it exactly.
+    """
+    values = list(uniques)
+    if set(map(type, values)) != {dt.datetime} or set(map(_TZINFO, values)) != {None}:
+        return None
+    raw = np.array(values, dtype="datetime64[us]").view(np.int64)
+    texts, problems = format_datetime_ints(raw, "us", naive_timezone)
+    return FormattedColumn(texts, [CellError(i, name, reason) for i, reason in problems])
+
+
 def _format_cells(values: np.ndarray, name: str, naive_timezone: str) -> FormattedColumn:
-    nulls = pd.isna(values)
+    cells = values.tolist()
+    try:
+        nulls = pd.isna(values).tolist()
+    except ArithmeticError:  # Decimal("sNaN") cannot even be compared: judge cell by cell
+        nulls = [_is_null(value) for value in cells]
     out: list[str | None] = [None] * len(values)
     errors: list[CellError] = []
-    for i, (value, null) in enumerate(zip(values.tolist(), nulls.tolist(), strict=True)):
+    for i, (value, null) in enumerate(zip(cells, nulls, strict=True)):
         if null:
             continue
         try:
@@ -372,7 +396,7 @@ def _is_null(value: Any) -> bool:
         return True
     try:
         return bool(pd.isna(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: Decimal("sNaN")
         return False
 
 
@@ -393,19 +417,18 @@ def _scalar(value: Any, naive_timezone: str) -> str | None:
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
-        return str(int(value))
+        return _int_text(int(value))
     if isinstance(value, float | np.floating):
         return _one_float(float(value))
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise _Invalid(f"{value} is not a valid HubSpot number")
-        return format(value, "f")
-    if isinstance(value, dt.datetime):
-        return _one_datetime(pd.Timestamp(value), naive_timezone)
+        return _decimal_text(value)
+    if isinstance(value, dt.datetime | np.datetime64):
+        try:
+            return datetime_text(value, naive_timezone)
+        except InvalidDatetime as exc:
+            raise _Invalid(str(exc)) from None
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, np.datetime64):
-        return _one_datetime(pd.Timestamp(value), naive_timezone)
     if isinstance(value, bytes):
         try:
             return _scalar(value.decode("utf-8"), naive_timezone)
@@ -419,22 +442,42 @@ def _scalar(value: Any, naive_timezone: str) -> str | None:
     return text if text.isascii() else _fresh_text(text)
 
 
+def _int_text(value: int) -> str:
+    """Return the exact decimal digits of an int of any size, if it has at most 65,536 characters.
+
+    ``str(int)`` refuses more than ``sys.get_int_max_str_digits()`` digits (4,300 by default), a guard
+    against quadratic-time conversions. Raising that limit is process-wide, for every thread, so longer
+    ints go through :class:`decimal.Decimal`, whose construction from an int and whose ``str`` are exact
+    and unlimited. Ints too long to send are refused by their bit length, before any conversion.
+    """
+    if value.bit_length() <= _MAX_INT_BITS:
+        try:
+            text = str(value)
+        except ValueError:
+            text = str(Decimal(value))
+        if len(text) <= MAX_STRING_LENGTH:
+            return text
+    raise _Invalid(_NUMBER_TOO_LONG)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """Return plain notation (no exponent; ``-0`` unsigned, as floats), at most 65,536 characters."""
+    if not value.is_finite():
+        raise _Invalid(f"{value} is not a valid HubSpot number")
+    _, digits, exponent = value.as_tuple()
+    # Plain text has about len(digits) + |exponent| characters: refused before it is built.
+    if len(digits) + abs(int(exponent)) <= MAX_STRING_LENGTH:
+        text = format(value.copy_abs() if value.is_zero() else value, "f")
+        if len(text) <= MAX_STRING_LENGTH:
+            return text
+    raise _Invalid(_NUMBER_TOO_LONG)
+
+
 def _one_float(value: float) -> str | None:
     formatted = _format_float_array(np.array([value], dtype="float64"), "")
     if formatted.errors:
         raise _Invalid(formatted.errors[0].reason)
     return formatted.values[0]
-
-
-def _one_datetime(stamp: pd.Timestamp, naive_timezone: str) -> str:
-    if stamp.tzinfo is None:
-        try:
-            stamp = stamp.tz_localize(naive_timezone, ambiguous="raise", nonexistent="raise")
-        except (ValueError, OverflowError) as exc:
-            reason = f"local time does not exist or is ambiguous in {naive_timezone}"
-            raise _Invalid(f"{reason} ({exc})") from None
-    utc = stamp.tz_convert("UTC").tz_localize(None)
-    return str(np.datetime_as_string(utc.to_datetime64().astype("datetime64[ms]"), unit="ms")) + "Z"
 
 
 def _multi(values: Any, naive_timezone: str) -> str | None:

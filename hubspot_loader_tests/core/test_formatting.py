@@ -95,7 +95,12 @@ def test_nonexistent_local_time_is_reported() -> None:
     formatted = format_series(gap, column="ts", naive_timezone="Europe/Berlin")
     assert formatted.values == [None, "2026-03-29T02:00:00.000Z"]
     assert formatted.errors == [
-        CellError(0, "ts", "local time does not exist or is ambiguous in Europe/Berlin")
+        CellError(
+            0,
+            "ts",
+            "local time 2026-03-29T02:30:00 does not exist in Europe/Berlin (the clocks skip it); "
+            "give it a UTC offset",
+        )
     ]
 
 

@@ -19,7 +19,9 @@ keeps the coerced frame and names every failing (row key, column, check, value).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -258,7 +260,7 @@ def _md(value: object) -> str:
 def validate_frame(
     df: pd.DataFrame,
     schema: pa.DataFrameSchema | type[pa.DataFrameModel],
-    key_column: str | None = None,
+    key_column: Hashable | None = None,
 ) -> ValidationReport:
     """Validate ``df`` with ``schema`` (all checks, ``lazy=True``) and report every failure.
 
@@ -271,13 +273,20 @@ def validate_frame(
         a report whose ``frame`` is the validated (coerced) frame, with ``df``'s index, when it passed.
 
     """
+    resolved = schema.to_schema() if isinstance(schema, type) else schema
+    try:
+        return _validate(df, resolved, key_column)
+    except _PANDERA_FAILURES as exc:
+        return _validate_by_parts(df, resolved, key_column, exc)
+
+
+def _validate(df: pd.DataFrame, schema: pa.DataFrameSchema, key_column: Hashable | None) -> ValidationReport:
     work = df.copy(deep=False)  # positions as the index, without copying the data
     work.index = pd.RangeIndex(len(df))
     try:
         # ``work`` is already a (shallow) copy: validating it in place spares pandera's own copy of the
         # frame. Column filtering (``strict="filter"``) is deprecated in place, so it keeps the copy.
-        strict = (schema.to_schema() if isinstance(schema, type) else schema).strict
-        validated = schema.validate(work, lazy=True, inplace=strict != "filter")
+        validated = schema.validate(work, lazy=True, inplace=schema.strict != "filter")
     except SchemaErrors as exc:
         entries = _entries(exc.failure_cases, df, key_column)
         return ValidationReport(frame=df, entries=entries, error_counts=dict(exc.error_counts))
@@ -285,7 +294,50 @@ def validate_frame(
     return ValidationReport(frame=validated)
 
 
-def _entries(cases: pd.DataFrame, df: pd.DataFrame, key_column: str | None) -> list[ValidationEntry]:
+_PANDERA_FAILURES = (UnicodeError, TypeError, ValueError, OverflowError)
+"""What pandera can raise while it collects the failure cases of unusual data, e.g. hashing a categorical
+dtype whose categories have no UTF-8 form (a lone surrogate) to concatenate it with another column's."""
+
+
+def _validate_by_parts(
+    df: pd.DataFrame, schema: pa.DataFrameSchema, key_column: Hashable | None, error: Exception
+) -> ValidationReport:
+    """Validate each column of ``schema`` alone, then its frame-wide checks alone, and join the reports.
+
+    Used when pandera fails (with ``error``) on the frame as a whole: failure cases of one column share
+    its dtype, so each part can be collected. A part that still cannot be validated gives one entry with
+    no row; so does ``error`` when every part passes (the frame was not validated as a whole).
+    """
+    parts: list[tuple[str | None, pa.DataFrameSchema]] = []
+    for name, column in schema.columns.items():
+        part = copy.copy(schema)
+        part.columns, part.checks, part.strict = {name: column}, [], False
+        parts.append((str(name), part))
+    if schema.checks:
+        part = copy.copy(schema)
+        part.columns, part.strict = {}, False
+        parts.append((None, part))
+    entries: list[ValidationEntry] = []
+    counts: dict[str, int] = {}
+    for name, part in parts:
+        try:
+            report = _validate(df, part, key_column)
+        except _PANDERA_FAILURES as exc:
+            check = f"validation failed ({type(exc).__name__})"
+            entries.append(ValidationEntry(None, None, name, check, repr(exc)))
+            counts[check] = counts.get(check, 0) + 1
+            continue
+        entries.extend(report.entries)
+        for kind, count in report.error_counts.items():
+            counts[kind] = counts.get(kind, 0) + count
+    if not entries:
+        check = f"validation failed ({type(error).__name__})"
+        entries.append(ValidationEntry(None, None, None, check, repr(error)))
+        counts[check] = 1
+    return ValidationReport(frame=df, entries=sorted(entries, key=_order), error_counts=counts)
+
+
+def _entries(cases: pd.DataFrame, df: pd.DataFrame, key_column: Hashable | None) -> list[ValidationEntry]:
     keys = df[key_column] if key_column is not None and key_column in df.columns else None
     entries: dict[tuple[Any, ...], ValidationEntry] = {}
     for case in cases.to_dict(orient="records"):

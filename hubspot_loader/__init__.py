@@ -26,6 +26,11 @@ _EXPORTS = {
     "RowError": "hubspot_loader.model",
     "BatchRecord": "hubspot_loader.model",
     "HubSpotError": "hubspot_loader.errors",
+    "HubSpotLoaderError": "hubspot_loader.errors",
+    "LoadUsageError": "hubspot_loader.errors",
+    "DuplicateColumnsError": "hubspot_loader.errors",
+    "MissingColumnsError": "hubspot_loader.errors",
+    "InvalidKeysError": "hubspot_loader.errors",
     "CONTACTS_SCHEMA": "hubspot_loader.schemas",
     "COMPANIES_SCHEMA": "hubspot_loader.schemas",
     "DEALS_SCHEMA": "hubspot_loader.schemas",
@@ -44,11 +49,16 @@ __all__ = [
     "AssociationColumn",
     "BatchRecord",
     "DataValidationError",
+    "DuplicateColumnsError",
     "HubSpotClient",
     "HubSpotError",
+    "HubSpotLoaderError",
     "HubSpotResource",
+    "InvalidKeysError",
     "LoadAborted",
     "LoadResult",
+    "LoadUsageError",
+    "MissingColumnsError",
     "PreflightError",
     "RowError",
     "RowOutcome",
@@ -65,7 +75,14 @@ __all__ = [
 if TYPE_CHECKING:
     from hubspot_loader.assets import ROWS_ACCEPTED_CHECK, build_hubspot_load_asset
     from hubspot_loader.client import HubSpotClient
-    from hubspot_loader.errors import HubSpotError
+    from hubspot_loader.errors import (
+        DuplicateColumnsError,
+        HubSpotError,
+        HubSpotLoaderError,
+        InvalidKeysError,
+        LoadUsageError,
+        MissingColumnsError,
+    )
     from hubspot_loader.ledger import SQLiteLedger, SyncLedger
     from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
     from hubspot_loader.metadata import load_metadata

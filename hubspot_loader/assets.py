@@ -11,7 +11,12 @@ Failure model:
   column and check; nothing is sent;
 - HubSpot rejects some rows → the materialization succeeds and the ``hubspot_rows_accepted`` check fails
   with the count and the failed-rows table; above ``failure_threshold`` the step fails instead;
-- the load stops part-way (auth, scope, daily limit) → the step fails; rows already created are reported.
+- the load stops part-way (token refused, missing scope, daily limit, no answer) → the step fails with
+  the one-line reason and what to do (no retries for a refused token or scope); rows already created are
+  reported in the metadata, the rest as ``NOT_SENT``;
+- the options do not fit the frame (duplicate or missing columns, null or duplicate keys ...) → the step
+  fails with the one-line reason (:class:`~hubspot_loader.errors.LoadUsageError`), no retries; nothing is
+  sent.
 
 Sync state: with the resource's ledger (``HubSpotResource.state_path``, on by default) the asset loads
 incrementally: rows created by earlier runs are skipped (``hubspot/rows_skipped``) but stay in the returned
@@ -28,6 +33,7 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError, LoadUsageError
 from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, PropertySpec, load_dataframe
 from hubspot_loader.metadata import load_metadata
 from hubspot_loader.model import PLANNED, AssociationColumn, BatchOutcome, LoadResult
@@ -197,26 +203,9 @@ def build_hubspot_load_asset(
                 run_id=context.run.run_id,
                 partition=partition,
             )
-        except PreflightError as exc:
-            raise dg.Failure(
-                description=f"preflight predicts HubSpot would reject this load; nothing was sent.\n{exc}",
-                metadata={
-                    "preflight": dg.MetadataValue.md(
-                        exc.report.to_frame().head(table_rows).to_markdown(index=False)
-                    )
-                },
-                allow_retries=False,
-            ) from exc
-        except DataValidationError as exc:
-            raise dg.Failure(
-                description=f"{len(frame)} rows failed schema validation; nothing was sent.\n{exc}",
-                metadata={"failure_cases": dg.MetadataValue.md(exc.report.table_markdown())},
-                allow_retries=False,
-            ) from exc
-        except LoadAborted as exc:
-            raise dg.Failure(
-                description=str(exc), metadata=load_metadata(exc.result, table_rows=table_rows)
-            ) from exc
+        except (PreflightError, DataValidationError, LoadAborted, LoadUsageError) as exc:
+            failure, cause = _step_failure(exc, len(frame), table_rows)
+            raise failure from cause
         finally:
             client.close()
             if ledger is not None:
@@ -246,6 +235,44 @@ def build_hubspot_load_asset(
         )
 
     return _load
+
+
+def _step_failure(exc: Exception, rows: int, table_rows: int) -> tuple[dg.Failure, BaseException | None]:
+    """Turn a documented error of ``load_dataframe`` into the step's ``Failure`` and its shown cause."""
+    if isinstance(exc, PreflightError):
+        table = exc.report.to_frame().head(table_rows).to_markdown(index=False)
+        failure = dg.Failure(
+            description=f"preflight predicts HubSpot would reject this load; nothing was sent.\n{exc}",
+            metadata={"preflight": dg.MetadataValue.md(table)},
+            allow_retries=False,
+        )
+        return failure, exc
+    if isinstance(exc, DataValidationError):
+        failure = dg.Failure(
+            description=f"{_schema_failure_summary(exc, rows)}; nothing was sent.\n{exc}",
+            metadata={"failure_cases": dg.MetadataValue.md(exc.report.table_markdown())},
+            allow_retries=False,
+        )
+        return failure, exc
+    if isinstance(exc, LoadAborted):
+        # A refused token or scope fails the same way until someone fixes it: no retries, and the one
+        # line says what to do (HubSpot's traceback under it would add nothing).
+        refused = isinstance(exc.__cause__, HubSpotAuthenticationError | HubSpotScopeError)
+        failure = dg.Failure(
+            description=str(exc),
+            metadata=load_metadata(exc.result, table_rows=table_rows),
+            allow_retries=not refused,
+        )
+        return failure, None if refused else exc
+    return dg.Failure(description=f"{exc}; nothing was sent", allow_retries=False), exc
+
+
+def _schema_failure_summary(exc: DataValidationError, rows: int) -> str:
+    """Say how many of the frame's rows failed, counting each failing row once."""
+    failed = exc.rows_failed
+    if failed:
+        return f"{failed} of {rows} row(s) failed schema validation"
+    return "the frame failed schema validation (checks on the whole frame, no row named)"
 
 
 def _id_map_value(result: LoadResult) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hubspot_loader.errors import HubSpotLoaderError
 from hubspot_loader.model import AssociationColumn, ResolvedAssociation
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
@@ -113,7 +114,7 @@ PRIMARY_ASSOCIATION_TYPES: dict[tuple[str, str], int] = {
 PRIMARY_LABEL = "primary"
 
 
-class UnknownAssociationError(ValueError):
+class UnknownAssociationError(HubSpotLoaderError, ValueError):
     """No association type could be settled for a column (no default, or an unknown label)."""
 
 

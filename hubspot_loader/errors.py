@@ -1,4 +1,4 @@
-"""Exceptions raised by :class:`hubspot_loader.client.HubSpotClient`.
+"""Exceptions raised by :class:`hubspot_loader.client.HubSpotClient`, and the loader's usage errors.
 
 One root, :class:`HubSpotError`, in the style of ``requests``; every class says whether the operation
 that raised it is safe to retry (``retryable``). The tree::
@@ -23,6 +23,14 @@ a committed write; the client reconciles such rows before resending (see ``clien
 
 No exception text, ``repr`` or ``.response`` ever contains the access token: the response record
 keeps only the status, the parsed body and the *response* headers, never the request.
+
+:func:`~hubspot_loader.load.load_dataframe` raises :class:`LoadUsageError` (a ``ValueError``) when the
+load is configured wrongly for its frame, always before anything is sent::
+
+    LoadUsageError                        wrong options, columns or keys for this frame
+    ├── DuplicateColumnsError             the frame has two columns of the same name (.columns)
+    ├── MissingColumnsError               a named column is not in the frame (also KeyError)
+    └── InvalidKeysError                  the key column has null, duplicate or unreadable keys
 """
 
 from __future__ import annotations
@@ -78,7 +86,19 @@ class ErrorResponse:
         return None
 
 
-class HubSpotError(Exception):
+class HubSpotLoaderError(Exception):
+    """Root of every error the package raises on purpose (catch this to catch them all).
+
+    Attributes:
+        retryable: whether repeating the same call unchanged may succeed (a transient failure). Usage,
+            validation and configuration errors, refused tokens and stopped loads are not.
+
+    """
+
+    retryable: bool = False
+
+
+class HubSpotError(HubSpotLoaderError):
     """Root of every error the client raises.
 
     Attributes:
@@ -199,6 +219,44 @@ class HubSpotServerError(HubSpotHTTPError):
     """5xx (including edge errors such as 524). Retryable; for writes a gateway 5xx may hide a commit."""
 
     retryable = True
+
+
+class LoadUsageError(HubSpotLoaderError, ValueError):
+    """The load's options do not fit its frame (columns, keys, modes); nothing was sent.
+
+    ``str(error)`` is one line saying what is wrong and what to do.
+    """
+
+
+class DuplicateColumnsError(LoadUsageError):
+    """The frame has several columns with the same name (compared as text: ``0`` and ``"0"`` collide).
+
+    ``columns`` lists each repeated name once, as text.
+    """
+
+    def __init__(self, message: str, columns: Sequence[str]) -> None:
+        super().__init__(message)
+        self.columns = list(columns)
+
+
+class MissingColumnsError(LoadUsageError, KeyError):
+    """A column the load names (property, key or association column) is not in the frame.
+
+    Also a ``KeyError``, as before this class existed. ``columns`` are the missing names, ``available``
+    the frame's columns (as text).
+    """
+
+    def __init__(self, message: str, columns: Sequence[str], available: Sequence[str]) -> None:
+        super().__init__(message)
+        self.columns = list(columns)
+        self.available = list(available)
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # not KeyError's repr of the message
+
+
+class InvalidKeysError(LoadUsageError):
+    """The key column holds null, duplicate or unformattable keys (the message names their positions)."""
 
 
 def parse_existing_id(message: str) -> str | None:

@@ -15,6 +15,11 @@ With a :class:`~hubspot_loader.ledger.SyncLedger` a load is incremental and cras
    refresh therefore creates nothing twice; for types without a unique property it *does* create
    duplicates of rows that still exist: use it for a new or emptied portal);
 3. each batch is written ahead as ``pending`` before its first request and settled when answered.
+
+Failure model (the README's): a problem with the options or the frame's shape raises a
+:class:`~hubspot_loader.errors.LoadUsageError` before anything is sent; a bad cell fails its row; a
+stop (token refused, missing scope, daily limit, no answer) raises :class:`LoadAborted`, whose result
+keeps the rows created before it and fails the rest ``NOT_SENT``.
 """
 
 from __future__ import annotations
@@ -23,151 +28,73 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from hubspot_loader import ledger as ledger_mod
-from hubspot_loader.associations import resolve_association
-from hubspot_loader.errors import (
-    HubSpotError,
-    HubSpotScopeError,
-    HubSpotValidationError,
-    parse_existing_id,
-)
-from hubspot_loader.formatting import format_series
-from hubspot_loader.inputs import iter_prepared
-from hubspot_loader.ledger import PendingRow, Settlement, SyncLedger, content_hash, default_portal
+from hubspot_loader.errors import HubSpotError, HubSpotLoaderError, LoadUsageError
+from hubspot_loader.inputs import PreparedChunk
+from hubspot_loader.ledger import SyncLedger, content_hash, default_portal
 from hubspot_loader.model import (
-    CREATED,
     FAILED,
-    NOT_SENT,
+    INVALID_VALUE,
     PLANNED,
-    RECONCILED,
-    SKIPPED,
-    TRANSPORT_ERROR,
     AssociationColumn,
     BatchOutcome,
     LoadResult,
     PreparedInput,
-    ResolvedAssociation,
     RowError,
     RowOutcome,
     RowOutcomes,
 )
-from hubspot_loader.preflight import PreflightError, Quarantine, run_preflight
-from hubspot_loader.schemas import ValidationReport, validate_frame
+from hubspot_loader.plan import LoadPlan as LoadPlan
+from hubspot_loader.plan import PropertySpec as PropertySpec
+from hubspot_loader.plan import (
+    check_column_names,
+    prepared_chunks,
+    text_associations,
+    with_text_names,
+)
+from hubspot_loader.plan import property_mapping as property_mapping
+from hubspot_loader.plan import resolve_associations as resolve_associations
+from hubspot_loader.preflight_step import PreflightMode as PreflightMode
+from hubspot_loader.preflight_step import restore_positions, run_preflight_step, sent_unique_property
+from hubspot_loader.schemas import ValidationEntry, ValidationReport, validate_frame
+from hubspot_loader.stops import LoadAborted as LoadAborted
+from hubspot_loader.stops import aborted, one_line, read_scope, stop_reason, write_scope
+from hubspot_loader.sync import IN_DOUBT as IN_DOUBT
+from hubspot_loader.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
+from hubspot_loader.sync import LoadSync, SyncMode, in_doubt_outcome, skipped_if_created
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
     from hubspot_loader.client import HubSpotClient
 
-PropertySpec = Sequence[str] | Mapping[str, str] | None
-"""Which columns become HubSpot properties: a list of columns (same names), a column→property mapping,
-or ``None`` for every column except the key and association columns."""
-
 ProgressCallback = Callable[[BatchOutcome], None]
-
-SyncMode = Literal["incremental", "full_refresh"]
-
-PreflightMode = Literal["off", "block", "quarantine"]
-"""How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows."""
-
-IN_DOUBT = "IN_DOUBT"
-"""Error category of a row left in doubt by an earlier run that could not be reconciled (not sent)."""
-
-#: Failure categories after which the row may nevertheless exist in HubSpot: the ledger keeps it pending.
-IN_DOUBT_CATEGORIES = frozenset({TRANSPORT_ERROR, "UNMATCHED_RESULT"})
 
 #: Object types whose built-in unique property is ``email``.
 _CONTACT_TYPES = frozenset({"contacts", "contact", "0-1"})
 
+MAX_BATCH_SIZE = 100
+"""HubSpot's documented limit of inputs per batch-create request."""
 
-class DataValidationError(ValueError):
+
+class DataValidationError(HubSpotLoaderError, ValueError):
     """The frame failed its pandera schema; nothing was sent.
 
-    ``report`` holds one entry per failing (row key, column, check); ``str(error)`` names them.
+    ``report`` holds one entry per failing (row key, column, check); ``str(error)`` names them;
+    ``rows_failed`` counts the distinct rows that failed (0 when only frame-wide checks did).
     """
 
     def __init__(self, report: ValidationReport) -> None:
         super().__init__(report.message)
         self.report = report
 
-
-class LoadAborted(RuntimeError):
-    """The load stopped part-way (authentication, missing scope, daily rate limit ...).
-
-    ``result`` accounts for every row: those answered before the stop keep their outcome; the rest are
-    failed with category ``NOT_SENT``. The original error is the ``__cause__``.
-    """
-
-    def __init__(self, message: str, result: LoadResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-@dataclass(frozen=True)
-class LoadPlan:
-    """The settled configuration of one load (what :func:`load_dataframe` sends and how)."""
-
-    object_type: str
-    properties: Mapping[str, str]
-    associations: Sequence[ResolvedAssociation]
-    key_column: str | None
-
-
-def property_mapping(
-    df: pd.DataFrame,
-    properties: PropertySpec,
-    *,
-    key_column: str | None,
-    associations: Sequence[AssociationColumn] = (),
-) -> dict[str, str]:
-    """Settle which columns are sent as which HubSpot properties.
-
-    Raises:
-        KeyError: a named column is not in the frame (the message lists the frame's columns).
-
-    """
-    if properties is None:
-        excluded = {key_column, *(a.column for a in associations)}
-        mapping = {str(c): str(c) for c in df.columns if c not in excluded}
-    elif isinstance(properties, Mapping):
-        mapping = {str(c): str(p) for c, p in properties.items()}
-    else:
-        mapping = {str(c): str(c) for c in properties}
-    missing = [c for c in mapping if c not in df.columns]
-    if missing:
-        raise KeyError(f"columns {missing} are not in the frame; it has {[str(c) for c in df.columns]}")
-    return mapping
-
-
-def resolve_associations(
-    object_type: str,
-    associations: Sequence[AssociationColumn],
-    *,
-    client: HubSpotClient | None,
-    id_maps: Mapping[str, Mapping[str, str]] | None = None,
-) -> list[ResolvedAssociation]:
-    """Settle each association column's type id (looking labels up through ``client``) and id map."""
-    resolved = []
-    for column in associations:
-        labels = None
-        if column.label is not None and column.type_id is None:
-            if client is None:
-                raise ValueError(f"association column {column.column!r} uses a label; a client is needed")
-            labels = client.association_labels(object_type, column.to_object_type)
-        id_map = None
-        if column.keys_from is not None:
-            if id_maps is None or column.keys_from not in id_maps:
-                raise ValueError(
-                    f"association column {column.column!r} takes warehouse keys from {column.keys_from!r}, "
-                    f"but no id map with that name was given (have: {sorted(id_maps or {})})"
-                )
-            id_map = id_maps[column.keys_from]
-        resolved.append(resolve_association(object_type, column, labels, id_map))
-    return resolved
+    @property
+    def rows_failed(self) -> int:
+        """Distinct rows with at least one failure."""
+        return self.report.failed_rows
 
 
 def load_dataframe(
@@ -196,14 +123,17 @@ def load_dataframe(
     """Validate ``df``, convert its rows and create them in HubSpot; return what happened to every row.
 
     Args:
-        df: the rows to load, one HubSpot object per row.
+        df: the rows to load, one HubSpot object per row. Column names are compared as text
+            (:mod:`hubspot_loader.plan`): a column labelled ``0`` is ``"0"`` in ``properties``,
+            ``key_column`` and association columns; two columns with the same name are refused.
         object_type: ``contacts``, ``companies``, ``0-3``, ``p_vendor`` ...
         client: the HTTP client (``None`` is allowed only for a dry run without label associations).
         properties: columns to send as properties (see :data:`PropertySpec`).
         associations: association columns (see :class:`~hubspot_loader.model.AssociationColumn`).
         key_column: the column holding each row's warehouse key (unique, non-null); it becomes the
             row's ``objectWriteTraceId`` and the key of the id map.
-        schema: a pandera schema checked before anything is sent; the coerced frame is what is sent.
+        schema: a pandera schema checked before anything is sent, on the frame as given (its own column
+            labels); the coerced frame is what is sent.
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
         unique_property: a property with unique values (``email`` for contacts, or a custom external id
             with ``hasUniqueValue``) used to reconcile ambiguous failures without creating duplicates.
@@ -211,8 +141,8 @@ def load_dataframe(
             first). Defaults to ``email`` for contacts when an ``email`` property is sent; for other types
             without one the result carries a warning (ambiguous failures are then resent, see
             :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
-        naive_timezone: the zone naive datetimes are taken to be in.
-        batch_size: inputs per request (≤ 100); the client's default when ``None``.
+        naive_timezone: the IANA zone naive datetimes are taken to be in.
+        batch_size: inputs per request (1-100); the client's default when ``None``.
         dry_run: validate and convert, keep the first ``preview_rows`` payloads, send nothing.
         preview_rows: how many payloads a dry run keeps.
         on_batch: called after every finished batch (progress reporting).
@@ -227,227 +157,244 @@ def load_dataframe(
             before sending (:mod:`hubspot_loader.preflight`): ``off``; ``block`` (any predicted failure
             raises :class:`~hubspot_loader.preflight.PreflightError`, nothing is sent); ``quarantine``
             (rows HubSpot would reject fail with category ``PREFLIGHT`` and are not sent; the rest load).
+            A token that may not read the definitions (403) skips preflight with a warning.
+
+    Every cell that cannot be converted fails its own row (category ``INVALID_VALUE``, with the column
+    and the reason); HubSpot's rejections fail their rows; neither raises.
 
     Raises:
-        DataValidationError: the frame failed ``schema``; nothing was sent.
-        PreflightError: ``preflight="block"`` and preflight predicts failures (or, in ``quarantine``
-            mode, a problem that is not about particular rows); nothing was sent.
-        LoadAborted: the load stopped part-way; ``.result`` accounts for every row.
-        ValueError: a ledger without ``key_column``, or an unknown ``sync_mode``.
+        LoadUsageError: the options do not fit the frame; nothing was sent. Subclasses:
+            :class:`~hubspot_loader.errors.DuplicateColumnsError` (two columns with one name),
+            :class:`~hubspot_loader.errors.MissingColumnsError` (a named column is not in the frame;
+            also a ``KeyError``), :class:`~hubspot_loader.errors.InvalidKeysError` (null, duplicate or
+            unreadable keys). Also: a column label with no text form, an unknown ``sync_mode``,
+            ``preflight`` or ``naive_timezone``, a ``batch_size`` outside 1-100, a ledger without
+            ``key_column``, a label association or a send without a client, a missing id map, an
+            association pair without a default type or a label HubSpot does not have. All are
+            ``ValueError`` s.
+        DataValidationError: the frame failed ``schema`` (or the schema could not run on it); nothing
+            was sent.
+        PreflightError: ``preflight="block"`` and preflight predicts failures (or, in either mode, a
+            problem no quarantine removes); nothing was sent.
+        LoadAborted: the load stopped part-way: HubSpot refused the token (401) on any request; a scope
+            (403) on a write, on the label lookup of a label association or on the lookup of rows an
+            earlier run left in doubt (a 403 on preflight's reads only skips preflight, with a
+            warning); the daily limit; or no answer. ``str()`` is one line saying what to do;
+            ``.result`` keeps the rows created before the stop and fails every other row (``NOT_SENT``
+            when it was never sent; the rows of the refused batch carry HubSpot's error).
+
+        Errors of the ledger's own storage (e.g. ``sqlite3.Error``) and errors raised by ``on_batch``
+        stop the load as :class:`LoadAborted` while rows are being sent; outside that (the lookups of a
+        dry run, the reconciliation before sending) a storage error propagates unchanged.
 
     """
-    if sync_mode not in ("incremental", "full_refresh"):
-        raise ValueError(f"sync_mode must be 'incremental' or 'full_refresh', got {sync_mode!r}")
-    if ledger is not None and key_column is None:
-        raise ValueError("a ledger tracks rows by warehouse key: pass key_column")
+    _check_options(sync_mode, preflight, naive_timezone, batch_size, key_column, ledger)
+    check_column_names(df)
     result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
     if isinstance(result.rows, RowOutcomes):
         result.rows.reserve(len(df))  # one outcome per row: the columns never move while they fill
     if schema is not None:
-        report = validate_frame(df, schema, key_column)
-        if not report.ok:
-            raise DataValidationError(report)
-        df = report.frame
-    plan = LoadPlan(
-        object_type=object_type,
-        properties=property_mapping(df, properties, key_column=key_column, associations=associations),
-        associations=resolve_associations(object_type, associations, client=client, id_maps=id_maps),
-        key_column=key_column,
-    )
-    quarantine = _preflight(df, plan, client, associations, id_maps, naive_timezone, preflight, result)
+        df = _validated(df, schema, key_column)
+    df = with_text_names(df)
+    key_column = None if key_column is None else str(key_column)
+    associations = text_associations(associations)
+    mapping = property_mapping(df, properties, key_column=key_column, associations=associations)
+    try:
+        resolved = resolve_associations(object_type, associations, client=client, id_maps=id_maps)
+    except HubSpotError as exc:
+        doing = f"reading the association labels of {object_type}"
+        message = stop_reason(exc, object_type, doing=doing, scope=read_scope(object_type))
+        raise _finished(aborted(df, key_column, result, message)) from exc
+    plan = LoadPlan(object_type, mapping, resolved, key_column)
+    if preflight != "off":
+        prepared_chunks(df, plan, naive_timezone)  # the keys, checked before preflight as without it
+    try:
+        quarantine = run_preflight_step(
+            df, plan, client, associations, id_maps, naive_timezone, preflight, result
+        )
+    except LoadAborted as exc:
+        raise _finished(exc) from exc.__cause__
     if quarantine is not None:
         df = quarantine.frame
     if unique_property is None and result.preflight is not None and client is not None:
-        unique_property = _sent_unique_property(plan, client.properties(object_type))  # cached: no request
+        unique_property = sent_unique_property(plan, client.properties(object_type))  # cached: no request
     if unique_property is None and object_type in _CONTACT_TYPES and "email" in plan.properties.values():
         unique_property = "email"
-    sync: _Sync | None = None
-    if ledger is not None:
-        if portal is None:
-            if client is None:
-                raise ValueError("a ledger needs a portal identity: pass portal= or a client")
-            portal = default_portal(client.base_url, client.token_fingerprint)
-        sync = _Sync(
-            ledger=ledger,
-            portal=portal,
-            object_type=object_type,
-            mode=sync_mode,
-            run_id=run_id or uuid.uuid4().hex,
-            partition=partition,
-            unique_property=unique_property,
-        )
+    sync = _sync(ledger, portal, client, object_type, sync_mode, run_id, partition, unique_property)
+    job = _Job(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync)
     try:
-        _run(
-            df,
-            plan,
-            result,
-            client,
-            naive_timezone,
-            unique_property,
-            batch_size,
-            on_batch,
-            sync,
-            dry_run,
-            preview_rows,
-        )
+        _run(job, dry_run, preview_rows)
     except LoadAborted as exc:
         if quarantine is not None:
-            _restore_positions(exc.result, quarantine, key_column, sync)
-            _sort_rows(exc.result)
-        raise
+            restore_positions(exc.result, quarantine, key_column, sync)
+        raise _finished(exc) from exc.__cause__
     if quarantine is not None:
-        _restore_positions(result, quarantine, key_column, sync)
-    _sort_rows(result)
-    result.batches.sort(key=lambda b: b.index)
-    result.finished = _now()
+        restore_positions(result, quarantine, key_column, sync)
+    _finish(result)
     return result
 
 
-def _sort_rows(result: LoadResult) -> None:
-    """Put the row outcomes in position order (stable)."""
+def _check_options(
+    sync_mode: str,
+    preflight: str,
+    naive_timezone: str,
+    batch_size: int | None,
+    key_column: str | None,
+    ledger: SyncLedger | None,
+) -> None:
+    """Refuse options that cannot work, before anything else happens."""
+    if sync_mode not in ("incremental", "full_refresh"):
+        raise LoadUsageError(f"sync_mode must be 'incremental' or 'full_refresh', got {sync_mode!r}")
+    if preflight not in ("off", "block", "quarantine"):
+        raise LoadUsageError(f"preflight must be 'off', 'block' or 'quarantine', got {preflight!r}")
+    if ledger is not None and key_column is None:
+        raise LoadUsageError("a ledger tracks rows by warehouse key: pass key_column")
+    if batch_size is not None and not (isinstance(batch_size, int) and 1 <= batch_size <= MAX_BATCH_SIZE):
+        raise LoadUsageError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size!r}")
+    try:
+        pd.Timestamp(0).tz_localize(naive_timezone)
+    except Exception as exc:  # pandas raises its own or zoneinfo's error for an unknown zone
+        raise LoadUsageError(
+            f"naive_timezone {naive_timezone!r} is not a time zone (use an IANA name such as 'UTC' or "
+            f"'Europe/Berlin'): {exc}"
+        ) from exc
+
+
+def _validated(
+    df: pd.DataFrame, schema: pa.DataFrameSchema | type[pa.DataFrameModel], key_column: str | None
+) -> pd.DataFrame:
+    """Run the user's schema on the frame as given; return the coerced frame.
+
+    Raises:
+        DataValidationError: the frame failed the schema, or the schema raised on it.
+
+    """
+    label = next((c for c in df.columns if str(c) == str(key_column)), None) if key_column else None
+    try:
+        report = validate_frame(df, schema, label)
+    except Exception as exc:  # a check that raises on this frame, a schema pandera refuses ...
+        check = one_line(f"the schema could not run on this frame ({type(exc).__name__}: {exc})")
+        entry = ValidationEntry(key=None, position=None, column=None, check=check, failure_case=None)
+        raise DataValidationError(ValidationReport(frame=df, entries=[entry])) from exc
+    if not report.ok:
+        raise DataValidationError(report)
+    return report.frame
+
+
+def _sync(
+    ledger: SyncLedger | None,
+    portal: str | None,
+    client: HubSpotClient | None,
+    object_type: str,
+    mode: SyncMode,
+    run_id: str | None,
+    partition: str | None,
+    unique_property: str | None,
+) -> LoadSync | None:
+    if ledger is None:
+        return None
+    if portal is None:
+        if client is None:
+            raise LoadUsageError("a ledger needs a portal identity: pass portal= or a client")
+        portal = default_portal(client.base_url, client.token_fingerprint)
+    return LoadSync(
+        ledger=ledger,
+        portal=portal,
+        object_type=object_type,
+        mode=mode,
+        run_id=run_id or uuid.uuid4().hex,
+        partition=partition,
+        unique_property=unique_property,
+    )
+
+
+def _finish(result: LoadResult) -> None:
+    """Put the rows in position order and the batches in batch order; stamp the end time."""
     rows = result.rows
     if isinstance(rows, RowOutcomes):
         rows.sort_by_position()
     else:
         result.rows = sorted(rows, key=lambda r: r.position)
+    result.batches.sort(key=lambda b: b.index)
+    result.finished = _now()
 
 
-def _run(
-    df: pd.DataFrame,
-    plan: LoadPlan,
-    result: LoadResult,
-    client: HubSpotClient | None,
-    naive_timezone: str,
-    unique_property: str | None,
-    batch_size: int | None,
-    on_batch: ProgressCallback | None,
-    sync: _Sync | None,
-    dry_run: bool,
-    preview_rows: int,
-) -> None:
-    object_type = plan.object_type
-    if dry_run:
-        _plan_only(df, plan, result, naive_timezone, preview_rows, sync)
-    else:
-        if client is None:
-            raise ValueError("a client is needed to send rows; pass dry_run=True to only validate")
-        if unique_property is None:
-            result.warnings.append(
-                f"no unique property for {object_type}: a batch whose answer is lost (timeout, dropped "
-                "connection) cannot be looked up before it is resent, so duplicates are possible"
-                + ("" if client.resend_ambiguous else " (resend_ambiguous=False: such rows fail instead)")
-                + "; create a unique external-id property (hasUniqueValue) in HubSpot, send it and pass "
-                "unique_property"
-            )
-        _send(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync)
-        if result.batches and all(b.http_status is None for b in result.batches):
-            first = next((r.error.message for r in result.rows if r.error is not None), "no answer")
-            raise LoadAborted(
-                f"HubSpot at {client.base_url} never answered the load of {object_type}: "
-                f"{len(result.batches)} batch(es) got no HTTP response ({first}); every row is reported "
-                "as failed",
-                result,
-            )
-
-
-def _sent_unique_property(plan: LoadPlan, definitions: Sequence[Mapping[str, Any]]) -> str | None:
-    """Return a property the load sends that HubSpot keeps unique (``hasUniqueValue``), if any."""
-    unique = {str(d.get("name")) for d in definitions if d.get("hasUniqueValue")}
-    sent = [prop for prop in plan.properties.values() if prop in unique]
-    return "email" if "email" in sent else (sent[0] if sent else None)
-
-
-def _preflight(
-    df: pd.DataFrame,
-    plan: LoadPlan,
-    client: HubSpotClient | None,
-    associations: Sequence[AssociationColumn],
-    id_maps: Mapping[str, Mapping[str, str]] | None,
-    naive_timezone: str,
-    mode: PreflightMode,
-    result: LoadResult,
-) -> Quarantine | None:
-    """Run preflight; raise in block mode, return the split in quarantine mode (``None``: nothing to do)."""
-    if mode == "off":
-        return None
-    if mode not in ("block", "quarantine"):
-        raise ValueError(f"preflight must be 'off', 'block' or 'quarantine', got {mode!r}")
-    if client is None:
-        result.warnings.append("preflight skipped: it needs a client to read HubSpot's property definitions")
-        return None
-    try:
-        definitions = client.properties(plan.object_type)
-    except HubSpotScopeError as exc:
-        result.warnings.append(
-            f"preflight skipped: the token may not read {plan.object_type} properties ({exc})"
-        )
-        return None
-    labels: dict[str, Any] = {}
-    for association in associations:
-        if association.to_object_type in labels:
-            continue
-        try:
-            labels[association.to_object_type] = client.association_labels(
-                plan.object_type, association.to_object_type
-            )
-        except HubSpotValidationError:
-            labels[association.to_object_type] = None  # HubSpot does not know that object type
-    report = run_preflight(
-        df,
-        object_type=plan.object_type,
-        definitions=definitions,
-        mapping=plan.properties,
-        key_column=plan.key_column,
-        associations=associations,
-        labels=labels,
-        id_maps=id_maps,
-        naive_timezone=naive_timezone,
-    )
-    result.preflight = report
-    if report.ok:
-        return None
-    if mode == "block":
-        raise PreflightError(report)
-    return report.quarantine(df)
-
-
-def _restore_positions(
-    result: LoadResult, quarantine: Quarantine, key_column: str | None, sync: _Sync | None
-) -> None:
-    """Give the loaded rows back their source positions and add the quarantined rows.
-
-    A quarantined row that an earlier run already created stays in HubSpot: it is reported ``SKIPPED``
-    with its id (so the id map keeps it), not failed.
-    """
-    rejected = list(quarantine.rejected)
-    rows = RowOutcomes()
-    rows.reserve(len(result.rows) + len(rejected))
-    rows.extend(quarantine.restore(row, key_column=key_column) for row in result.rows)
-    if sync is not None and rejected:
-        known = sync.ledger.lookup(sync.portal, sync.object_type, [r.key for r in rejected])
-        rejected = [_skipped_if_created(r.key, r.position, r.trace_id, known, sync) or r for r in rejected]
-    rows.extend(rejected)
-    result.rows = rows
+def _finished(exc: LoadAborted) -> LoadAborted:
+    _finish(exc.result)
+    return exc
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _plan_only(
-    df: pd.DataFrame,
-    plan: LoadPlan,
-    result: LoadResult,
-    naive_timezone: str,
-    preview_rows: int,
-    sync: _Sync | None,
-) -> None:
-    for chunk in _chunks(df, plan, naive_timezone):
+@dataclass
+class _Job:
+    """One load under way: what it sends, through which client, and what happened so far."""
+
+    df: pd.DataFrame
+    plan: LoadPlan
+    result: LoadResult
+    client: HubSpotClient | None
+    naive_timezone: str
+    unique_property: str | None
+    batch_size: int | None
+    on_batch: ProgressCallback | None
+    sync: LoadSync | None
+    pending: dict[str, PreparedInput] = field(default_factory=dict)
+    """Inputs handed to the client whose batch has not finished (by trace id)."""
+
+    def stop(self, exc: BaseException, *, doing: str, scope: str) -> LoadAborted:
+        """Account for every row not yet answered and return the :class:`LoadAborted` to raise."""
+        message = stop_reason(exc, self.plan.object_type, doing=doing, scope=scope)
+        return aborted(self.df, self.plan.key_column, self.result, message, self.pending.values())
+
+
+def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
+    object_type = job.plan.object_type
+    chunks = prepared_chunks(job.df, job.plan, job.naive_timezone)  # keys checked: nothing sent yet
+    if dry_run:
+        _plan_only(job, chunks, preview_rows)
+        return
+    client = job.client
+    if client is None:
+        raise LoadUsageError("a client is needed to send rows; pass dry_run=True to only validate")
+    if job.unique_property is None:
+        job.result.warnings.append(
+            f"no unique property for {object_type}: a batch whose answer is lost (timeout, dropped "
+            "connection) cannot be looked up before it is resent, so duplicates are possible"
+            + ("" if client.resend_ambiguous else " (resend_ambiguous=False: such rows fail instead)")
+            + "; create a unique external-id property (hasUniqueValue) in HubSpot, send it and pass "
+            "unique_property"
+        )
+    if job.sync is not None:
+        try:
+            job.sync.reconcile_in_doubt(client, job.result)
+        except HubSpotError as exc:
+            doing = f"looking up the {object_type} rows an earlier run left in doubt"
+            raise job.stop(exc, doing=doing, scope=read_scope(object_type)) from exc
+    _send(job, client, chunks)
+    batches = job.result.batches
+    if batches and all(b.http_status is None for b in batches):
+        rows = job.result.rows
+        first = next((r.error.message for r in rows if r.error is not None), "no answer")
+        message = (
+            f"load of {object_type} stopped: HubSpot at {client.base_url} never answered: "
+            f"{len(batches)} batch(es) got no HTTP response ({first}); every row is reported as failed; "
+            "check the base URL and the network"
+        )
+        job.result.stopped = one_line(message)
+        raise LoadAborted(job.result.stopped, job.result)
+
+
+def _plan_only(job: _Job, chunks: Iterator[PreparedChunk], preview_rows: int) -> None:
+    result, sync = job.result, job.sync
+    for chunk in chunks:
         known = sync.lookup(chunk) if sync is not None else {}
         for row in chunk.rejected:
-            result.rows.append(_skipped_if_created(row.key, row.position, row.trace_id, known, sync) or row)
+            result.rows.append(skipped_if_created(row.key, row.position, row.trace_id, known, sync) or row)
         for item in chunk.inputs:
-            skipped = _skipped_if_created(item.key, item.position, item.trace_id, known, sync)
+            skipped = skipped_if_created(item.key, item.position, item.trace_id, known, sync)
             if skipped is not None:
                 result.rows.append(skipped)
                 continue
@@ -458,233 +405,16 @@ def _plan_only(
             )
 
 
-def _chunks(df: pd.DataFrame, plan: LoadPlan, naive_timezone: str) -> Iterator[Any]:
-    return iter_prepared(
-        df,
-        properties=plan.properties,
-        associations=plan.associations,
-        key_column=plan.key_column,
-        naive_timezone=naive_timezone,
-    )
-
-
-@dataclass
-class _Sync:
-    """One load's view of the ledger: where its rows are recorded and how they are chosen."""
-
-    ledger: SyncLedger
-    portal: str
-    object_type: str
-    mode: SyncMode
-    run_id: str
-    partition: str | None
-    unique_property: str | None
-    unresolved: set[str] = field(default_factory=set)
-    """Keys left in doubt by an earlier run that could not be reconciled: not sent in this run."""
-    known: dict[str, ledger_mod.LedgerEntry] = field(default_factory=dict)
-    """Ledger entries of the rows taken for sending (by key), until they are settled."""
-    changed_skipped: int = 0
-
-    def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
-        keys = [item.key for item in chunk.inputs] + [row.key for row in chunk.rejected]
-        return self.ledger.lookup(self.portal, self.object_type, keys)
-
-    def pending_row(self, item: PreparedInput) -> PendingRow:
-        value = item.properties.get(self.unique_property) if self.unique_property else None
-        return PendingRow(
-            row_key=item.key,
-            content_hash=content_hash(item.properties, item.associations),
-            unique_property=self.unique_property if value else None,
-            unique_value=str(value).strip() if value else None,
-        )
-
-    def write_ahead(self, index: int, rows: list[PreparedInput]) -> None:
-        self.ledger.mark_pending(
-            self.portal,
-            self.object_type,
-            [self.pending_row(r) for r in rows],
-            run_id=self.run_id,
-            partition=self.partition,
-        )
-
-    def settle(self, rows: Sequence[RowOutcome]) -> list[RowOutcome]:
-        """Record the outcomes in the ledger; return them, with self-conflicts turned into SKIPPED."""
-        settlements: list[Settlement] = []
-        out: list[RowOutcome] = []
-        for row in rows:
-            entry = self.known.pop(row.key, None)
-            prior_id = entry.hubspot_id if entry is not None else None
-            error = row.error
-            if row.status in (CREATED, RECONCILED) and row.hubspot_id:
-                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=row.hubspot_id))
-            elif error is not None and error.category in IN_DOUBT_CATEGORIES:
-                settlements.append(
-                    Settlement(row.key, ledger_mod.PENDING, hubspot_id=prior_id, error=error.message)
-                )
-            elif (
-                prior_id is not None
-                and error is not None
-                and error.category == "CONFLICT"
-                and parse_existing_id(error.message) == prior_id
-            ):
-                row = RowOutcome(
-                    key=row.key,
-                    position=row.position,
-                    status=SKIPPED,
-                    hubspot_id=prior_id,
-                    trace_id=row.trace_id,
-                    batch_index=row.batch_index,
-                )
-                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id))
-            elif prior_id is not None and entry is not None and entry.status == ledger_mod.CREATED:
-                # full refresh of a row that exists: the object stays; remember why the resend failed
-                message = error.message if error is not None else row.status
-                settlements.append(
-                    Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id, error=message)
-                )
-            else:
-                message = error.message if error is not None else row.status
-                settlements.append(Settlement(row.key, ledger_mod.FAILED, error=message))
-            out.append(row)
-        if settlements:
-            self.ledger.settle(
-                self.portal, self.object_type, settlements, run_id=self.run_id, partition=self.partition
-            )
-        return out
-
-    def reconcile_in_doubt(self, client: HubSpotClient, result: LoadResult) -> None:
-        """Settle the rows an interrupted earlier run left pending, before anything is sent."""
-        doubtful = self.ledger.in_doubt(self.portal, self.object_type)
-        if not doubtful:
-            return
-        by_prop: dict[str, list[ledger_mod.LedgerEntry]] = {}
-        blind: list[ledger_mod.LedgerEntry] = []
-        for entry in doubtful:
-            if entry.unique_property and entry.unique_value:
-                by_prop.setdefault(entry.unique_property, []).append(entry)
-            else:
-                blind.append(entry)
-        settlements: list[Settlement] = []
-        found_n = missing_n = 0
-        for prop, entries in by_prop.items():
-            try:
-                found = client.find_by_unique(self.object_type, prop, [e.unique_value or "" for e in entries])
-            except HubSpotError as exc:
-                self.unresolved.update(e.row_key for e in entries)
-                result.warnings.append(
-                    f"{len(entries)} row(s) left in doubt by an earlier run could not be looked up by {prop} "
-                    f"({exc}); they are not sent in this run"
-                )
-                continue
-            values = [str(e.unique_value).strip().casefold() for e in entries]
-            shared = {v for v in values if values.count(v) > 1}
-            for entry, value in zip(entries, values, strict=True):
-                if value in found and value not in shared:
-                    settlements.append(Settlement(entry.row_key, ledger_mod.CREATED, hubspot_id=found[value]))
-                    found_n += 1
-                else:
-                    message = f"in doubt after run {entry.last_run_id}; not found by {prop}: not created"
-                    settlements.append(Settlement(entry.row_key, ledger_mod.FAILED, error=message))
-                    missing_n += 1
-        if blind:
-            keys = [e.row_key for e in blind]
-            if client.resend_ambiguous:
-                settlements.extend(
-                    Settlement(
-                        k,
-                        ledger_mod.FAILED,
-                        error="in doubt after an interrupted run; no unique value to look it up by: resent",
-                    )
-                    for k in keys
-                )
-                result.warnings.append(
-                    f"{len(blind)} row(s) left in doubt by an earlier run have no unique property value to "
-                    "look them up by; they are sent again and may be duplicated in HubSpot"
-                )
-            else:
-                self.unresolved.update(keys)
-                result.warnings.append(
-                    f"{len(blind)} row(s) left in doubt by an earlier run cannot be reconciled (no unique "
-                    "property value) and resend_ambiguous=False: they stay pending and are not sent; check "
-                    "them in HubSpot and settle them in the ledger"
-                )
-        if settlements:
-            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
-        if found_n or missing_n:
-            result.warnings.append(
-                f"reconciled {found_n + missing_n} row(s) left in doubt by an earlier run: {found_n} found "
-                f"in HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
-            )
-
-
-def _skipped_if_created(
-    key: str,
-    position: int,
-    trace_id: str | None,
-    known: Mapping[str, ledger_mod.LedgerEntry],
-    sync: _Sync | None,
-) -> RowOutcome | None:
-    """Return a SKIPPED outcome when incremental mode finds the row's key created in the ledger."""
-    if sync is None or sync.mode != "incremental":
-        return None
-    entry = known.get(key)
-    if entry is None or entry.status != ledger_mod.CREATED or not entry.hubspot_id:
-        return None
-    return RowOutcome(
-        key=key, position=position, status=SKIPPED, hubspot_id=entry.hubspot_id, trace_id=trace_id
-    )
-
-
-def _send(
-    df: pd.DataFrame,
-    plan: LoadPlan,
-    result: LoadResult,
-    client: HubSpotClient,
-    naive_timezone: str,
-    unique_property: str | None,
-    batch_size: int | None,
-    on_batch: ProgressCallback | None,
-    sync: _Sync | None = None,
-) -> None:
-    pending: dict[str, PreparedInput] = {}
-    if sync is not None:
-        sync.reconcile_in_doubt(client, result)
+def _send(job: _Job, client: HubSpotClient, chunks: Iterator[PreparedChunk]) -> None:
+    result, sync, pending = job.result, job.sync, job.pending
 
     def inputs() -> Iterator[PreparedInput]:
-        for chunk in _chunks(df, plan, naive_timezone):
+        for chunk in chunks:
             if sync is None:
                 result.rows.extend(chunk.rejected)
                 yield from _taken(chunk.inputs, pending)
-                continue
-            known = sync.lookup(chunk)
-            rejected = []
-            for row in chunk.rejected:
-                skipped = _skipped_if_created(row.key, row.position, row.trace_id, known, sync)
-                if skipped is not None:
-                    result.rows.append(skipped)
-                else:
-                    if row.key in known:
-                        sync.known[row.key] = known[row.key]
-                    rejected.append(row)
-            if rejected:
-                result.rows.extend(sync.settle(rejected))
-            to_send = []
-            for item in chunk.inputs:
-                skipped = _skipped_if_created(item.key, item.position, item.trace_id, known, sync)
-                if skipped is not None:
-                    entry = known[item.key]
-                    if entry.content_hash and entry.content_hash != content_hash(
-                        item.properties, item.associations
-                    ):
-                        sync.changed_skipped += 1
-                    result.rows.append(skipped)
-                elif item.key in sync.unresolved:
-                    result.rows.append(_in_doubt(item))
-                else:
-                    if item.key in known:
-                        sync.known[item.key] = known[item.key]
-                    to_send.append(item)
-            yield from _taken(to_send, pending)
+            else:
+                yield from _taken(_ledger_filtered(chunk, sync, result), pending)
 
     def handle(outcome: BatchOutcome) -> None:
         rows = sync.settle(outcome.rows) if sync is not None else outcome.rows
@@ -693,21 +423,21 @@ def _send(
         for row in rows:
             if row.trace_id is not None:
                 pending.pop(row.trace_id, None)
-        if on_batch is not None:
-            on_batch(outcome)
+        if job.on_batch is not None:
+            job.on_batch(outcome)
 
     try:
         for outcome in client.batch_create(
-            plan.object_type,
+            job.plan.object_type,
             inputs(),
-            unique_property=unique_property,
-            batch_size=batch_size,
+            unique_property=job.unique_property,
+            batch_size=job.batch_size,
             before_send=sync.write_ahead if sync is not None else None,
         ):
             handle(outcome)
-    except Exception as exc:
-        _account_for_unsent(df, plan.key_column, result, pending, exc)
-        raise LoadAborted(f"load of {plan.object_type} stopped: {exc}", result) from exc
+    except Exception as exc:  # every stop, whatever its kind, keeps what was created and reports the rest
+        object_type = job.plan.object_type
+        raise job.stop(exc, doing=f"creating {object_type}", scope=write_scope(object_type)) from exc
     finally:
         if sync is not None and sync.changed_skipped:
             result.warnings.append(
@@ -716,44 +446,50 @@ def _send(
             )
 
 
-def _taken(items: Sequence[PreparedInput], pending: dict[str, PreparedInput]) -> Iterator[PreparedInput]:
-    for item in items:
-        pending[item.trace_id] = item
-        yield item
+def _ledger_filtered(chunk: PreparedChunk, sync: LoadSync, result: LoadResult) -> list[PreparedInput]:
+    """Record the chunk's rejected and skipped rows; return the inputs to send (in doubt ones held back)."""
+    known = sync.lookup(chunk)
+    rejected = []
+    for row in chunk.rejected:
+        skipped = skipped_if_created(row.key, row.position, row.trace_id, known, sync)
+        if skipped is not None:
+            result.rows.append(skipped)
+        else:
+            if row.key in known:
+                sync.known[row.key] = known[row.key]
+            rejected.append(row)
+    to_send = []
+    for item in chunk.inputs:
+        skipped = skipped_if_created(item.key, item.position, item.trace_id, known, sync)
+        if skipped is not None:
+            entry = known[item.key]
+            if entry.content_hash and entry.content_hash != content_hash(item.properties, item.associations):
+                sync.changed_skipped += 1
+            result.rows.append(skipped)
+        elif item.key in sync.unresolved:
+            result.rows.append(in_doubt_outcome(item))
+        elif (reason := sync.unstorable(item)) is not None:
+            rejected.append(_unsendable(item, reason))
+        else:
+            if item.key in known:
+                sync.known[item.key] = known[item.key]
+            to_send.append(item)
+    if rejected:
+        result.rows.extend(sync.settle(rejected))
+    return to_send
 
 
-def _in_doubt(item: PreparedInput) -> RowOutcome:
+def _unsendable(item: PreparedInput, reason: str) -> RowOutcome:
     return RowOutcome(
         key=item.key,
         position=item.position,
         status=FAILED,
-        error=RowError(
-            category=IN_DOUBT,
-            message="not sent: an earlier run may have created this row and it could not be looked up",
-        ),
+        error=RowError(INVALID_VALUE, f"not sent: {reason}"),
         trace_id=item.trace_id,
     )
 
 
-def _account_for_unsent(
-    df: pd.DataFrame,
-    key_column: str | None,
-    result: LoadResult,
-    pending: dict[str, PreparedInput],
-    exc: Exception,
-) -> None:
-    """Give every row without an outcome a NOT_SENT failure, so no row goes unreported."""
-    error = RowError(category=NOT_SENT, message=f"not sent: the load stopped ({type(exc).__name__}: {exc})")
-    for item in pending.values():
-        result.rows.append(
-            RowOutcome(
-                key=item.key, position=item.position, status=FAILED, error=error, trace_id=item.trace_id
-            )
-        )
-    rows = result.rows
-    seen = set(rows.positions()) if isinstance(rows, RowOutcomes) else {r.position for r in rows}
-    keys = format_series(df[key_column], column=key_column).values if key_column is not None else None
-    for position in range(len(df)):
-        if position not in seen:
-            key = (keys[position] if keys is not None else None) or str(position)
-            result.rows.append(RowOutcome(key=key, position=position, status=FAILED, error=error))
+def _taken(items: Sequence[PreparedInput], pending: dict[str, PreparedInput]) -> Iterator[PreparedInput]:
+    for item in items:
+        pending[item.trace_id] = item
+        yield item

@@ -7,7 +7,8 @@ Keys (all per run):
 ``hubspot/requested_at``        HubSpot's earliest ``requestedAt`` over the batches (timestamp)
 ``hubspot/started_at``          HubSpot's earliest ``startedAt`` over the batches (timestamp)
 ``hubspot/completed_at``        HubSpot's latest ``completedAt`` over the batches (timestamp)
-``hubspot/status``              ``COMPLETE`` when every batch said so, else the first other status
+``hubspot/status``              one word for the load (values below)
+``hubspot/stopped``             why the load stopped part-way and what to do (only when it stopped)
 ``dagster/row_count``           rows given to the load
 ``hubspot/rows_created``        rows created in this run (including ones found after a lost answer)
 ``hubspot/rows_failed``         rows not created, each with a reason in ``hubspot/failed_rows``
@@ -25,6 +26,23 @@ Keys (all per run):
                                 (added by the asset factory)
 ``hubspot/payload_preview``     a dry run's first payloads
 ==============================  ==========================================================================
+
+``hubspot/status`` (:attr:`~hubspot_loader.model.LoadResult.hubspot_status`) is one of:
+
+===================  =====================================================================================
+``COMPLETE``         every batch sent was answered ``COMPLETE`` by HubSpot (single rows may still have
+                     failed: see ``hubspot/rows_failed``)
+``PENDING`` ...      HubSpot's own status of the first batch that was not ``COMPLETE`` (``PENDING``,
+                     ``PROCESSING``, ``CANCELED``)
+``ERROR``            a batch was answered with an error and no batch status (401, 403, 429, 5xx ...)
+``NO_ANSWER``        a batch was sent and got no HTTP answer (timeout, dropped connection)
+``UNKNOWN``          a batch was answered 2xx without HubSpot's ``status`` field
+``NOTHING_TO_SEND``  no batch was needed: every row was skipped (already loaded) or held back
+                     (preflight, conversion), or the frame was empty
+``NOT_SENT``         the load stopped before its first batch (e.g. the token was refused while reading
+                     the property definitions); see ``hubspot/stopped``
+``DRY_RUN``          a dry run: nothing was sent
+===================  =====================================================================================
 """
 
 from __future__ import annotations
@@ -89,7 +107,7 @@ def load_metadata(result: LoadResult, *, table_rows: int = DEFAULT_TABLE_ROWS) -
         "hubspot/requested_at": _timestamp(result.hubspot_requested_at),
         "hubspot/started_at": _timestamp(result.hubspot_started_at),
         "hubspot/completed_at": _timestamp(result.hubspot_completed_at),
-        "hubspot/status": dg.MetadataValue.text(result.hubspot_status or "NOT_SENT"),
+        "hubspot/status": dg.MetadataValue.text(result.hubspot_status),
         "dagster/row_count": dg.MetadataValue.int(result.rows_total),
         "hubspot/rows_created": dg.MetadataValue.int(result.rows_created),
         "hubspot/rows_failed": dg.MetadataValue.int(result.rows_failed),
@@ -103,6 +121,8 @@ def load_metadata(result: LoadResult, *, table_rows: int = DEFAULT_TABLE_ROWS) -
         "hubspot/failed_rows": _table(failed_rows_table(result, limit=table_rows)),
         "hubspot/dry_run": dg.MetadataValue.bool(result.dry_run),
     }
+    if result.stopped is not None:
+        metadata["hubspot/stopped"] = dg.MetadataValue.text(result.stopped)
     if result.warnings:
         metadata["hubspot/warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings))
     if result.dry_run:

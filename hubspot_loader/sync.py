@@ -1,0 +1,267 @@
+"""One load's view of the sync ledger: which rows to skip, write-ahead, settlement, reconciliation.
+
+:func:`hubspot_loader.load.load_dataframe` builds a :class:`LoadSync` when it is given a ledger (see
+``docs/ledger.md`` and the :mod:`hubspot_loader.load` module docstring for the protocol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from hubspot_loader import ledger as ledger_mod
+from hubspot_loader.errors import (
+    HubSpotAuthenticationError,
+    HubSpotError,
+    HubSpotScopeError,
+    parse_existing_id,
+)
+from hubspot_loader.ledger import PendingRow, Settlement, SyncLedger, content_hash
+from hubspot_loader.model import (
+    CREATED,
+    FAILED,
+    RECONCILED,
+    SKIPPED,
+    TRANSPORT_ERROR,
+    LoadResult,
+    PreparedInput,
+    RowError,
+    RowOutcome,
+)
+from hubspot_loader.plan import encodable as storable
+
+if TYPE_CHECKING:
+    from hubspot_loader.client import HubSpotClient
+
+SyncMode = Literal["incremental", "full_refresh"]
+
+IN_DOUBT = "IN_DOUBT"
+"""Error category of a row left in doubt by an earlier run that could not be reconciled (not sent)."""
+
+#: Failure categories after which the row may nevertheless exist in HubSpot: the ledger keeps it pending.
+IN_DOUBT_CATEGORIES = frozenset({TRANSPORT_ERROR, "UNMATCHED_RESULT"})
+
+
+@dataclass
+class LoadSync:
+    """One load's view of the ledger: where its rows are recorded and how they are chosen."""
+
+    ledger: SyncLedger
+    portal: str
+    object_type: str
+    mode: SyncMode
+    run_id: str
+    partition: str | None
+    unique_property: str | None
+    unresolved: set[str] = field(default_factory=set)
+    """Keys left in doubt by an earlier run that could not be reconciled: not sent in this run."""
+    known: dict[str, ledger_mod.LedgerEntry] = field(default_factory=dict)
+    """Ledger entries of the rows taken for sending (by key), until they are settled."""
+    changed_skipped: int = 0
+
+    def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
+        """Return the ledger entries of a prepared chunk's rows (inputs and rejected), by key."""
+        return self.lookup_keys([item.key for item in chunk.inputs] + [row.key for row in chunk.rejected])
+
+    def lookup_keys(self, keys: Sequence[str]) -> dict[str, ledger_mod.LedgerEntry]:
+        """Return the ledger entries of ``keys`` (a key that is not :func:`storable` has none)."""
+        if not storable("".join(keys)):
+            keys = [k for k in keys if storable(k)]
+        return self.ledger.lookup(self.portal, self.object_type, keys)
+
+    def pending_row(self, item: PreparedInput) -> PendingRow:
+        """Return the write-ahead record of ``item``: its key, content hash and unique value."""
+        value = item.properties.get(self.unique_property) if self.unique_property else None
+        return PendingRow(
+            row_key=item.key,
+            content_hash=content_hash(item.properties, item.associations),
+            unique_property=self.unique_property if value else None,
+            unique_value=str(value).strip() if value else None,
+        )
+
+    def write_ahead(self, index: int, rows: list[PreparedInput]) -> None:
+        """Mark batch ``index``'s rows pending before its first request (the client's ``before_send``)."""
+        self.ledger.mark_pending(
+            self.portal,
+            self.object_type,
+            [self.pending_row(r) for r in rows],
+            run_id=self.run_id,
+            partition=self.partition,
+        )
+
+    def settle(self, rows: Sequence[RowOutcome]) -> list[RowOutcome]:
+        """Record the outcomes in the ledger; return them, with self-conflicts turned into SKIPPED.
+
+        A row whose key the ledger cannot store (see :func:`storable`; such a row was never sent) is
+        returned unrecorded.
+        """
+        settlements: list[Settlement] = []
+        out: list[RowOutcome] = []
+        for row in rows:
+            if not storable(row.key):
+                out.append(row)
+                continue
+            entry = self.known.pop(row.key, None)
+            prior_id = entry.hubspot_id if entry is not None else None
+            error = row.error
+            if row.status in (CREATED, RECONCILED) and row.hubspot_id:
+                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=row.hubspot_id))
+            elif error is not None and error.category in IN_DOUBT_CATEGORIES:
+                settlements.append(
+                    Settlement(row.key, ledger_mod.PENDING, hubspot_id=prior_id, error=_text(error.message))
+                )
+            elif (
+                prior_id is not None
+                and error is not None
+                and error.category == "CONFLICT"
+                and parse_existing_id(error.message) == prior_id
+            ):
+                row = RowOutcome(
+                    key=row.key,
+                    position=row.position,
+                    status=SKIPPED,
+                    hubspot_id=prior_id,
+                    trace_id=row.trace_id,
+                    batch_index=row.batch_index,
+                )
+                settlements.append(Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id))
+            elif prior_id is not None and entry is not None and entry.status == ledger_mod.CREATED:
+                # full refresh of a row that exists: the object stays; remember why the resend failed
+                message = _text(error.message) if error is not None else row.status
+                settlements.append(
+                    Settlement(row.key, ledger_mod.CREATED, hubspot_id=prior_id, error=message)
+                )
+            else:
+                message = _text(error.message) if error is not None else row.status
+                settlements.append(Settlement(row.key, ledger_mod.FAILED, error=message))
+            out.append(row)
+        if settlements:
+            self.ledger.settle(
+                self.portal, self.object_type, settlements, run_id=self.run_id, partition=self.partition
+            )
+        return out
+
+    def unstorable(self, item: PreparedInput) -> str | None:
+        """Say why ``item`` cannot be written ahead (a value that is not valid Unicode text), else ``None``.
+
+        Such a row cannot be sent either (JSON cannot carry it); the caller rejects it before its batch
+        is written ahead.
+        """
+        ids = [str(link.get("to", {}).get("id", "")) for link in item.associations]
+        if storable("".join([*item.properties, *item.properties.values(), *ids])):
+            return None
+        bad = [p for p, v in item.properties.items() if not (storable(p) and storable(v))]
+        what = f"property {bad[0]!r}" if bad else "an association id"
+        return (
+            f"{what}: the value is not valid Unicode text (a lone surrogate); HubSpot's JSON cannot carry it"
+        )
+
+    def reconcile_in_doubt(self, client: HubSpotClient, result: LoadResult) -> None:
+        """Settle the rows an interrupted earlier run left pending, before anything is sent.
+
+        Raises:
+            HubSpotAuthenticationError, HubSpotScopeError: the lookup was refused (401/403); the load
+                stops (any other lookup failure leaves those rows in doubt, unsent, with a warning).
+
+        """
+        doubtful = self.ledger.in_doubt(self.portal, self.object_type)
+        if not doubtful:
+            return
+        by_prop: dict[str, list[ledger_mod.LedgerEntry]] = {}
+        blind: list[ledger_mod.LedgerEntry] = []
+        for entry in doubtful:
+            if entry.unique_property and entry.unique_value:
+                by_prop.setdefault(entry.unique_property, []).append(entry)
+            else:
+                blind.append(entry)
+        settlements: list[Settlement] = []
+        found_n = missing_n = 0
+        for prop, entries in by_prop.items():
+            try:
+                found = client.find_by_unique(self.object_type, prop, [e.unique_value or "" for e in entries])
+            except (HubSpotAuthenticationError, HubSpotScopeError):
+                raise
+            except HubSpotError as exc:
+                self.unresolved.update(e.row_key for e in entries)
+                result.warnings.append(
+                    f"{len(entries)} row(s) left in doubt by an earlier run could not be looked up by {prop} "
+                    f"({exc}); they are not sent in this run"
+                )
+                continue
+            values = [str(e.unique_value).strip().casefold() for e in entries]
+            shared = {v for v in values if values.count(v) > 1}
+            for entry, value in zip(entries, values, strict=True):
+                if value in found and value not in shared:
+                    settlements.append(Settlement(entry.row_key, ledger_mod.CREATED, hubspot_id=found[value]))
+                    found_n += 1
+                else:
+                    message = f"in doubt after run {entry.last_run_id}; not found by {prop}: not created"
+                    settlements.append(Settlement(entry.row_key, ledger_mod.FAILED, error=message))
+                    missing_n += 1
+        if blind:
+            keys = [e.row_key for e in blind]
+            if client.resend_ambiguous:
+                settlements.extend(
+                    Settlement(
+                        k,
+                        ledger_mod.FAILED,
+                        error="in doubt after an interrupted run; no unique value to look it up by: resent",
+                    )
+                    for k in keys
+                )
+                result.warnings.append(
+                    f"{len(blind)} row(s) left in doubt by an earlier run have no unique property value to "
+                    "look them up by; they are sent again and may be duplicated in HubSpot"
+                )
+            else:
+                self.unresolved.update(keys)
+                result.warnings.append(
+                    f"{len(blind)} row(s) left in doubt by an earlier run cannot be reconciled (no unique "
+                    "property value) and resend_ambiguous=False: they stay pending and are not sent; check "
+                    "them in HubSpot and settle them in the ledger"
+                )
+        if settlements:
+            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
+        if found_n or missing_n:
+            result.warnings.append(
+                f"reconciled {found_n + missing_n} row(s) left in doubt by an earlier run: {found_n} found "
+                f"in HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
+            )
+
+
+def skipped_if_created(
+    key: str,
+    position: int,
+    trace_id: str | None,
+    known: Mapping[str, ledger_mod.LedgerEntry],
+    sync: LoadSync | None,
+) -> RowOutcome | None:
+    """Return a SKIPPED outcome when incremental mode finds the row's key created in the ledger."""
+    if sync is None or sync.mode != "incremental":
+        return None
+    entry = known.get(key)
+    if entry is None or entry.status != ledger_mod.CREATED or not entry.hubspot_id:
+        return None
+    return RowOutcome(
+        key=key, position=position, status=SKIPPED, hubspot_id=entry.hubspot_id, trace_id=trace_id
+    )
+
+
+def in_doubt_outcome(item: PreparedInput) -> RowOutcome:
+    """Return a failed outcome for a row an earlier run left in doubt that could not be looked up."""
+    return RowOutcome(
+        key=item.key,
+        position=item.position,
+        status=FAILED,
+        error=RowError(
+            category=IN_DOUBT,
+            message="not sent: an earlier run may have created this row and it could not be looked up",
+        ),
+        trace_id=item.trace_id,
+    )
+
+
+def _text(message: str) -> str:
+    """``message`` with any lone surrogate escaped, so the ledger can store it."""
+    return message if storable(message) else message.encode("utf-8", "backslashreplace").decode("utf-8")

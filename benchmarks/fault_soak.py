@@ -1,7 +1,9 @@
 """Fault soak (issue #4): load N contacts under injected faults and check exactly-once, ledger == sandbox.
 
 Starts the sandbox in its own process with 10 % 5xx, 5 % 429, 2 % commit-then-drop-connection and 1 %
-commit-then-hang-past-the-read-timeout on write requests, loads the rows with a SQLite ledger, then checks:
+commit-then-hang-past-the-read-timeout on write requests, and answers 3 % each of the batch creates with
+status CANCELED, PENDING or PROCESSING (listing 60 % of their rows; ``--incomplete-rate`` changes the
+share), loads the rows with a SQLite ledger, then checks:
 every row created exactly once (no duplicated email), every row mapped to its id, the ledger's id map
 equal to the sandbox's contents, nothing left pending. Optionally a second, incremental run must send no
 create request. Exits 1 on any violation. Run:
@@ -40,16 +42,24 @@ def frame(rows: int) -> pd.DataFrame:
     )
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--in-flight", type=int, default=4)
     parser.add_argument("--hang-seconds", type=float, default=2.0)
     parser.add_argument("--read-timeout", type=float, default=1.5)
+    parser.add_argument(
+        "--incomplete-rate",
+        type=float,
+        default=0.03,
+        help="probability of each of CANCELED, PENDING and PROCESSING per batch create (default 0.03)",
+    )
     parser.add_argument("--rerun", action="store_true", help="run again incrementally: expect 0 creates")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     faults = FaultConfig(
         error_rate=0.10,
         rate_limit_burst_rate=0.05,
@@ -58,9 +68,29 @@ def main() -> int:
         hang_after_commit_rate=0.01,
         hang_seconds=args.hang_seconds,
         seed=args.seed,
+        canceled_rate=args.incomplete_rate,
+        pending_rate=args.incomplete_rate,
+        processing_rate=args.incomplete_rate,
+        incomplete_listed_share=0.6,
+        pending_reveal_after_requests=3,
     )
-    config = SandboxConfig(rate_limit_per_10s=500, rate_limit_window_ms=500, faults=faults)
-    retry = RetryPolicy(max_attempts=10, backoff_base_s=0.01, backoff_max_s=0.2, max_elapsed_s=120)
+    return SandboxConfig(rate_limit_per_10s=500, rate_limit_window_ms=500, faults=faults)
+
+
+RETRY = RetryPolicy(
+    max_attempts=10,
+    backoff_base_s=0.01,
+    backoff_max_s=0.2,
+    max_elapsed_s=120,
+    pending_polls=4,
+    pending_poll_interval_s=0.05,
+)
+
+
+def main() -> int:
+    args = parse_args()
+    config = sandbox_config(args)
+
     problems: list[str] = []
     rows = frame(args.rows)
     with tempfile.TemporaryDirectory() as tmp, run_sandbox(config, in_subprocess=True) as sandbox:
@@ -71,7 +101,7 @@ def main() -> int:
             timeout=(2.0, args.read_timeout),
             max_in_flight=args.in_flight,
             requests_per_10s=10_000,
-            retry=retry,
+            retry=RETRY,
         )
         started = time.monotonic()
         result = load_dataframe(
@@ -97,11 +127,15 @@ def main() -> int:
             problems.append("the ledger differs from the sandbox's contents")
         if ledger.in_doubt(PORTAL, "contacts"):
             problems.append(f"{len(ledger.in_doubt(PORTAL, 'contacts'))} rows left pending")
+        if counters.get("pending_objects"):
+            problems.append(f"{counters['pending_objects']} objects never became readable")
+        statuses = Counter(b.status for b in result.batches)
         print(
             f"{args.rows:,} rows in {elapsed:.1f} s ({args.rows / elapsed:,.0f} rows/s): "
             f"{result.rows_created:,} created ({result.count(RECONCILED):,} reconciled after lost answers), "
             f"{result.rows_failed} failed, {result.requests:,} write requests "
-            f"({result.retries:,} retries); faults injected: {dict(counters['faults'])}"
+            f"({result.retries:,} retries); faults injected: {dict(counters['faults'])}; "
+            f"batch statuses: {dict(statuses)} (overall {result.hubspot_status})"
         )
         if args.rerun:
             before = counters["by_route"].get("POST batch/create", 0)

@@ -11,207 +11,59 @@ marks those found :data:`~hubspot_loader.model.RECONCILED`; only the rest are re
 default (``resend_ambiguous=True``) is to resend and record a warning on the batch, because a stalled
 load is usually worse than a rare duplicate; ``resend_ambiguous=False`` fails such rows instead.
 
+A batch answer whose ``status`` is ``CANCELED``, ``PENDING`` or ``PROCESSING`` creates the rows it
+lists; the others are looked up the same way (after a short bounded wait for ``PENDING``/``PROCESSING``,
+:class:`~hubspot_loader.retry.RetryPolicy` ``pending_polls``) and reconciled or resent, never blindly
+(:mod:`hubspot_loader.reconcile`).
+
 ``batch_create(before_send=...)`` lets the caller write each batch ahead (the sync ledger,
 :mod:`hubspot_loader.ledger`) before its first request leaves, and :meth:`HubSpotClient.find_by_unique`
-is the lookup both in-run reconciliation and the ledger's crash recovery use.
+is the lookup both in-run reconciliation and the ledger's crash recovery use. Each batch is written by
+:class:`~hubspot_loader.batch_writer.BatchWriter`; the names that lived here before that split
+(``_Batch``, ``_Load``, ``_drop_unencodable``, ``encode_body``, ``is_ambiguous`` ...) are re-exported.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from itertools import islice
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
 from hubspot_loader import __version__
 from hubspot_loader.base_url import check_base_url, no_proxy_for
-from hubspot_loader.batching import match_results, parse_time, row_error
+from hubspot_loader.batch_state import Aborted, BatchState, BeforeSend, LoadState, drop_unencodable
+from hubspot_loader.batch_writer import SPLIT_STATUSES, BatchWriter
 from hubspot_loader.errors import (
-    ErrorResponse,
     HubSpotConfigurationError,
     HubSpotError,
     HubSpotRateLimitError,
     HubSpotTransportError,
     error_for,
     parse_body,
-    parse_existing_id,
 )
 from hubspot_loader.ledger import token_fingerprint
-from hubspot_loader.model import (
-    CREATED,
-    FAILED,
-    INVALID_VALUE,
-    NOT_SENT,
-    RATE_LIMIT_DAILY,
-    RECONCILED,
-    TRANSPORT_ERROR,
-    BatchOutcome,
-    BatchRecord,
-    PreparedInput,
-    RowError,
-    RowOutcome,
-)
+from hubspot_loader.model import BatchOutcome, PreparedInput
 from hubspot_loader.ratelimit import RateLimiter
-from hubspot_loader.retry import AMBIGUOUS_STATUSES, RetryPolicy, parse_retry_after
+from hubspot_loader.retry import RetryPolicy, parse_retry_after
+from hubspot_loader.transport import Answer, encode_body, is_ambiguous
 
 MAX_BATCH_SIZE = 100
 DEFAULT_MAX_SPLIT_REQUESTS = 1000
 """Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
 
-BeforeSend = Callable[[int, list[PreparedInput]], None]
-"""Called with a batch's index and inputs in the worker thread, before the batch's first request.
-
-The ledger uses it to write the batch ahead as pending. If it raises, the batch is not sent and the
-exception ends the ``batch_create`` call (like any unexpected error)."""
-
-#: Whole-batch 4xx answers that are isolated by splitting (they name no row, or not every row).
-SPLIT_STATUSES = frozenset({400, 409, 413})
-#: 400 messages that concern the request, not any row: splitting cannot help, so they are fatal.
-_REQUEST_LEVEL_400 = ("Unable to infer object type",)
-
-
-def encode_body(payload: Any) -> bytes:
-    """Encode a request body as compact UTF-8 JSON, as every request of the client sends it (orjson)."""
-    return orjson.dumps(payload)
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield the exception, its exception args, ``reason``, causes and contexts (bounded)."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 20:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-
-
-def is_ambiguous(exc: BaseException) -> bool:
-    """Whether a transport failure happened after the request may have reached HubSpot.
-
-    Connect failures (refused, DNS, connect timeout) are not ambiguous; read timeouts, broken bodies
-    and connections dropped after sending (``RemoteDisconnected``, ``ProtocolError``, resets) are.
-    Unknown cases count as ambiguous, which only costs a reconciliation read.
-    """
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
-        return True
-    names = {type(e).__name__ for e in _exception_chain(exc)}
-    return not names & {
-        "NewConnectionError",
-        "ConnectTimeoutError",
-        "NameResolutionError",
-        "ConnectionRefusedError",
-    }
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: Any
-    headers: Mapping[str, str]
-    url: str
-
-    def error_response(self) -> ErrorResponse:
-        return ErrorResponse(status=self.status, body=self.body, headers=dict(self.headers), url=self.url)
-
-
-class _Aborted(Exception):
-    """Another batch hit a fatal error; stop before sending more."""
-
-
-@dataclass
-class _Load:
-    """State shared by the batches of one ``batch_create`` call."""
-
-    object_type: str
-    unique_property: str | None
-    split_budget: int
-    before_send: BeforeSend | None = None
-    abort: threading.Event = field(default_factory=threading.Event)
-    fatal: HubSpotError | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take_splits(self, n: int) -> bool:
-        with self.lock:
-            if self.split_budget < n:
-                return False
-            self.split_budget -= n
-            return True
-
-    def set_fatal(self, exc: HubSpotError) -> None:
-        with self.lock:
-            if self.fatal is None:
-                self.fatal = exc
-        self.abort.set()
-
-
-@dataclass
-class _Batch:
-    """One batch in progress: its record, settled outcomes and rows sent without an answer."""
-
-    index: int
-    record: BatchRecord
-    outcomes: dict[str, RowOutcome] = field(default_factory=dict)
-    unacked: set[str] = field(default_factory=set)
-    started: float | None = None
-
-    def settle(
-        self, row: PreparedInput, status: str, *, hubspot_id: str | None = None, error: RowError | None = None
-    ) -> None:
-        self.outcomes[row.trace_id] = RowOutcome(
-            key=row.key,
-            position=row.position,
-            status=status,
-            hubspot_id=hubspot_id,
-            error=error,
-            trace_id=row.trace_id,
-            batch_index=self.index,
-        )
-
-    def fail(self, rows: Iterable[PreparedInput], error: RowError) -> None:
-        for row in rows:
-            self.settle(row, FAILED, error=error)
-
-
-def _drop_unencodable(batch: _Batch, rows: list[PreparedInput]) -> list[PreparedInput]:
-    """Fail the rows whose input has no JSON form (each named with the reason); return the others.
-
-    Formatting makes every property value a string, so this is a safety net: an association id or
-    type id of a type JSON cannot carry would otherwise stop the whole load.
-    """
-    kept = []
-    for row in rows:
-        try:
-            encode_body(row.payload())
-        except TypeError as exc:
-            batch.settle(
-                row,
-                FAILED,
-                error=RowError(INVALID_VALUE, f"not sent: the input has no JSON form ({exc})"),
-            )
-        else:
-            kept.append(row)
-    return kept
+_Load = LoadState
+_Batch = BatchState
+_Aborted = Aborted
+_Answer = Answer
+_drop_unencodable = drop_unencodable
 
 
 class HubSpotClient:
@@ -340,7 +192,7 @@ class HubSpotClient:
             return f"/crm/v4/associations/{a}/{b}/labels"
         return f"/crm/associations/{self.api_version}/{a}/{b}/labels"
 
-    def _send_once(self, method: str, path: str, data: bytes | None) -> _Answer:
+    def _send_once(self, method: str, path: str, data: bytes | None) -> Answer:
         """One paced HTTP request. Transport exceptions propagate (with the token redacted)."""
         sent_at = self.limiter.reserve()
         headers = {
@@ -365,14 +217,14 @@ class HubSpotClient:
         finally:
             self.limiter.complete(sent_at)
         self.limiter.observe(response.headers, sent_at=sent_at)
-        return _Answer(response.status_code, parse_body(response.content), response.headers, url)
+        return Answer(response.status_code, parse_body(response.content), response.headers, url)
 
     def _transport_error(self, exc: BaseException, *, ambiguous: bool, what: str) -> HubSpotTransportError:
         detail = self._redact(f"{type(exc).__name__}: {exc}")
         note = " (the request may have been processed)" if ambiguous else ""
         return HubSpotTransportError(f"{what}: no answer from HubSpot{note}: {detail}", ambiguous=ambiguous)
 
-    def _request(self, method: str, path: str, payload: Any = None, *, what: str) -> _Answer:
+    def _request(self, method: str, path: str, payload: Any = None, *, what: str) -> Answer:
         """Send an idempotent request (GET, batch read) with full retries; raise on any non-2xx answer."""
         data = None if payload is None else encode_body(payload)
         started = time.monotonic()
@@ -507,12 +359,13 @@ class HubSpotClient:
 
         """
         size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
-        load = _Load(
+        load = LoadState(
             object_type=object_type,
             unique_property=unique_property,
             split_budget=self.max_split_requests,
             before_send=before_send,
         )
+        writer = BatchWriter(self, load)
         iterator = iter(inputs)
         pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="hubspot-batch")
         running: set[Future[BatchOutcome]] = set()
@@ -527,7 +380,7 @@ class HubSpotClient:
                     if not chunk:
                         exhausted = True
                         break
-                    running.add(pool.submit(self._run_batch, load, index, chunk))
+                    running.add(pool.submit(writer.run_batch, index, chunk))
                     index += 1
                 if not running:
                     break
@@ -561,308 +414,5 @@ class HubSpotClient:
                 fatal.message = message
             raise fatal
 
-    def _run_batch(self, load: _Load, index: int, rows: list[PreparedInput]) -> BatchOutcome:
-        batch = _Batch(index=index, record=BatchRecord(index=index, rows=len(rows)))
-        missing_error = RowError(
-            category=NOT_SENT, message="not sent: the load stopped before this row was sent"
-        )
-        if load.before_send is not None and not load.abort.is_set():
-            load.before_send(index, rows)
-        try:
-            self._write_group(batch, load, rows, top=True)
-        except _Aborted:
-            pass
-        except HubSpotError as exc:
-            load.set_fatal(exc)
-            batch.record.error = str(exc)
-            if isinstance(exc, HubSpotRateLimitError) and exc.daily:
-                category = RATE_LIMIT_DAILY
-            else:
-                category = (exc.response.category if exc.response else None) or type(exc).__name__
-            missing_error = RowError(
-                category=category,
-                message=f"not created: {exc}",
-                http_status=exc.response.status if exc.response else None,
-            )
-        finally:
-            if batch.started is not None:
-                batch.record.duration_s = time.monotonic() - batch.started
-        if batch.record.error is None and load.fatal is not None and len(batch.outcomes) < len(rows):
-            batch.record.error = f"stopped: {load.fatal}"
-        batch.fail((r for r in rows if r.trace_id not in batch.outcomes), missing_error)
-        outcomes = [batch.outcomes[r.trace_id] for r in rows]
-        record = batch.record
-        record.created = sum(1 for o in outcomes if o.status in (CREATED, RECONCILED))
-        record.reconciled = sum(1 for o in outcomes if o.status == RECONCILED)
-        record.failed = sum(1 for o in outcomes if o.status == FAILED)
-        return BatchOutcome(record=record, rows=outcomes)
 
-    def _write_group(self, batch: _Batch, load: _Load, rows: list[PreparedInput], *, top: bool) -> None:
-        """Send ``rows`` as one batch-create request with retries; settle every row (or raise fatal)."""
-        path = self._objects_path(load.object_type, "create")
-        record = batch.record
-        pending = rows
-        encoded_for: list[PreparedInput] | None = None
-        data = b""
-        started = time.monotonic()
-        attempts = rate_limited = 0
-        while True:
-            if load.abort.is_set():
-                raise _Aborted
-            if encoded_for is not pending:
-                try:
-                    data = encode_body({"inputs": [r.payload() for r in pending]})
-                except TypeError:  # orjson's JSONEncodeError: a value with no JSON form
-                    pending = _drop_unencodable(batch, pending)
-                    if not pending:
-                        return
-                    continue
-                encoded_for = pending
-            attempts += 1
-            record.requests += 1
-            if attempts > 1:
-                record.retries += 1
-            if batch.started is None:
-                batch.started = time.monotonic()
-                record.sent_at = datetime.now(timezone.utc)
-            retry_after: float | None = None
-            try:
-                answer = self._send_once("POST", path, data)
-            except Exception as exc:
-                if not self.retry.is_retryable_exception(exc):
-                    raise
-                ambiguous = is_ambiguous(exc)
-                error = self._transport_error(exc, ambiguous=ambiguous, what=f"batch {batch.index}")
-                if ambiguous:
-                    pending = self._after_ambiguous(batch, load, pending, str(error))
-                    if not pending:
-                        return
-                failure = RowError(category=TRANSPORT_ERROR, message=str(error))
-            else:
-                if top:
-                    record.http_status = answer.status
-                if answer.status in (200, 201, 207) and isinstance(answer.body, dict):
-                    self._settle_answer(batch, load, pending, answer)
-                    return
-                if 200 <= answer.status < 300:
-                    message = f"HTTP {answer.status} without a readable body; the row may exist"
-                    batch.fail(pending, RowError("UNMATCHED_RESULT", message, http_status=answer.status))
-                    return
-                failure = row_error(answer.body, http_status=answer.status)
-                if answer.status == 429:
-                    policy = answer.body.get("policyName") if isinstance(answer.body, dict) else None
-                    if policy == "DAILY":
-                        raise error_for(answer.error_response(), what=f"batch {batch.index}")
-                    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-                    self.limiter.on_rate_limited(retry_after)
-                    rate_limited += 1
-                elif self.retry.is_retryable_status(answer.status):
-                    if answer.status in AMBIGUOUS_STATUSES:
-                        note = f"batch {batch.index}: gateway HTTP {answer.status} (may have been processed)"
-                        pending = self._after_ambiguous(batch, load, pending, note)
-                        if not pending:
-                            return
-                    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
-                else:
-                    self._non_retryable(batch, load, pending, answer, failure)
-                    return
-            wait_s = self.retry.delay(max(1, attempts - rate_limited), retry_after)
-            elapsed = time.monotonic() - started
-            if wait_s is None or not self.retry.may_retry(
-                attempts, elapsed, wait_s, rate_limited=rate_limited
-            ):
-                note = f" (gave up after {attempts} attempt(s), {elapsed:.1f}s)"
-                if failure.category == TRANSPORT_ERROR and pending and pending[0].trace_id in batch.unacked:
-                    note += "; the row may have been created"
-                batch.fail(
-                    pending,
-                    RowError(
-                        category=failure.category,
-                        message=failure.message + note,
-                        code=failure.code,
-                        property=failure.property,
-                        http_status=failure.http_status,
-                    ),
-                )
-                return
-            if load.abort.wait(wait_s):
-                raise _Aborted
-
-    def _non_retryable(
-        self, batch: _Batch, load: _Load, rows: list[PreparedInput], answer: _Answer, failure: RowError
-    ) -> None:
-        status = answer.status
-        if status in (401, 403, 404) or (
-            status == 400 and any(failure.message.startswith(p) for p in _REQUEST_LEVEL_400)
-        ):
-            raise error_for(answer.error_response(), what=f"batch create of {load.object_type}")
-        if status not in SPLIT_STATUSES:
-            batch.fail(rows, failure)
-            return
-        if len(rows) == 1:
-            row = rows[0]
-            existing = parse_existing_id(failure.message) if status == 409 else None
-            if existing and row.trace_id in batch.unacked:
-                batch.settle(row, RECONCILED, hubspot_id=existing)
-            else:
-                batch.fail(rows, failure)
-            return
-        if status == 409 and load.unique_property and self._resolve_conflict(batch, load, rows, failure):
-            return
-        if not load.take_splits(2):
-            batch.fail(
-                rows,
-                RowError(
-                    category=failure.category,
-                    message=(
-                        f"not isolated: split budget exhausted ({self.max_split_requests} split requests per "
-                        f"load); HubSpot rejected the group of {len(rows)} rows with: {failure.message}"
-                    ),
-                    code=failure.code,
-                    property=failure.property,
-                    http_status=status,
-                ),
-            )
-            return
-        batch.record.splits += 1
-        middle = len(rows) // 2
-        self._write_group(batch, load, rows[:middle], top=False)
-        self._write_group(batch, load, rows[middle:], top=False)
-
-    def _resolve_conflict(
-        self, batch: _Batch, load: _Load, rows: list[PreparedInput], failure: RowError
-    ) -> bool:
-        """409 naming "Existing ID: N": find the row holding N's unique value, settle it, resend the rest.
-
-        Returns ``False`` (so the caller splits) when the conflict cannot be attributed.
-        """
-        existing = parse_existing_id(failure.message)
-        prop = load.unique_property
-        if existing is None or prop is None:
-            return False
-        try:
-            found = self.batch_read(load.object_type, [existing], properties=[prop])
-        except HubSpotError:
-            return False
-        values = {str(r.get("properties", {}).get(prop) or "").strip().casefold() for r in found}
-        values.discard("")
-        culprits = [r for r in rows if str(r.properties.get(prop) or "").strip().casefold() in values]
-        if not culprits or len(culprits) == len(rows):
-            return False
-        if len(culprits) == 1 and culprits[0].trace_id in batch.unacked:
-            batch.settle(culprits[0], RECONCILED, hubspot_id=existing)
-        else:
-            batch.fail(culprits, failure)
-        rest = [r for r in rows if r not in culprits]
-        if not load.take_splits(1):
-            batch.fail(
-                rest,
-                RowError(
-                    category=failure.category,
-                    message=f"not isolated: split budget exhausted; HubSpot said: {failure.message}",
-                    code=failure.code,
-                    http_status=failure.http_status,
-                ),
-            )
-            return True
-        batch.record.splits += 1
-        self._write_group(batch, load, rest, top=False)
-        return True
-
-    def _after_ambiguous(
-        self, batch: _Batch, load: _Load, rows: list[PreparedInput], reason: str
-    ) -> list[PreparedInput]:
-        """Rows that may have been committed: reconcile by the unique property; return the rows to resend."""
-        batch.unacked.update(r.trace_id for r in rows)
-        prop = load.unique_property
-        keyed: dict[str, list[PreparedInput]] = {}
-        unkeyed: list[PreparedInput] = []
-        for row in rows:
-            value = str(row.properties.get(prop) or "").strip() if prop else ""
-            if value:
-                keyed.setdefault(value.casefold(), []).append(row)
-            else:
-                unkeyed.append(row)
-        resend: list[PreparedInput] = []
-        if keyed and prop:
-            originals = [str(group[0].properties[prop]).strip() for group in keyed.values()]
-            found: dict[str, str] | None
-            try:
-                found = self.find_by_unique(load.object_type, prop, originals)
-            except HubSpotError as exc:
-                error = RowError(
-                    category=TRANSPORT_ERROR,
-                    message=(
-                        f"{reason}; reconciliation by {prop} failed ({exc}); not resent to avoid "
-                        "duplicates: the row may have been created"
-                    ),
-                )
-                batch.fail([r for group in keyed.values() for r in group], error)
-                found = None
-            if found is not None:
-                reconciled = 0
-                for value, group in keyed.items():
-                    if value in found and len(group) == 1:
-                        batch.settle(group[0], RECONCILED, hubspot_id=found[value])
-                        reconciled += 1
-                    else:
-                        resend.extend(group)
-                batch.record.warnings.append(
-                    f"{reason}; reconciled {reconciled} row(s) by {prop}, resending {len(resend)}"
-                )
-        if unkeyed:
-            if self.resend_ambiguous:
-                batch.record.warnings.append(
-                    f"{reason}; resending {len(unkeyed)} row(s) without a {prop or 'unique property'} "
-                    "value to reconcile by: duplicates are possible"
-                )
-                resend.extend(unkeyed)
-            else:
-                batch.fail(
-                    unkeyed,
-                    RowError(
-                        category=TRANSPORT_ERROR,
-                        message=f"{reason}; not resent (resend_ambiguous=False); the row may exist",
-                    ),
-                )
-        order = {r.trace_id: i for i, r in enumerate(rows)}
-        return sorted(resend, key=lambda r: order[r.trace_id])
-
-    def _settle_answer(self, batch: _Batch, load: _Load, rows: list[PreparedInput], answer: _Answer) -> None:
-        body = answer.body
-        matched = match_results(
-            rows,
-            body,
-            http_status=answer.status,
-            batch_index=batch.index,
-            unique_property=load.unique_property,
-        )
-        for row in rows:
-            outcome = matched.outcomes[row.trace_id]
-            error = outcome.error
-            if (
-                outcome.status == FAILED
-                and error is not None
-                and error.category == "CONFLICT"
-                and row.trace_id in batch.unacked
-                and (existing := parse_existing_id(error.message))
-            ):
-                batch.settle(row, RECONCILED, hubspot_id=existing)
-            else:
-                batch.outcomes[row.trace_id] = outcome
-        record = batch.record
-        for attr, key, pick in (
-            ("requested_at", "requestedAt", min),
-            ("started_at", "startedAt", min),
-            ("completed_at", "completedAt", max),
-        ):
-            value = parse_time(body.get(key))
-            if value is not None:
-                current = getattr(record, attr)
-                setattr(record, attr, value if current is None else pick(current, value))
-        status = body.get("status")
-        if isinstance(status, str) and (record.status in (None, "COMPLETE")):
-            record.status = status
-
-
-__all__ = ["BeforeSend", "HubSpotClient", "is_ambiguous"]
+__all__ = ["SPLIT_STATUSES", "BeforeSend", "HubSpotClient", "encode_body", "is_ambiguous"]

@@ -8,6 +8,10 @@ Retried:
 
 Never retried: any other 4xx (400, 401, 403, 404, 409 ...): repeating the same request cannot help.
 
+A batch answer whose ``status`` is ``PENDING`` or ``PROCESSING`` and that does not list every row is
+waited on: the missing rows are looked up :attr:`RetryPolicy.pending_polls` times,
+:attr:`RetryPolicy.pending_poll_interval_s` apart, before any is resent (:mod:`hubspot_loader.reconcile`).
+
 Waits are exponential with *full jitter* (``uniform(0, min(cap, base * 2**(n-1)))``), so concurrent
 batches that failed together do not retry together. A ``Retry-After`` header (delay-seconds or an
 HTTP-date) is honoured as a lower bound; one longer than :attr:`RetryPolicy.max_retry_after_s` (HubSpot's
@@ -80,6 +84,10 @@ class RetryPolicy:
         max_retry_after_s: a ``Retry-After`` longer than this ends the retries.
         retry_statuses: statuses to retry.
         retry_exceptions: exception types to retry.
+        pending_polls: look-ups (by the unique property) of the rows a ``PENDING``/``PROCESSING`` batch
+            answer did not list, before those still missing are resent once.
+        pending_poll_interval_s: wait before each of those look-ups; the whole wait is bounded by
+            ``pending_polls * pending_poll_interval_s`` plus the look-ups themselves.
 
     """
 
@@ -91,6 +99,8 @@ class RetryPolicy:
     max_retry_after_s: float = 120.0
     retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
     retry_exceptions: tuple[type[Exception], ...] = DEFAULT_RETRY_EXCEPTIONS
+    pending_polls: int = 4
+    pending_poll_interval_s: float = 0.5
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +108,8 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if self.backoff_base_s < 0 or self.backoff_max_s < 0:
             raise ValueError("backoff times must not be negative")
+        if self.pending_polls < 1 or self.pending_poll_interval_s < 0:
+            raise ValueError("pending_polls must be at least 1 and pending_poll_interval_s not negative")
 
     def is_retryable_status(self, status: int, *, rate_limit_policy: str | None = None) -> bool:
         """Whether an answer with ``status`` is worth retrying (a ``DAILY`` 429 never is)."""

@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-batch-inputs", type=int, metavar="N", help="default 100")
     p.add_argument("--seed", type=int, help="seed for result shuffling")
+    _add_fault_arguments(p)
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    return p
+
+
+def _add_fault_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the fault-injection and batch-status flags (``FaultConfig`` fields)."""
     faults = p.add_argument_group("fault injection (seeded; also settable at /__sandbox__/faults)")
     faults.add_argument("--latency-ms", type=float)
     faults.add_argument("--jitter-ms", type=float)
@@ -87,8 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults-on-reads", action="store_true", help="also inject faults into read requests"
     )
     faults.add_argument("--fault-seed", type=int)
-    p.add_argument("--verbose", action="store_true", help="log every request")
-    return p
+    statuses = p.add_argument_group("batch-create answers whose status is not COMPLETE (docs/sandbox.md)")
+    statuses.add_argument(
+        "--status-sequence",
+        metavar="S,S,...",
+        help="statuses of the first batch creates, e.g. PENDING,COMPLETE,CANCELED",
+    )
+    statuses.add_argument("--canceled-rate", type=float, help="probability of a CANCELED answer")
+    statuses.add_argument("--pending-rate", type=float, help="probability of a PENDING answer")
+    statuses.add_argument("--processing-rate", type=float, help="probability of a PROCESSING answer")
+    statuses.add_argument(
+        "--incomplete-listed-share",
+        type=float,
+        help="share of the valid inputs listed in such an answer's results (default 0.5)",
+    )
+    statuses.add_argument(
+        "--pending-reveal-after-requests",
+        type=int,
+        help="PENDING/PROCESSING: unlisted objects become readable after N more requests (default 1)",
+    )
+    statuses.add_argument("--pending-reveal-after-ms", type=float, help="... or after this many milliseconds")
+    statuses.add_argument(
+        "--omit-completed-at", action="store_true", help="no completedAt in PENDING/PROCESSING answers"
+    )
 
 
 def _token(spec: str) -> TokenConfig:
@@ -147,12 +175,22 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "hang_after_commit_rate": "hang_after_commit_rate",
         "hang_seconds": "hang_seconds",
         "fault_seed": "seed",
+        "canceled_rate": "canceled_rate",
+        "pending_rate": "pending_rate",
+        "processing_rate": "processing_rate",
+        "incomplete_listed_share": "incomplete_listed_share",
+        "pending_reveal_after_requests": "pending_reveal_after_requests",
+        "pending_reveal_after_ms": "pending_reveal_after_ms",
     }
     fault_changes = {
         name: getattr(args, arg) for arg, name in fault_args.items() if getattr(args, arg) is not None
     }
     if args.faults_on_reads:
         fault_changes["writes_only"] = False
+    if args.omit_completed_at:
+        fault_changes["omit_completed_at"] = True
+    if args.status_sequence:
+        fault_changes["status_sequence"] = [s.strip().upper() for s in args.status_sequence.split(",")]
     if fault_changes:
         changes["faults"] = FaultConfig.from_dict({**config.faults.to_dict(), **fault_changes})
     return config.replace(**changes)
@@ -162,8 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until Ctrl-C (SIGINT) or SIGTERM; returns the exit code."""
     from hubspot_loader.sandbox.runner import start_sandbox
 
-    args = build_parser().parse_args(argv)
-    config = config_from_args(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
     handle = start_sandbox(config)
     print(f"HubSpot sandbox running at {handle.base_url}", flush=True)
     for token in config.tokens:

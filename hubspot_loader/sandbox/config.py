@@ -16,6 +16,8 @@ from typing import Any
 ALL_SCOPES: frozenset[str] = frozenset({"*"})
 
 DEFAULT_TOKEN = "sandbox-token"
+#: The values of a batch answer's ``status`` in HubSpot's response schema (reference §4.1).
+BATCH_STATUSES = ("CANCELED", "COMPLETE", "PENDING", "PROCESSING")
 DEFAULT_TOO_MANY_INPUTS_MESSAGE = (
     "The maximum number of inputs supported in a batch request is {max}. "
     "Please reduce the number of items and try again"
@@ -149,6 +151,19 @@ class FaultConfig:
     sequential client sees the same faults on every run. ``writes_only`` (default) limits the
     probabilistic faults to write requests (batch create/upsert/update/archive and single writes), so
     a loader's property lookups stay clean; latency applies to every CRM request.
+
+    Batch-create answers whose ``status`` is not ``COMPLETE`` (HubSpot's schema allows ``CANCELED``,
+    ``PENDING`` and ``PROCESSING``; when it sends them is undocumented, reference §16.8):
+    ``status_sequence`` gives the statuses of the first batch creates that pass validation, in arrival
+    order; after it, ``canceled_rate``/``pending_rate``/``processing_rate`` draw a status per batch
+    create from their own seeded generator (so they do not shift the other faults). Such an answer lists
+    the first ``incomplete_listed_share`` of the valid inputs (rounded down) in ``results``. ``CANCELED``:
+    only those are created. ``PENDING``/``PROCESSING``: all are created, but the unlisted ones stay
+    invisible to every read (get, batch read, list, search, associations) until
+    ``pending_reveal_after_requests`` further CRM API requests have arrived, or
+    ``pending_reveal_after_ms`` has passed when it is set; their unique values are taken at once.
+    ``omit_completed_at`` leaves ``completedAt`` out of ``PENDING``/``PROCESSING`` answers (it is in the
+    schema's required list, so the official client accepts that only without client-side validation).
     """
 
     latency_ms: float = 0.0
@@ -164,11 +179,29 @@ class FaultConfig:
     hang_seconds: float = 5.0
     writes_only: bool = True
     seed: int = 0
+    status_sequence: tuple[str, ...] = ()
+    canceled_rate: float = 0.0
+    pending_rate: float = 0.0
+    processing_rate: float = 0.0
+    incomplete_listed_share: float = 0.5
+    pending_reveal_after_requests: int = 1
+    pending_reveal_after_ms: float | None = None
+    omit_completed_at: bool = False
+
+    def __post_init__(self) -> None:
+        wrong = [s for s in self.status_sequence if s not in BATCH_STATUSES]
+        if wrong:
+            raise ValueError(f"status_sequence: {wrong} not among {list(BATCH_STATUSES)}")
+        if not 0.0 <= self.incomplete_listed_share <= 1.0:
+            raise ValueError("incomplete_listed_share must be between 0 and 1")
+        if self.pending_reveal_after_requests < 1:
+            raise ValueError("pending_reveal_after_requests must be at least 1")
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to JSON-compatible data."""
         data = dataclasses.asdict(self)
         data["error_statuses"] = list(self.error_statuses)
+        data["status_sequence"] = list(self.status_sequence)
         return data
 
     @classmethod
@@ -181,6 +214,8 @@ class FaultConfig:
         values = dict(data)
         if "error_statuses" in values:
             values["error_statuses"] = tuple(int(s) for s in values["error_statuses"])
+        if "status_sequence" in values:
+            values["status_sequence"] = tuple(str(s) for s in values["status_sequence"])
         return cls(**values)
 
     @property
@@ -197,6 +232,16 @@ class FaultConfig:
                 self.drop_after_commit_rate,
                 self.hang_after_commit_rate,
             )
+        )
+
+    @property
+    def statuses_active(self) -> bool:
+        """Whether batch creates may answer a status other than ``COMPLETE``."""
+        return bool(
+            any(s != "COMPLETE" for s in self.status_sequence)
+            or self.canceled_rate
+            or self.pending_rate
+            or self.processing_rate
         )
 
 

@@ -3,8 +3,11 @@
 =========================================  ===============================================================
 ``GET /__sandbox__/health``                ``{"status": "ok"}``
 ``GET /__sandbox__/counts``                live objects per type name
-``GET /__sandbox__/counters``              request counters (see :class:`~.counters.Counters`)
-``GET /__sandbox__/objects/{type}``        ``{"objectType", "total", "results"}`` (``limit``, ``archived``)
+``GET /__sandbox__/counters``              request counters (see :class:`~.counters.Counters`), and
+                                           ``pending_objects``: objects a PENDING/PROCESSING answer
+                                           created that reads do not see yet
+``GET /__sandbox__/objects/{type}``        ``{"objectType", "total", "results"}`` (``limit``, ``archived``);
+                                           not-yet-revealed objects included, marked ``"pending": true``
 ``GET /__sandbox__/objects/{type}/{id}``   one object with properties and associations
 ``POST /__sandbox__/reset``                back to the initial state
 ``GET|PUT|POST /__sandbox__/faults``       read or replace the fault settings (JSON of ``FaultConfig``)
@@ -34,11 +37,12 @@ def _objects(app: SandboxApp, req: Request, parts: list[str]) -> Response:
         raise errors.unknown_object_type(parts[0])
     archived = req.param("archived", "false") == "true"
     if len(parts) == 2:
-        stored = app.store.get(obj, int(parts[1]) if parts[1].isdigit() else None, archived=archived)
+        oid = int(parts[1]) if parts[1].isdigit() else None
+        stored = app.store.get(obj, oid, archived=archived, include_pending=True)
         if stored is None:
             raise errors.not_found(f"No {obj.singular} with id {parts[1]}")
         return Response(200, app.inspect_object(obj, stored))
-    items = app.store.all(obj, archived=archived)
+    items = app.store.all(obj, archived=archived, include_pending=True)
     total = len(items)
     limit_text = req.param("limit")
     if limit_text:
@@ -76,7 +80,7 @@ def handle_inspection(app: SandboxApp, req: Request) -> Response:
         elif head == "counts" and req.method == "GET":
             body = app.store.counts()
         elif head == "counters" and req.method == "GET":
-            body = app.counters.snapshot()
+            body = {**app.counters.snapshot(), "pending_objects": app.store.pending.count()}
         elif head == "config" and req.method == "GET":
             body = app.config.to_dict()
         elif head == "objects" and len(parts) in (2, 3) and req.method == "GET":

@@ -16,6 +16,7 @@ from typing import Any
 
 from hubspot_loader.sandbox.catalog import Catalog, ObjectType
 from hubspot_loader.sandbox.persistence import AssociationRow, ObjectRow, SqlitePersistence
+from hubspot_loader.sandbox.statuses import PendingObjects
 from hubspot_loader.sandbox.validation import format_ms
 
 FIRST_ID = 10_000_000_001
@@ -93,6 +94,8 @@ class Store:
         self._unique: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._assoc: dict[tuple[str, int], dict[tuple[str, int], set[int]]] = defaultdict(dict)
         self._next_id: dict[str, int] = {}
+        self.pending = PendingObjects()
+        """Objects created under a PENDING/PROCESSING answer that reads do not see yet."""
         self.loaded_counters: dict[str, Any] = {}
         if persistence is not None:
             self._load(persistence)
@@ -120,6 +123,7 @@ class Store:
             self._unique.clear()
             self._assoc.clear()
             self._next_id.clear()
+            self.pending.clear()
             if self.persistence is not None:
                 self.persistence.clear()
 
@@ -420,11 +424,15 @@ class Store:
         return len(changed)
 
     # ----------------------------------------------------------------- reads
-    def get(self, obj: ObjectType, oid: int | None, archived: bool = False) -> StoredObject | None:
-        """One object by id (archived objects only if ``archived``)."""
+    def get(
+        self, obj: ObjectType, oid: int | None, archived: bool = False, *, include_pending: bool = False
+    ) -> StoredObject | None:
+        """One object by id (archived objects only if ``archived``; not-yet-revealed ones if asked)."""
         with self.lock:
             stored = self._objects.get(obj.type_id, {}).get(oid) if oid is not None else None
         if stored is None or stored.archived != archived:
+            return None
+        if not include_pending and not self.pending.visible(stored.type_id, stored.id):
             return None
         return stored
 
@@ -434,23 +442,31 @@ class Store:
             return self.get(obj, int(value) if value.isdigit() else None)
         with self.lock:
             oid = self._unique.get((obj.type_id, id_property), {}).get(self._unique_key(id_property, value))
-            return self._live(obj.type_id, oid)
+            stored = self._live(obj.type_id, oid)
+        return stored if stored is not None and self.pending.visible(stored.type_id, stored.id) else None
 
-    def all(self, obj: ObjectType, archived: bool = False) -> list[StoredObject]:
-        """Snapshot of the objects of a type in creation order."""
+    def all(
+        self, obj: ObjectType, archived: bool = False, *, include_pending: bool = False
+    ) -> list[StoredObject]:
+        """Snapshot of the objects of a type in creation order (not-yet-revealed ones only if asked)."""
         with self.lock:
             values = list(self._objects.get(obj.type_id, {}).values())
-        return [o for o in values if o.archived == archived]
+        visible = self.pending.visible
+        return [o for o in values if o.archived == archived and (include_pending or visible(o.type_id, o.id))]
 
     def associations(self, type_id: str, oid: int) -> list[tuple[str, int, list[int]]]:
         """Associations of one object: ``(to type id, to id, sorted association type ids)``."""
         with self.lock:
             targets = self._assoc.get((type_id, oid), {})
             items = [(t, i, sorted(tids)) for (t, i), tids in targets.items()]
-        return [(t, i, tids) for t, i, tids in items if self._live(t, i) is not None]
+        return [
+            (t, i, tids)
+            for t, i, tids in items
+            if self._live(t, i) is not None and self.pending.visible(t, i)
+        ]
 
     def counts(self) -> dict[str, int]:
-        """Live objects per type name (every known type, zero included)."""
+        """Live objects per type name (every known type, zero included; not-yet-revealed ones too)."""
         with self.lock:
             return {
                 obj.name: sum(1 for o in self._objects.get(tid, {}).values() if not o.archived)

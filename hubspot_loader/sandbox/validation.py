@@ -7,11 +7,14 @@ Values arrive as JSON strings, numbers, booleans or null; they are stored and re
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hubspot_loader.sandbox.catalog import ObjectType, PropertyDef
 from hubspot_loader.sandbox.errors import PropertyError, bad_input
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 MAX_STRING_LENGTH = 65_536
 _EMAIL = re.compile(
@@ -43,7 +46,8 @@ def to_text(value: Any, name: str) -> str:
 def format_ms(ms: int) -> str:
     """Epoch milliseconds → ISO 8601 UTC with milliseconds and ``Z``."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    # the year is zero-padded by hand: strftime's %Y gives "1" rather than "0001" on glibc
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def _parse_datetime(text: str) -> datetime | None:
@@ -107,7 +111,7 @@ def _check(prop: PropertyDef, text: str) -> tuple[str, PropertyError | None]:
         parsed = _parse_datetime(text)
         if parsed is None:
             return text, PropertyError("INVALID_DATETIME", name, f"{text} was not a valid datetime")
-        return format_ms(int(parsed.timestamp() * 1000)), None
+        return format_ms((parsed - _UNIX_EPOCH) // _MILLISECOND), None
     return text, None
 
 

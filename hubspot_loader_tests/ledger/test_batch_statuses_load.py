@@ -1,0 +1,185 @@
+"""Loads (load_dataframe with a ledger, and materialize) under CANCELED/PENDING/PROCESSING answers (#17).
+
+Every row ends with one outcome and one object, the per-batch records and the metadata show HubSpot's
+real status per batch, and an incremental rerun through the ledger resends nothing HubSpot created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from hubspot_loader import HubSpotResource, build_hubspot_load_asset
+from hubspot_loader.client import HubSpotClient
+from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.load import IN_DOUBT, load_dataframe
+from hubspot_loader.metadata import load_metadata
+from hubspot_loader.model import FAILED, RECONCILED, SKIPPED
+from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.sandbox import FaultConfig, PropertyConfig, SandboxHandle
+from hubspot_loader.tables import batch_table_rows
+
+from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
+
+RETRY = RetryPolicy(
+    max_attempts=6, backoff_base_s=0.01, backoff_max_s=0.05, pending_polls=3, pending_poll_interval_s=0.01
+)
+
+
+def test_each_status_once_then_an_incremental_rerun_sends_nothing(
+    sandbox_factory: Callable[..., SandboxHandle],
+    client_for: Callable[..., HubSpotClient],
+    open_ledger: Callable[[], SQLiteLedger],
+) -> None:
+    # batch 0 PENDING, batch 1 CANCELED (its resend COMPLETE), batch 2 PROCESSING, batch 3 COMPLETE
+    faults = FaultConfig(
+        status_sequence=("PENDING", "CANCELED", "COMPLETE", "PROCESSING"),
+        incomplete_listed_share=0.5,
+        pending_reveal_after_requests=2,
+    )
+    sandbox = sandbox_factory(faults=faults)
+    client = client_for(sandbox, max_in_flight=1, retry=RETRY)
+    ledger = open_ledger()
+    frame = contacts_frame(40, tag="st")
+
+    result = load_dataframe(
+        frame,
+        "contacts",
+        client=client,
+        key_column="contact_key",
+        ledger=ledger,
+        portal=PORTAL,
+        batch_size=10,
+    )
+
+    assert result.rows_failed == 0 and result.rows_created == 40
+    assert result.count(RECONCILED) == 10  # the unlisted halves of the PENDING and PROCESSING batches
+    table = batch_table_rows(result)
+    assert [(b["index"], b["status"], b["requests"]) for b in table] == [
+        (0, "PENDING", 1),
+        (1, "CANCELED", 2),
+        (2, "PROCESSING", 1),
+        (3, "COMPLETE", 1),
+    ]
+    assert creates(sandbox) == 5
+    assert result.hubspot_status == "PENDING"  # not COMPLETE: not every batch was
+    metadata = load_metadata(result)
+    assert metadata["hubspot/status"].value == "PENDING"
+    records = metadata["hubspot/batches_table"].value.records
+    assert [r.data["status"] for r in records] == ["PENDING", "CANCELED", "PROCESSING", "COMPLETE"]
+
+    stored = sandbox_id_map(sandbox, "contacts")  # asserts no duplicated email
+    assert len(stored) == 40 and result.id_map == stored
+    assert ledger.id_map(PORTAL, "contacts") == stored
+    assert ledger.counts(PORTAL, "contacts") == {CREATED: 40}
+
+    again = load_dataframe(
+        frame,
+        "contacts",
+        client=client,
+        key_column="contact_key",
+        ledger=ledger,
+        portal=PORTAL,
+        batch_size=10,
+    )
+    assert creates(sandbox) == 5  # nothing resent
+    assert again.rows_skipped == 40 and {r.status for r in again.rows} == {SKIPPED}
+    assert again.id_map == stored
+
+
+def test_rows_left_in_doubt_stay_pending_in_the_ledger_and_are_not_resent(
+    sandbox_factory: Callable[..., SandboxHandle],
+    client_for: Callable[..., HubSpotClient],
+    open_ledger: Callable[[], SQLiteLedger],
+) -> None:
+    # companies without a unique property, resend_ambiguous=False: the rows a PENDING answer did not
+    # list cannot be looked up, so they are reported in doubt, kept pending, and not sent by the rerun
+    sandbox = sandbox_factory(faults=FaultConfig(status_sequence=("PENDING",), incomplete_listed_share=0.5))
+    client = client_for(sandbox, max_in_flight=1, retry=RETRY, resend_ambiguous=False)
+    ledger = open_ledger()
+    frame = pd.DataFrame({"key": [f"co{i}" for i in range(6)], "name": [f"Co {i}" for i in range(6)]})
+
+    def run() -> Any:
+        return load_dataframe(
+            frame, "companies", client=client, key_column="key", ledger=ledger, portal=PORTAL
+        )
+
+    first = run()
+    assert first.rows_created == 3 and first.rows_failed == 3
+    assert {r.error.category for r in first.failed_rows if r.error} == {"UNMATCHED_RESULT"}
+    assert ledger.counts(PORTAL, "companies") == {CREATED: 3, PENDING: 3}
+    assert len(sandbox.objects("companies")) == 6  # HubSpot did create them all
+
+    second = run()
+    assert creates(sandbox) == 1  # the rerun sent nothing
+    assert second.rows_skipped == 3
+    assert [r.error.category for r in second.failed_rows if r.error] == [IN_DOUBT] * 3
+    assert len(sandbox.objects("companies")) == 6
+
+
+def test_a_unique_external_id_reconciles_pending_companies_across_runs(
+    sandbox_factory: Callable[..., SandboxHandle],
+    client_for: Callable[..., HubSpotClient],
+    open_ledger: Callable[[], SQLiteLedger],
+) -> None:
+    # unlisted companies stay invisible longer than the poll: the one resend is answered 409 with the
+    # existing id, which settles them; the rerun sends nothing
+    faults = FaultConfig(
+        status_sequence=("PROCESSING",), incomplete_listed_share=0.0, pending_reveal_after_requests=100
+    )
+    external_id = PropertyConfig(name="ext_id", unique=True)
+    sandbox = sandbox_factory(faults=faults, extra_properties=(("companies", (external_id,)),))
+    client = client_for(sandbox, max_in_flight=1, retry=RETRY)
+    ledger = open_ledger()
+    frame = pd.DataFrame({"key": [f"x{i}" for i in range(4)], "ext_id": [f"E-{i}" for i in range(4)]})
+
+    def run() -> Any:
+        return load_dataframe(
+            frame,
+            "companies",
+            client=client,
+            key_column="key",
+            ledger=ledger,
+            portal=PORTAL,
+            unique_property="ext_id",
+        )
+
+    first = run()
+    assert first.rows_failed == 0 and first.count(RECONCILED) == 4
+    objects = sandbox.objects("companies")
+    assert len(objects) == 4 and sorted(o["properties"]["ext_id"] for o in objects) == [
+        f"E-{i}" for i in range(4)
+    ]
+    assert first.id_map == {f"x{o['properties']['ext_id'][2:]}": o["id"] for o in objects}
+    sent = creates(sandbox)
+    second = run()
+    assert creates(sandbox) == sent and second.rows_skipped == 4
+    assert FAILED not in {r.status for r in second.rows}
+
+
+def test_materialize_shows_the_real_status_per_batch(sandbox_factory: Callable[..., SandboxHandle]) -> None:
+    faults = FaultConfig(status_sequence=("COMPLETE", "CANCELED"), incomplete_listed_share=0.5)
+    sandbox = sandbox_factory(faults=faults)
+    frame = contacts_frame(8, tag="dg")
+
+    @dg.asset
+    def warehouse_contacts() -> pd.DataFrame:
+        return frame
+
+    load = build_hubspot_load_asset(
+        name="hubspot_contacts", source="warehouse_contacts", object_type="contacts", key_column="contact_key"
+    )
+    resource = HubSpotResource(
+        access_token=sandbox.token, base_url=sandbox.base_url, batch_size=4, max_in_flight=1, state_path=""
+    )
+    run = dg.materialize([warehouse_contacts, load], resources={"hubspot": resource})
+    assert run.success
+    metadata = run.asset_materializations_for_node("hubspot_contacts")[0].metadata
+    assert metadata["hubspot/status"].value == "CANCELED"
+    assert metadata["hubspot/rows_created"].value == 8 and metadata["hubspot/rows_failed"].value == 0
+    statuses = [r.data["status"] for r in metadata["hubspot/batches_table"].value.records]
+    assert statuses == ["COMPLETE", "CANCELED"]
+    assert len(sandbox_id_map(sandbox)) == 8

@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[examples,parquet,dev]'
 	touch $(STAMP)
 
-## Run the main job: dbt build -> companies -> contacts -> deals loaded into the local sandbox.
+## Run the main job: dbt build -> companies -> contacts -> deals loaded into the local sandbox, even with
+## HUBSPOT_ACCESS_TOKEN exported; `make demo HUBSPOT_TARGET=hubspot` loads into that token's real portal.
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py
 
@@ -33,8 +34,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## Start the demo's sandbox (http://127.0.0.1:8765/) and the Dagster UI (http://127.0.0.1:3000); Ctrl-C stops both.
+## The loads go to that sandbox unless HUBSPOT_TARGET=hubspot (then to HUBSPOT_ACCESS_TOKEN's real portal).
 dev: $(STAMP)
 	mkdir -p .demo/dagster_home
+	HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 $(BIN)/python dbt_examples/demo.py --print-target
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --serve-sandbox 8765 & sandbox=$$!; \
 	trap "kill $$sandbox" EXIT INT TERM; \
 	DAGSTER_HOME="$(CURDIR)/.demo/dagster_home" HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 \

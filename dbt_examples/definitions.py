@@ -1,11 +1,13 @@
 """The example project: dbt models in DuckDB → HubSpot companies → contacts → deals, daily.
 
 ``dagster dev -w workspace.yaml`` (or ``make dev``) loads these definitions. The target is chosen by the
-environment, with no code change:
+environment, with no code change (``load_target.py``):
 
-- ``HUBSPOT_ACCESS_TOKEN`` set → real HubSpot (``HUBSPOT_BASE_URL`` overrides ``https://api.hubapi.com``);
-- unset → an embedded HubSpot sandbox started for each run, persisted in ``.demo/sandbox.sqlite``, or the
-  sandbox already running at ``HUBSPOT_SANDBOX_URL`` (``make dev`` starts one); the run log says so.
+- by default → an embedded HubSpot sandbox started for each run, persisted in ``.demo/sandbox.sqlite``, or
+  the sandbox already running at ``HUBSPOT_SANDBOX_URL`` (``make dev`` starts one), even when
+  ``HUBSPOT_ACCESS_TOKEN`` is set; the run log says so;
+- ``HUBSPOT_TARGET=hubspot`` → real HubSpot with ``HUBSPOT_ACCESS_TOKEN`` (``HUBSPOT_BASE_URL`` overrides
+  ``https://api.hubapi.com``).
 
 Contacts are associated with their company, and deals with their company and contacts, **by warehouse
 key**: each load asset returns its id map (warehouse key → HubSpot id) and the dependent load translates
@@ -24,6 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from load_target import HUBSPOT, choose_target
 from warehouse import dbt_resource, model_asset_key, read_model, warehouse_dbt_assets
 
 from hubspot_loader import (
@@ -51,18 +54,19 @@ DEMO_CONTACTS_SCHEMA = CONTACTS_SCHEMA.update_column("email", checks=[])
 
 
 def hubspot_target() -> HubSpotResource:
-    """Real HubSpot when ``HUBSPOT_ACCESS_TOKEN`` is set, else the embedded sandbox."""
-    if os.environ.get("HUBSPOT_ACCESS_TOKEN"):
+    """The sandbox, unless ``HUBSPOT_TARGET=hubspot`` opts in to real HubSpot (``load_target.py``)."""
+    chosen = choose_target()
+    if chosen.kind == HUBSPOT:
         return HubSpotResource(
             access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
-            base_url=os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            base_url=chosen.base_url or "https://api.hubapi.com",
         )
     from hubspot_loader.sandbox.resource import SandboxHubSpotResource
 
     return SandboxHubSpotResource(
         db_path=str(SANDBOX_DB),
         extra_properties=CUSTOM_PROPERTIES,
-        url=os.environ.get("HUBSPOT_SANDBOX_URL") or None,
+        url=chosen.sandbox_url,
     )
 
 

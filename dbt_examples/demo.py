@@ -4,8 +4,10 @@ It materializes every asset of ``definitions.py`` in one Dagster run (``dbt buil
 warehouse, then the HubSpot loads companies → contacts → deals) and prints what happened: objects
 created per type, associations, rows rejected with their reasons, and where to look next.
 
-Without ``HUBSPOT_ACCESS_TOKEN`` the loads go to the embedded sandbox persisted in
-``.demo/sandbox.sqlite``; running the demo again builds on it.
+The loads go to the embedded sandbox persisted in ``.demo/sandbox.sqlite`` (running the demo again
+builds on it), even when ``HUBSPOT_ACCESS_TOKEN`` is exported: only ``HUBSPOT_TARGET=hubspot`` or
+``--target hubspot`` sends them to the real portal of that token (``load_target.py``). The first line
+printed says which target is used.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import dagster as dg
-import definitions
+from load_target import SANDBOX, TARGET_ENV, TARGETS, Target, TargetError, choose_target, default_sandbox_db
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 LOADS = ("companies", "contacts", "deals")
 
@@ -52,13 +56,13 @@ def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
     ]
 
 
-def _sandbox_totals() -> dict[str, Any] | None:
-    """Open the persisted sandbox file read-only and count what it holds (sandbox mode only)."""
-    if os.environ.get("HUBSPOT_ACCESS_TOKEN") or not definitions.SANDBOX_DB.exists():
+def _sandbox_totals(target: Target, db: Path) -> dict[str, Any] | None:
+    """Open the persisted sandbox file read-only and count what it holds (embedded sandbox only)."""
+    if target.kind != SANDBOX or target.sandbox_url or not db.exists():
         return None
     import sqlite3
 
-    with sqlite3.connect(f"file:{definitions.SANDBOX_DB}?mode=ro", uri=True) as con:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         objects = dict(
             con.execute(
                 "select object_type_id, count(*) from objects where archived = 0 group by object_type_id"
@@ -77,15 +81,22 @@ def _sandbox_totals() -> dict[str, Any] | None:
     return {"objects": {names.get(k, k): v for k, v in objects.items()}, "associations": associations}
 
 
-def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = sys.stdout) -> bool:
+def _where(target: Target, db: Path) -> str:
+    if target.kind != SANDBOX:
+        return f"HubSpot at {target.base_url}"
+    if target.sandbox_url:
+        return f"the local HubSpot sandbox at {target.sandbox_url}"
+    return f"the embedded HubSpot sandbox ({db})"
+
+
+def summarize(
+    result: dg.ExecuteInProcessResult, seconds: float, target: Target, *, out: Any = sys.stdout
+) -> bool:
     """Print what the run did; return whether every load materialized."""
+    import definitions
+
     metadata = _load_metadata(result)
-    target = (
-        "HubSpot at " + os.environ.get("HUBSPOT_BASE_URL", "https://api.hubapi.com")
-        if os.environ.get("HUBSPOT_ACCESS_TOKEN")
-        else f"the embedded HubSpot sandbox ({definitions.SANDBOX_DB})"
-    )
-    print(f"\nLoaded into {target} in {seconds:.1f} s\n", file=out)
+    print(f"\nLoaded into {_where(target, definitions.SANDBOX_DB)} in {seconds:.1f} s\n", file=out)
     print(f"{'object type':<12} {'rows':>6} {'created':>8} {'skipped':>8} {'failed':>7}", file=out)
     for name in LOADS:
         md = metadata.get(name)
@@ -118,7 +129,7 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, *, out: Any = s
             row = record.data
             code = f"{row.get('code')}: " if row.get("code") else ""
             print(f"  {row.get('key')}: {row.get('category')} {code}{row.get('message')}", file=out)
-    totals = _sandbox_totals()
+    totals = _sandbox_totals(target, definitions.SANDBOX_DB)
     if totals is not None:
         objects = ", ".join(f"{v} {k}" for k, v in sorted(totals["objects"].items()))
         links = ", ".join(f"{n} {pair}" for pair, n in totals["associations"].items()) or "none"
@@ -140,6 +151,8 @@ def serve_sandbox(port: int) -> int:
     import signal
     import threading
 
+    import definitions
+
     from hubspot_loader.sandbox.resource import SandboxHubSpotResource
     from hubspot_loader.sandbox.runner import start_sandbox
 
@@ -159,19 +172,41 @@ def serve_sandbox(port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo job once (exit 0 when every asset materialized), or serve its sandbox."""
+    """Run the demo job once (exit 0 when every asset materialized), or serve its sandbox.
+
+    The first line printed says where the loads go; an unusable target (``--target hubspot`` without a
+    token, an unknown ``HUBSPOT_TARGET``) exits 2 before anything runs.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve-sandbox", type=int, metavar="PORT", help="only run the demo's sandbox")
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        help=f"where the loads go (default: ${TARGET_ENV}, else sandbox); hubspot needs a token",
+    )
+    parser.add_argument("--print-target", action="store_true", help="only print where the loads would go")
     args = parser.parse_args(argv)
     if args.serve_sandbox is not None:
         return serve_sandbox(args.serve_sandbox)
+    try:
+        target = choose_target(args.target)
+    except TargetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    os.environ[TARGET_ENV] = target.kind  # definitions.hubspot_target() reads the same choice
+    print(target.describe(default_sandbox_db()), flush=True)
+    if args.print_target:
+        return 0
+    import dagster as dg
+    import definitions
+
     started = time.monotonic()
     result = dg.materialize(
         [definitions.warehouse_dbt_assets, *definitions.LOAD_ASSETS],
         resources={"dbt": definitions.dbt_resource(), "hubspot": definitions.hubspot_target()},
         raise_on_error=False,
     )
-    ok = summarize(result, time.monotonic() - started)
+    ok = summarize(result, time.monotonic() - started, target)
     return 0 if ok else 1
 
 

@@ -79,7 +79,7 @@ class SandboxHubSpotResource(HubSpotResource):
         """Start the sandbox for this run (unless ``url`` names a running one) and say so in the run log."""
         if self.url:
             message = (
-                f"HUBSPOT_ACCESS_TOKEN is not set: loading into the local HubSpot sandbox at {self.url}, "
+                f"Loading into the local HubSpot sandbox at {self.url}, "
                 "NOT into a real HubSpot portal."
             )
         else:
@@ -87,7 +87,7 @@ class SandboxHubSpotResource(HubSpotResource):
             self._handle = start_sandbox(config)
             where = f"persisted in {config.db_path}" if config.db_path else "in memory only"
             message = (
-                "HUBSPOT_ACCESS_TOKEN is not set: loading into the embedded HubSpot sandbox at "
+                "Loading into the embedded HubSpot sandbox at "
                 f"{self._handle.base_url} ({where}), NOT into a real HubSpot portal."
             )
         if context.log is not None:

@@ -1,9 +1,17 @@
-"""``make demo``'s job, run twice as a user runs it: the second run creates nothing new and says so."""
+"""``make demo``'s job, run twice as a user runs it: the second run creates nothing new and says so.
 
+And the demo's target: the sandbox, even with ``HUBSPOT_ACCESS_TOKEN`` exported, unless the user opts in
+with ``HUBSPOT_TARGET=hubspot`` or ``--target hubspot``; the first line says which.
+"""
+
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -15,17 +23,65 @@ INVALID_EMAIL_KEYS = ["CT-00039", "CT-00342", "CT-00561", "CT-00725", "CT-01019"
                       "CT-01244", "CT-01470", "CT-01500", "CT-02533", "CT-02679"]  # fmt: skip
 
 
-def _demo(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+A_REAL_LOOKING_TOKEN = "pat-na1-00000000-0000-0000-0000-000000000000"
+
+
+class ConnectionTrap:
+    """A port on 127.0.0.1 that counts every connection made to it (and closes each at once)."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self._socket.settimeout(0.2)  # the poll interval of the accept loop, not a synchronisation
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._socket.accept()
+            except TimeoutError:
+                if self._stop.is_set():  # only once nothing is waiting in the backlog
+                    return
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> int:
+        """Stop, after counting the connections still queued; return the total."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._socket.close()
+        return self.connections
+
+
+@pytest.fixture
+def trap() -> Iterator[ConnectionTrap]:
+    found = ConnectionTrap()
+    yield found
+    found.close()
+
+
+def _demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = dbt_env(
         HUBSPOT_LOADER_DEMO_DIR=str(tmp_path / "demo"),
         HUBSPOT_LOADER_DUCKDB=str(tmp_path / "warehouse.duckdb"),
     )
-    env.pop("HUBSPOT_ACCESS_TOKEN", None)
-    env.pop("HUBSPOT_SANDBOX_URL", None)
+    for name in ("HUBSPOT_ACCESS_TOKEN", "HUBSPOT_SANDBOX_URL", "HUBSPOT_TARGET", "HUBSPOT_BASE_URL"):
+        env.pop(name, None)
+    env.update(extra)
+    return env
+
+
+def _demo(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(DBT_EXAMPLES / "demo.py")],
+        [sys.executable, str(DBT_EXAMPLES / "demo.py"), *args],
         cwd=tmp_path,
-        env=env,
+        env=_demo_env(tmp_path, **extra),
         capture_output=True,
         text=True,
         timeout=400,
@@ -43,10 +99,15 @@ def _table(stdout: str) -> dict[str, list[int]]:
 
 
 @pytest.mark.slow
-def test_demo_twice_second_run_creates_nothing(tmp_path: Path) -> None:
-    first = _demo(tmp_path)
+def test_demo_twice_second_run_creates_nothing(tmp_path: Path, trap: ConnectionTrap) -> None:
+    # A data engineer's shell: a token and a base URL exported. The demo must still use the sandbox.
+    first = _demo(tmp_path, HUBSPOT_ACCESS_TOKEN=A_REAL_LOOKING_TOKEN, HUBSPOT_BASE_URL=trap.url)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.stdout.splitlines()[0].startswith("Target: the embedded HubSpot sandbox (")
+    assert "HUBSPOT_ACCESS_TOKEN is set but not used" in first.stdout.splitlines()[0]
     assert "embedded HubSpot sandbox" in first.stdout
+    assert trap.close() == 0  # the base URL was never contacted
+    assert A_REAL_LOOKING_TOKEN not in first.stdout + first.stderr
     table = _table(first.stdout)
     assert {k: v[1] for k, v in table.items()} == EXPECTED_CREATED  # created
     assert {k: v[3] for k, v in table.items()} == {"companies": 0, "contacts": 10, "deals": 0}  # failed
@@ -67,3 +128,90 @@ def test_demo_twice_second_run_creates_nothing(tmp_path: Path) -> None:
     with sqlite3.connect(db) as con:
         again = dict(con.execute("select object_type_id, count(*) from objects group by 1").fetchall())
     assert again == counts
+
+
+def _first_line(proc: subprocess.CompletedProcess[str]) -> str:
+    assert proc.stdout, proc.stderr
+    return proc.stdout.splitlines()[0]
+
+
+def test_target_is_the_sandbox_with_a_token_exported(tmp_path: Path, trap: ConnectionTrap) -> None:
+    proc = _demo(
+        tmp_path, "--print-target", HUBSPOT_ACCESS_TOKEN=A_REAL_LOOKING_TOKEN, HUBSPOT_BASE_URL=trap.url
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = _first_line(proc)
+    assert line.startswith(f"Target: the embedded HubSpot sandbox ({tmp_path / 'demo' / 'sandbox.sqlite'})")
+    assert "not a real HubSpot portal" in line and "HUBSPOT_TARGET=hubspot" in line
+    assert trap.close() == 0
+
+
+def test_make_dev_target_is_its_sandbox_with_a_token_exported(tmp_path: Path) -> None:
+    # what `make dev` runs first (and dagster dev's definitions read the same environment)
+    proc = _demo(
+        tmp_path,
+        "--print-target",
+        HUBSPOT_ACCESS_TOKEN=A_REAL_LOOKING_TOKEN,
+        HUBSPOT_SANDBOX_URL="http://127.0.0.1:8765",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _first_line(proc).startswith("Target: the local HubSpot sandbox at http://127.0.0.1:8765,")
+
+
+def test_real_hubspot_only_on_explicit_opt_in(tmp_path: Path) -> None:
+    by_env = _demo(
+        tmp_path,
+        "--print-target",
+        HUBSPOT_TARGET="hubspot",
+        HUBSPOT_ACCESS_TOKEN=A_REAL_LOOKING_TOKEN,
+        HUBSPOT_BASE_URL="http://127.0.0.1:9",
+    )
+    assert by_env.returncode == 0, by_env.stderr
+    assert _first_line(by_env) == (
+        "Target: real HubSpot at http://127.0.0.1:9 (HUBSPOT_TARGET=hubspot), "
+        "the portal of $HUBSPOT_ACCESS_TOKEN"
+    )
+    by_flag = _demo(
+        tmp_path, "--target", "hubspot", "--print-target", HUBSPOT_ACCESS_TOKEN=A_REAL_LOOKING_TOKEN
+    )
+    assert by_flag.returncode == 0 and _first_line(by_flag).startswith(
+        "Target: real HubSpot at https://api.hubapi.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--target", "hubspot"], {}, "--target=hubspot loads into a real HubSpot portal and needs"),
+        ([], {"HUBSPOT_TARGET": "hubspot"}, "HUBSPOT_TARGET=hubspot loads into a real HubSpot portal"),
+        ([], {"HUBSPOT_TARGET": "prod", "HUBSPOT_ACCESS_TOKEN": A_REAL_LOOKING_TOKEN}, "expected 'sandbox'"),
+    ],
+)
+def test_unusable_target_stops_before_anything_runs(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    proc = _demo(tmp_path, *args, **env)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "demo").exists()
+
+
+def test_definitions_choose_the_sandbox_with_a_token_exported(
+    warehouse: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The resource ``dagster dev`` (``make dev``) and the demo get, from the same environment."""
+    import definitions
+
+    from hubspot_loader.resource import HubSpotResource
+    from hubspot_loader.sandbox.resource import SandboxHubSpotResource
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", A_REAL_LOOKING_TOKEN)
+    monkeypatch.setenv("HUBSPOT_SANDBOX_URL", "http://127.0.0.1:8765")
+    monkeypatch.delenv("HUBSPOT_TARGET", raising=False)
+    chosen = definitions.hubspot_target()
+    assert isinstance(chosen, SandboxHubSpotResource) and chosen.url == "http://127.0.0.1:8765"
+
+    monkeypatch.setenv("HUBSPOT_TARGET", "hubspot")
+    monkeypatch.setenv("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+    real = definitions.hubspot_target()
+    assert type(real) is HubSpotResource and real.base_url == "https://api.hubapi.com"

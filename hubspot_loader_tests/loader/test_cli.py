@@ -17,7 +17,8 @@ SCRIPT = Path(sys.executable).parent / "hubspot-loader"
 
 
 def _run(args: list[str], token: str | None, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "HUBSPOT_ACCESS_TOKEN"}
+    env = {k: v for k, v in os.environ.items() if k not in {"HUBSPOT_ACCESS_TOKEN", "HUBSPOT_LOADER_STATE"}}
+    env["XDG_STATE_HOME"] = str(cwd / "xdg-state")  # the sync state stays in the test's directory
     if token is not None:
         env["HUBSPOT_ACCESS_TOKEN"] = token
     return subprocess.run(
@@ -65,7 +66,7 @@ def test_load_csv_with_bad_rows(
         line.split(None, 1) for line in proc.stdout.splitlines() if line.startswith(("created", "failed"))
     )
     assert summary == {"created": "3", "failed": "2"}
-    failed = pd.read_csv(contacts_csv.with_suffix(".failed.csv"), dtype=str)
+    failed = pd.read_csv(contacts_csv.with_name("contacts.csv.failed.csv"), dtype=str)
     assert sorted(failed["key"]) == ["2", "4"]
     got = {
         k: f"{c} {code}" for k, c, code in zip(failed["key"], failed["category"], failed["code"], strict=True)
@@ -134,8 +135,11 @@ def test_dry_run_with_token_runs_preflight_without_writing(
         sandbox.token,
         contacts_csv.parent,
     )  # fmt: skip
-    assert proc.returncode == 1  # preflight: the misspelt property blocks every row that has it
-    assert "fristname" in proc.stderr + proc.stdout and "firstname" in proc.stderr + proc.stdout
+    assert proc.returncode == 2  # a property that does not exist is a configuration error
+    assert (
+        "property 'fristname' (column 'first') does not exist on contacts; did you mean 'firstname'?"
+        in proc.stderr
+    )
     assert sandbox.counters()["write_requests"] == 0
 
 

@@ -1,0 +1,199 @@
+"""``hubspot-loader load`` files and state: reruns create nothing twice, the failed-rows file keeps the
+whole input name and survives dry runs, and ``--ids-out``/``--keys-from`` associate by warehouse key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hubspot_loader.cli.state import default_state_path
+from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader_tests.loader.cli_support import CliRun, cli, default_state_file
+
+__all__ = ["cli"]
+
+Cli = Callable[..., CliRun]
+
+
+@pytest.fixture
+def companies_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "companies.csv"
+    pd.DataFrame(
+        {"company_id": [f"CO-{i}" for i in range(1, 11)], "name": [f"Company {i}" for i in range(1, 11)]}
+    ).to_csv(path, index=False)
+    return path
+
+
+def _companies(path: Path, hub: SandboxHandle, *extra: str) -> list[str]:
+    base = ["load", str(path), "--object-type", "companies", "--key", "company_id"]
+    return [*base, "--base-url", hub.base_url, *extra]
+
+
+def test_rerun_creates_no_duplicates_by_default(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path
+) -> None:
+    first = cli(_companies(companies_csv, sandbox), token=sandbox.token)
+    assert first.code == 0, first.err
+    assert first.summary()["created"] == "10"
+    # companies have no unique property: the warning comes first, before the load
+    assert first.err.splitlines()[0].startswith("warning: companies: no unique property to reconcile by")
+    assert first.summary()["sync state"] == str(default_state_file(tmp_path))
+    assert default_state_file(tmp_path).exists()
+
+    second = cli(_companies(companies_csv, sandbox), token=sandbox.token)
+    assert second.code == 0, second.err
+    assert (second.summary()["created"], second.summary()["skipped"]) == ("0", "10")
+    assert sandbox.counts()["companies"] == 10
+    assert sandbox.counters()["write_requests"] == 1
+
+
+def test_no_state_opts_out_and_state_path_overrides(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path
+) -> None:
+    for _ in range(2):
+        assert cli(_companies(companies_csv, sandbox, "--no-state"), token=sandbox.token).code == 0
+    assert sandbox.counts()["companies"] == 20  # documented: without state every run sends every row
+    assert not default_state_file(tmp_path).exists()
+
+    other = tmp_path / "elsewhere" / "mine.sqlite"
+    run = cli(_companies(companies_csv, sandbox, "--state", str(other)), token=sandbox.token)
+    assert run.code == 0 and run.summary()["created"] == "10" and other.exists()
+    run = cli(_companies(companies_csv, sandbox, "--state", str(other)), token=sandbox.token)
+    assert run.summary()["skipped"] == "10"
+    assert not default_state_file(tmp_path).exists()
+
+
+def test_default_state_path_follows_the_environment(tmp_path: Path) -> None:
+    explicit = tmp_path / "s.sqlite"
+    assert default_state_path({"HUBSPOT_LOADER_STATE": str(explicit), "XDG_STATE_HOME": "/x"}) == explicit
+    assert (
+        default_state_path({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "hubspot_loader" / "state.sqlite"
+    )
+    home = Path.home() / ".local" / "state" / "hubspot_loader" / "state.sqlite"
+    assert default_state_path({"XDG_STATE_HOME": "relative/dir"}) == home  # relative XDG paths are ignored
+    assert default_state_path({}) == home
+
+
+def test_state_env_var_is_used(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "from-env.sqlite"
+    monkeypatch.setenv("HUBSPOT_LOADER_STATE", str(path))
+    assert cli(_companies(companies_csv, sandbox), token=sandbox.token).code == 0
+    assert path.exists() and not default_state_file(tmp_path).exists()
+
+
+def test_failed_rows_file_keeps_the_whole_input_name(
+    cli: Cli, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    rows = pd.DataFrame({"id": ["1", "2"], "email": ["ok@example.com", "not-an-email"]})
+    rows.to_csv(tmp_path / "contacts.csv", index=False)
+    rows.assign(id=["3", "4"], email=["ok2@example.com", "also-bad"]).to_parquet(
+        tmp_path / "contacts.parquet"
+    )
+    for name in ("contacts.csv", "contacts.parquet"):
+        run = cli(["load", name, "--object-type", "contacts", "--key", "id", "--base-url", sandbox.base_url],
+                  token=sandbox.token)  # fmt: skip
+        assert run.code == 1
+    from_csv = pd.read_csv(tmp_path / "contacts.csv.failed.csv", dtype=str)
+    from_parquet = pd.read_csv(tmp_path / "contacts.parquet.failed.csv", dtype=str)
+    assert list(from_csv["key"]) == ["2"] and list(from_parquet["key"]) == ["4"]
+    assert not (tmp_path / "contacts.failed.csv").exists()
+
+
+def test_dry_run_never_writes_or_replaces_the_failed_rows_file(
+    cli: Cli, sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "contacts.csv"
+    pd.DataFrame({"id": ["1", "2"], "email": ["ok@example.com", "not-an-email"]}).to_csv(path, index=False)
+    args = [
+        "load",
+        "contacts.csv",
+        "--object-type",
+        "contacts",
+        "--key",
+        "id",
+        "--base-url",
+        sandbox.base_url,
+    ]
+    dry = cli([*args, "--dry-run"], token=sandbox.token)
+    assert dry.code == 1  # preflight predicts a rejection
+    assert not (tmp_path / "contacts.csv.failed.csv").exists()
+
+    assert cli(args, token=sandbox.token).code == 1
+    written = (tmp_path / "contacts.csv.failed.csv").read_bytes()
+    pd.DataFrame({"id": ["1", "2", "3"], "email": ["a-bad", "b-bad", "c-bad"]}).to_csv(path, index=False)
+    dry = cli([*args, "--dry-run", "--no-state"], token=sandbox.token)
+    assert dry.code == 1 and "no file written" in dry.out
+    assert (tmp_path / "contacts.csv.failed.csv").read_bytes() == written
+
+
+def test_ids_out_and_keys_from_associate_by_warehouse_key(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path
+) -> None:
+    ids = tmp_path / "companies.ids.csv"
+    run = cli(_companies(companies_csv, sandbox, "--ids-out", str(ids)), token=sandbox.token)
+    assert run.code == 0
+    id_map = pd.read_csv(ids, dtype=str)
+    assert list(id_map.columns) == ["key", "hubspot_id"]
+    by_name = {o["properties"]["name"]: o["id"] for o in sandbox.objects("companies")}
+    assert dict(zip(id_map["key"], id_map["hubspot_id"], strict=True)) == {
+        f"CO-{i}": by_name[f"Company {i}"] for i in range(1, 11)
+    }
+
+    # a rerun skips every row and still writes the whole id map
+    ids.unlink()
+    assert cli(_companies(companies_csv, sandbox, "--ids-out", str(ids)), token=sandbox.token).code == 0
+    assert len(pd.read_csv(ids, dtype=str)) == 10
+
+    contacts = tmp_path / "contacts.csv"
+    pd.DataFrame(
+        {"id": ["P1", "P2", "P3"], "email": ["p1@example.com", "p2@example.com", "p3@example.com"],
+         "company_id": ["CO-3", "CO-7", "CO-99"]}
+    ).to_csv(contacts, index=False)  # fmt: skip
+    run = cli(
+        ["load", str(contacts), "--object-type", "contacts", "--key", "id", "--base-url", sandbox.base_url,
+         "--associate", "company_id=companies", "--keys-from", f"company_id={ids}"],
+        token=sandbox.token,
+    )  # fmt: skip
+    assert run.code == 1  # CO-99 is not in the companies' id map
+    assert run.summary()["created"] == "2"
+    linked = {
+        o["properties"]["email"]: [
+            a["toObjectId"] for a in o["associations"] if a["toObjectType"] == "companies"
+        ]
+        for o in sandbox.objects("contacts")
+    }
+    assert linked == {"p1@example.com": [by_name["Company 3"]], "p2@example.com": [by_name["Company 7"]]}
+    failed = pd.read_csv(tmp_path / "contacts.csv.failed.csv", dtype=str)
+    assert list(failed["key"]) == ["P3"] and "CO-99" in failed["message"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--keys-from", "company_id=x.csv"], "no --associate company_id=OBJECT_TYPE"),
+        (["--associate", "company_id=companies", "--keys-from", "company_id=missing.csv"], "no such file"),
+        (
+            ["--associate", "company_id=companies", "--keys-from", "company_id=wrong.csv"],
+            "no 'hubspot_id' column",
+        ),
+    ],
+)
+def test_keys_from_mistakes_are_exit_2(
+    cli: Cli, sandbox: SandboxHandle, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    (tmp_path / "wrong.csv").write_text("key,id\nCO-1,1\n")
+    pd.DataFrame({"id": ["P1"], "email": ["p@example.com"], "company_id": ["CO-1"]}).to_csv(
+        tmp_path / "c.csv", index=False
+    )
+    run = cli(
+        ["load", "c.csv", "--object-type", "contacts", "--key", "id", "--base-url", sandbox.base_url, *extra],
+        token=sandbox.token,
+    )
+    assert run.code == 2
+    assert message in run.err and "Traceback" not in run.err
+    assert sandbox.counters()["requests"] == 0

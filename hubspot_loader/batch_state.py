@@ -53,14 +53,16 @@ class LoadState:
 class BatchState:
     """One batch in progress: its record, settled outcomes and rows sent without a definite answer.
 
-    ``unacked`` holds the rows HubSpot may have created without saying so (an ambiguous failure, or a
-    non-``COMPLETE`` answer that did not list them); ``resent_incomplete`` the rows already resent once
-    after a ``PENDING``/``PROCESSING`` answer, which are never resent a second time.
+    ``sent`` holds the trace ids of the rows that were part of a request that left; ``unacked`` the rows
+    HubSpot may have created without saying so (an ambiguous failure, or a non-``COMPLETE`` answer that
+    did not list them); ``resent_incomplete`` the rows already resent once after a
+    ``PENDING``/``PROCESSING`` answer, which are never resent a second time.
     """
 
     index: int
     record: BatchRecord
     outcomes: dict[str, RowOutcome] = field(default_factory=dict)
+    sent: set[str] = field(default_factory=set)
     unacked: set[str] = field(default_factory=set)
     resent_incomplete: set[str] = field(default_factory=set)
     started: float | None = None
@@ -83,6 +85,12 @@ class BatchState:
         """Fail every row of ``rows`` with ``error``."""
         for row in rows:
             self.settle(row, FAILED, error=error)
+
+    def fail_unsettled(self, rows: Iterable[PreparedInput], error: RowError) -> None:
+        """Fail the rows of ``rows`` that have no outcome yet and are not in doubt (``unacked``)."""
+        self.fail(
+            (r for r in rows if r.trace_id not in self.outcomes and r.trace_id not in self.unacked), error
+        )
 
 
 def drop_unencodable(batch: BatchState, rows: list[PreparedInput]) -> list[PreparedInput]:

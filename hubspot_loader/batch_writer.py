@@ -4,6 +4,11 @@
 (in the client's worker threads). Each row of a batch ends with exactly one outcome: created (HubSpot's
 answer named it), reconciled (found by its unique property after an unacknowledged attempt), or failed
 with a reason. Ambiguous failures are handled in :mod:`hubspot_loader.reconcile`.
+
+When the load stops part-way (another batch's 401/403/daily limit, or the caller stopped consuming), a
+row that was sent and may have been created is failed in doubt (``UNMATCHED_RESULT``, kept pending by the
+ledger), one HubSpot answered without creating it keeps that answer's reason, and only a row that was
+never part of a request is ``NOT_SENT``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from hubspot_loader.model import (
     RATE_LIMIT_DAILY,
     RECONCILED,
     TRANSPORT_ERROR,
+    UNMATCHED_RESULT,
     BatchOutcome,
     BatchRecord,
     PreparedInput,
@@ -30,7 +36,6 @@ from hubspot_loader.model import (
 )
 from hubspot_loader.reconcile import (
     INCOMPLETE_STATUSES,
-    UNMATCHED_RESULT,
     after_ambiguous,
     after_incomplete,
     incomplete_failure,
@@ -70,9 +75,7 @@ class BatchWriter:
         """Write one batch; every row of it gets exactly one outcome (or a fatal error is recorded)."""
         load = self.load
         batch = BatchState(index=index, record=BatchRecord(index=index, rows=len(rows)))
-        missing_error = RowError(
-            category=NOT_SENT, message="not sent: the load stopped before this row was sent"
-        )
+        refused: HubSpotError | None = None
         if load.before_send is not None and not load.abort.is_set():
             load.before_send(index, rows)
         try:
@@ -82,21 +85,13 @@ class BatchWriter:
         except HubSpotError as exc:
             load.set_fatal(exc)
             batch.record.error = str(exc)
-            if isinstance(exc, HubSpotRateLimitError) and exc.daily:
-                category = RATE_LIMIT_DAILY
-            else:
-                category = (exc.response.category if exc.response else None) or type(exc).__name__
-            missing_error = RowError(
-                category=category,
-                message=f"not created: {exc}",
-                http_status=exc.response.status if exc.response else None,
-            )
+            refused = exc
         finally:
             if batch.started is not None:
                 batch.record.duration_s = time.monotonic() - batch.started
         if batch.record.error is None and load.fatal is not None and len(batch.outcomes) < len(rows):
             batch.record.error = f"stopped: {load.fatal}"
-        batch.fail((r for r in rows if r.trace_id not in batch.outcomes), missing_error)
+        _account_for_the_rest(batch, rows, refused)
         outcomes = [batch.outcomes[r.trace_id] for r in rows]
         record = batch.record
         record.created = sum(1 for o in outcomes if o.status in (CREATED, RECONCILED))
@@ -107,16 +102,16 @@ class BatchWriter:
     def _write_group(self, batch: BatchState, rows: list[PreparedInput], *, top: bool) -> None:
         """Send ``rows`` as one batch-create request with retries; settle every row (or raise fatal)."""
         client, load = self.client, self.load
-        path = client._objects_path(load.object_type, "create")
+        path = client.objects_path(load.object_type, "create")
         record = batch.record
         pending = rows
         encoded_for: list[PreparedInput] | None = None
         data = b""
         started = time.monotonic()
         attempts = rate_limited = 0
+        if load.abort.is_set():
+            raise Aborted
         while True:
-            if load.abort.is_set():
-                raise Aborted
             if encoded_for is not pending:
                 try:
                     data = encode_body({"inputs": [r.payload() for r in pending]})
@@ -133,8 +128,9 @@ class BatchWriter:
             if batch.started is None:
                 batch.started = time.monotonic()
                 record.sent_at = datetime.now(timezone.utc)
+            batch.sent.update(r.trace_id for r in pending)
             try:
-                answer = client._send_once("POST", path, data)
+                answer = client.send_once("POST", path, data)
             except Exception as exc:
                 step = self._after_transport_error(batch, pending, exc)
             else:
@@ -153,6 +149,9 @@ class BatchWriter:
                 )
                 return
             if load.abort.wait(wait_s):
+                # HubSpot's last answer decides the rows that cannot have been created; the others stay
+                # in doubt (see _account_for_the_rest)
+                batch.fail_unsettled(pending, _with_note(step.failure, " (not retried: the load stopped)"))
                 raise Aborted
 
     def _after_transport_error(
@@ -163,7 +162,7 @@ class BatchWriter:
         if not client.retry.is_retryable_exception(exc):
             raise exc
         ambiguous = is_ambiguous(exc)
-        error = client._transport_error(exc, ambiguous=ambiguous, what=f"batch {batch.index}")
+        error = client.transport_error(exc, ambiguous=ambiguous, what=f"batch {batch.index}")
         if ambiguous:
             rows = after_ambiguous(client, batch, self.load, rows, str(error))
             if not rows:
@@ -186,7 +185,7 @@ class BatchWriter:
             return _Retry(resend, incomplete_failure(status, load.unique_property)) if resend else None
         if 200 <= answer.status < 300:
             message = f"HTTP {answer.status} without a readable body; the row may exist"
-            batch.fail(rows, RowError("UNMATCHED_RESULT", message, http_status=answer.status))
+            batch.fail(rows, RowError(UNMATCHED_RESULT, message, http_status=answer.status))
             return None
         failure = row_error(answer.body, http_status=answer.status)
         retry_after = parse_retry_after(answer.headers.get("Retry-After"))
@@ -211,16 +210,7 @@ class BatchWriter:
         """Retries are spent: fail ``rows`` with the last failure and how the retries ended."""
         if failure.category == TRANSPORT_ERROR and rows and rows[0].trace_id in batch.unacked:
             note += "; the row may have been created"
-        batch.fail(
-            rows,
-            RowError(
-                category=failure.category,
-                message=failure.message + note,
-                code=failure.code,
-                property=failure.property,
-                http_status=failure.http_status,
-            ),
-        )
+        batch.fail(rows, _with_note(failure, note))
 
     def _non_retryable(
         self, batch: BatchState, rows: list[PreparedInput], answer: Answer, failure: RowError
@@ -262,8 +252,12 @@ class BatchWriter:
             return
         batch.record.splits += 1
         middle = len(rows) // 2
-        self._write_group(batch, rows[:middle], top=False)
-        self._write_group(batch, rows[middle:], top=False)
+        try:
+            self._write_group(batch, rows[:middle], top=False)
+            self._write_group(batch, rows[middle:], top=False)
+        except Aborted:
+            batch.fail_unsettled(rows, _not_isolated(failure, len(rows)))
+            raise
 
     def _resolve_conflict(self, batch: BatchState, rows: list[PreparedInput], failure: RowError) -> bool:
         """409 naming "Existing ID: N": find the row holding N's unique value, settle it, resend the rest.
@@ -301,7 +295,11 @@ class BatchWriter:
             )
             return True
         batch.record.splits += 1
-        self._write_group(batch, rest, top=False)
+        try:
+            self._write_group(batch, rest, top=False)
+        except Aborted:
+            batch.fail_unsettled(rest, _not_isolated(failure, len(rows)))
+            raise
         return True
 
     def _settle_answer(
@@ -357,6 +355,68 @@ class BatchWriter:
         if isinstance(status, str) and (record.status in (None, "COMPLETE")):
             record.status = status
         return doubtful
+
+
+def _with_note(failure: RowError, note: str) -> RowError:
+    """``failure`` (the row's last attempt's) with ``note`` appended to its message."""
+    return RowError(
+        category=failure.category,
+        message=failure.message + note,
+        code=failure.code,
+        property=failure.property,
+        http_status=failure.http_status,
+    )
+
+
+def _not_isolated(failure: RowError, rows: int) -> RowError:
+    """Return the failure of a row of a group HubSpot rejected whole when the load stopped isolating it."""
+    return RowError(
+        category=failure.category,
+        message=(
+            f"not isolated: the load stopped; HubSpot rejected the group of {rows} rows with: "
+            f"{failure.message}"
+        ),
+        code=failure.code,
+        property=failure.property,
+        http_status=failure.http_status,
+    )
+
+
+def _account_for_the_rest(batch: BatchState, rows: list[PreparedInput], refused: HubSpotError | None) -> None:
+    """Give every row of ``batch`` still without an outcome one, after the batch stopped part-way.
+
+    A row that was sent and may have been created (``unacked``, or sent without any settling answer)
+    fails in doubt (``UNMATCHED_RESULT``: the ledger keeps it pending). When this batch's own request was
+    refused (``refused``: 401, 403, daily limit ...), the other rows fail with that refusal. Only a row
+    that was never part of a request is ``NOT_SENT``.
+    """
+    left = [r for r in rows if r.trace_id not in batch.outcomes]
+    if not left:
+        return
+    doubtful = [
+        r for r in left if r.trace_id in batch.unacked or (refused is None and r.trace_id in batch.sent)
+    ]
+    batch.fail(
+        doubtful,
+        RowError(
+            category=UNMATCHED_RESULT,
+            message="sent; HubSpot may have created it; the load stopped before it was confirmed",
+        ),
+    )
+    if refused is None:
+        error = RowError(category=NOT_SENT, message="not sent: the load stopped before this row was sent")
+    else:
+        response = refused.response
+        if isinstance(refused, HubSpotRateLimitError) and refused.daily:
+            category = RATE_LIMIT_DAILY
+        else:
+            category = (response.category if response else None) or type(refused).__name__
+        error = RowError(
+            category=category,
+            message=f"not created: {refused}",
+            http_status=response.status if response else None,
+        )
+    batch.fail((r for r in left if r.trace_id not in batch.outcomes), error)
 
 
 __all__ = ["SPLIT_STATUSES", "BatchWriter"]

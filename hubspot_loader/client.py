@@ -14,13 +14,15 @@ load is usually worse than a rare duplicate; ``resend_ambiguous=False`` fails su
 A batch answer whose ``status`` is ``CANCELED``, ``PENDING`` or ``PROCESSING`` creates the rows it
 lists; the others are looked up the same way (after a short bounded wait for ``PENDING``/``PROCESSING``,
 :class:`~hubspot_loader.retry.RetryPolicy` ``pending_polls``) and reconciled or resent, never blindly
-(:mod:`hubspot_loader.reconcile`).
+(:mod:`hubspot_loader.reconcile`). Rows a ``PENDING``/``PROCESSING`` answer left out that have no unique
+value are never resent, whatever ``resend_ambiguous`` says: they fail in doubt as ``HUBSPOT_PENDING``.
 
 ``batch_create(before_send=...)`` lets the caller write each batch ahead (the sync ledger,
 :mod:`hubspot_loader.ledger`) before its first request leaves, and :meth:`HubSpotClient.find_by_unique`
 is the lookup both in-run reconciliation and the ledger's crash recovery use. Each batch is written by
-:class:`~hubspot_loader.batch_writer.BatchWriter`; the names that lived here before that split
-(``_Batch``, ``_Load``, ``_drop_unencodable``, ``encode_body``, ``is_ambiguous`` ...) are re-exported.
+:class:`~hubspot_loader.batch_writer.BatchWriter` through :meth:`HubSpotClient.objects_path`,
+:meth:`~HubSpotClient.send_once` and :meth:`~HubSpotClient.transport_error`; the state it shares with
+reconciliation is in :mod:`hubspot_loader.batch_state`.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hubspot_loader import __version__
-from hubspot_loader.base_url import check_base_url, no_proxy_for
-from hubspot_loader.batch_state import Aborted, BatchState, BeforeSend, LoadState, drop_unencodable
-from hubspot_loader.batch_writer import SPLIT_STATUSES, BatchWriter
+from hubspot_loader.base_url import DEFAULT_BASE_URL, check_base_url, no_proxy_for
+from hubspot_loader.batch_state import BeforeSend, LoadState
+from hubspot_loader.batch_writer import BatchWriter
 from hubspot_loader.errors import (
     HubSpotConfigurationError,
     HubSpotError,
@@ -50,20 +52,13 @@ from hubspot_loader.errors import (
     parse_body,
 )
 from hubspot_loader.ledger import token_fingerprint
-from hubspot_loader.model import BatchOutcome, PreparedInput
+from hubspot_loader.model import MAX_BATCH_SIZE, BatchOutcome, PreparedInput
 from hubspot_loader.ratelimit import RateLimiter
 from hubspot_loader.retry import RetryPolicy, parse_retry_after
 from hubspot_loader.transport import Answer, encode_body, is_ambiguous
 
-MAX_BATCH_SIZE = 100
 DEFAULT_MAX_SPLIT_REQUESTS = 1000
 """Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
-
-_Load = LoadState
-_Batch = BatchState
-_Aborted = Aborted
-_Answer = Answer
-_drop_unencodable = drop_unencodable
 
 
 class HubSpotClient:
@@ -83,7 +78,8 @@ class HubSpotClient:
             failures; rows left unisolated fail with "not isolated: split budget exhausted".
         session: a ``requests.Session`` to use (not closed by :meth:`close`); a pooled one by default.
         resend_ambiguous: without a ``unique_property``, resend rows after an ambiguous failure
-            (default, recorded as a batch warning) or fail them as possibly created.
+            or a ``CANCELED`` answer (default, recorded as a batch warning) or fail them as possibly
+            created. Never after a ``PENDING``/``PROCESSING`` answer (see :mod:`hubspot_loader.reconcile`).
         rate_limiter: a limiter to share with other clients of the same token.
 
     """
@@ -92,7 +88,7 @@ class HubSpotClient:
         self,
         access_token: str,
         *,
-        base_url: str = "https://api.hubapi.com",
+        base_url: str = DEFAULT_BASE_URL,
         api_version: str = "2026-03",
         timeout: float | tuple[float, float] = (5.0, 60.0),
         max_in_flight: int = 4,
@@ -174,7 +170,8 @@ class HubSpotClient:
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "***")
 
-    def _objects_path(self, object_type: str, action: str) -> str:
+    def objects_path(self, object_type: str, action: str) -> str:
+        """Return the path of the batch endpoint ``action`` (``create``, ``read`` ...) of ``object_type``."""
         t = quote(object_type, safe="")
         if self.api_version.startswith("v"):
             return f"/crm/{self.api_version}/objects/{t}/batch/{action}"
@@ -192,8 +189,8 @@ class HubSpotClient:
             return f"/crm/v4/associations/{a}/{b}/labels"
         return f"/crm/associations/{self.api_version}/{a}/{b}/labels"
 
-    def _send_once(self, method: str, path: str, data: bytes | None) -> Answer:
-        """One paced HTTP request. Transport exceptions propagate (with the token redacted)."""
+    def send_once(self, method: str, path: str, data: bytes | None) -> Answer:
+        """Send one paced HTTP request; return its answer. Transport exceptions propagate (token redacted)."""
         sent_at = self.limiter.reserve()
         headers = {
             "Authorization": f"Bearer {self._token}",
@@ -219,7 +216,8 @@ class HubSpotClient:
         self.limiter.observe(response.headers, sent_at=sent_at)
         return Answer(response.status_code, parse_body(response.content), response.headers, url)
 
-    def _transport_error(self, exc: BaseException, *, ambiguous: bool, what: str) -> HubSpotTransportError:
+    def transport_error(self, exc: BaseException, *, ambiguous: bool, what: str) -> HubSpotTransportError:
+        """Return the error for a request to ``what`` that got no answer (``exc``), the token redacted."""
         detail = self._redact(f"{type(exc).__name__}: {exc}")
         note = " (the request may have been processed)" if ambiguous else ""
         return HubSpotTransportError(f"{what}: no answer from HubSpot{note}: {detail}", ambiguous=ambiguous)
@@ -233,11 +231,11 @@ class HubSpotClient:
             attempts += 1
             retry_after: float | None = None
             try:
-                answer = self._send_once(method, path, data)
+                answer = self.send_once(method, path, data)
             except Exception as exc:
                 if not self.retry.is_retryable_exception(exc):
                     raise
-                error: HubSpotError = self._transport_error(exc, ambiguous=is_ambiguous(exc), what=what)
+                error: HubSpotError = self.transport_error(exc, ambiguous=is_ambiguous(exc), what=what)
             else:
                 if 200 <= answer.status < 300:
                     return answer
@@ -272,7 +270,7 @@ class HubSpotClient:
         Sent in chunks of 100; each result is HubSpot's object (``id``, ``properties`` ...).
         """
         results: list[dict[str, Any]] = []
-        path = self._objects_path(object_type, "read")
+        path = self.objects_path(object_type, "read")
         for start in range(0, len(ids), MAX_BATCH_SIZE):
             chunk = ids[start : start + MAX_BATCH_SIZE]
             body: dict[str, Any] = {
@@ -415,4 +413,4 @@ class HubSpotClient:
             raise fatal
 
 
-__all__ = ["SPLIT_STATUSES", "BeforeSend", "HubSpotClient", "encode_body", "is_ambiguous"]
+__all__ = ["BeforeSend", "HubSpotClient", "encode_body", "is_ambiguous"]

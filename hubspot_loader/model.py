@@ -24,6 +24,10 @@ from hubspot_loader.rows import RowError as RowError
 from hubspot_loader.rows import RowOutcome as RowOutcome
 from hubspot_loader.rows import decimal_int as decimal_int
 
+MAX_BATCH_SIZE = 100
+"""Inputs HubSpot takes in one CRM object batch request ("Batch operations are limited to 100 records at a
+time", reference §6); the client, ``load_dataframe`` and the CLI all hold to it."""
+
 #: Row statuses.
 CREATED = "created"
 """HubSpot created the object in this run."""
@@ -44,6 +48,11 @@ UNRESOLVED_ASSOCIATION = "UNRESOLVED_ASSOCIATION"
 TRANSPORT_ERROR = "TRANSPORT_ERROR"
 RATE_LIMIT_DAILY = "RATE_LIMIT_DAILY"
 NOT_SENT = "NOT_SENT"
+UNMATCHED_RESULT = "UNMATCHED_RESULT"
+"""The row was sent and may have been created, but no answer settled it (the ledger keeps it pending)."""
+HUBSPOT_PENDING = "HUBSPOT_PENDING"
+"""HubSpot answered ``PENDING``/``PROCESSING`` without this row and it has no unique value to look it up by:
+probably being created, never resent blindly (the ledger keeps it pending, ``docs/ledger.md``)."""
 
 #: Values of :attr:`LoadResult.hubspot_status` (the ``hubspot/status`` metadata) besides HubSpot's own batch
 #: statuses (``COMPLETE``, ``PENDING``, ``PROCESSING``, ``CANCELED``).

@@ -11,9 +11,15 @@ The rows it does not list are in doubt (:func:`after_incomplete`): with a unique
 up, after a short bounded wait for ``PENDING``/``PROCESSING`` (:class:`~hubspot_loader.retry.RetryPolicy`
 ``pending_polls`` times ``pending_poll_interval_s``); found rows are reconciled, missing ones resent. A row
 is resent at most once after a ``PENDING``/``PROCESSING`` answer; ``CANCELED`` rows confirmed absent
-are resent while retries last and then fail with category :data:`CANCELED`. Rows without a unique
-value follow ``resend_ambiguous``. Rows left in doubt fail as ``UNMATCHED_RESULT``, which the ledger
-keeps pending, so the next run looks them up before sending them.
+are resent while retries last and then fail with category :data:`CANCELED`.
+
+Rows without a unique value cannot be looked up. After ``CANCELED`` they follow ``resend_ambiguous``.
+After ``PENDING``/``PROCESSING`` they are never resent, whatever ``resend_ambiguous`` says: HubSpot has
+just said it is still working on them, so a resend would most likely create each a second time. They
+fail with category :data:`~hubspot_loader.model.HUBSPOT_PENDING`, which the ledger keeps pending and which
+no later run resends blindly (``docs/ledger.md``). Other rows left in doubt fail as
+:data:`~hubspot_loader.model.UNMATCHED_RESULT`, which the ledger also keeps pending, so the next run looks
+them up before sending them.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from typing import TYPE_CHECKING
 
 from hubspot_loader.batch_state import Aborted, BatchState, LoadState
 from hubspot_loader.errors import HubSpotError
-from hubspot_loader.model import RECONCILED, TRANSPORT_ERROR, PreparedInput, RowError
+from hubspot_loader.model import (
+    HUBSPOT_PENDING,
+    RECONCILED,
+    TRANSPORT_ERROR,
+    UNMATCHED_RESULT,
+    PreparedInput,
+    RowError,
+)
 
 if TYPE_CHECKING:
     from hubspot_loader.client import HubSpotClient
@@ -30,11 +43,22 @@ if TYPE_CHECKING:
 CANCELED = "CANCELED"
 """Status of a batch answer HubSpot canceled; also the category of rows it left uncreated."""
 WAITED_STATUSES = frozenset({"PENDING", "PROCESSING"})
-"""Statuses saying HubSpot is still working: the rows they do not list are waited for."""
+"""Statuses saying HubSpot is still working: the rows they do not list are waited for, not resent blindly."""
 INCOMPLETE_STATUSES = WAITED_STATUSES | {CANCELED}
 """Batch answer statuses other than ``COMPLETE`` in HubSpot's schema."""
-UNMATCHED_RESULT = "UNMATCHED_RESULT"
-"""Category of a row whose fate HubSpot's answer left open (the ledger keeps such rows pending)."""
+
+__all__ = [
+    "CANCELED",
+    "HUBSPOT_PENDING",
+    "INCOMPLETE_STATUSES",
+    "UNMATCHED_RESULT",
+    "WAITED_STATUSES",
+    "after_ambiguous",
+    "after_incomplete",
+    "group_by_unique",
+    "in_input_order",
+    "incomplete_failure",
+]
 
 
 def group_by_unique(
@@ -58,6 +82,54 @@ def in_input_order(rows: list[PreparedInput], subset: list[PreparedInput]) -> li
     return sorted(subset, key=lambda r: order[r.trace_id])
 
 
+def _originals(keyed: dict[str, list[PreparedInput]], prop: str) -> list[str]:
+    """Return the unique value of each group as sent (stripped), to look it up by."""
+    return [str(group[0].properties[prop]).strip() for group in keyed.values()]
+
+
+def _settle_found(
+    batch: BatchState,
+    keyed: dict[str, list[PreparedInput]],
+    found: dict[str, str],
+    failure: RowError | None,
+) -> tuple[list[PreparedInput], int]:
+    """Settle each row whose unique value was found for it alone; return the others and how many settled.
+
+    A value found is :data:`RECONCILED` with the id found, unless several rows share it (then none can be
+    told apart). The others are returned to be resent, or, when ``failure`` is given (the look-up
+    itself failed), fail with it instead.
+    """
+    rest: list[PreparedInput] = []
+    reconciled = 0
+    for value, group in keyed.items():
+        if value in found and len(group) == 1:
+            batch.settle(group[0], RECONCILED, hubspot_id=found[value])
+            reconciled += 1
+        elif failure is not None:
+            batch.fail(group, failure)
+        else:
+            rest.extend(group)
+    return rest, reconciled
+
+
+def _unkeyed(
+    client: HubSpotClient, batch: BatchState, rows: list[PreparedInput], note: str, category: str
+) -> list[PreparedInput]:
+    """Rows that may have been created and have no unique value: return them to resend, or fail them.
+
+    ``resend_ambiguous=True`` resends them (with a batch warning: duplicates are possible); ``False``
+    fails them with ``category`` ("the row may exist").
+    """
+    if client.resend_ambiguous:
+        batch.record.warnings.append(
+            f"{note}; resending {len(rows)} row(s) without a unique value to look them up by: "
+            "duplicates are possible"
+        )
+        return rows
+    batch.fail(rows, RowError(category, f"{note}; not resent (resend_ambiguous=False); the row may exist"))
+    return []
+
+
 def after_ambiguous(
     client: HubSpotClient, batch: BatchState, load: LoadState, rows: list[PreparedInput], reason: str
 ) -> list[PreparedInput]:
@@ -67,46 +139,25 @@ def after_ambiguous(
     keyed, unkeyed = group_by_unique(rows, prop)
     resend: list[PreparedInput] = []
     if keyed and prop:
-        originals = [str(group[0].properties[prop]).strip() for group in keyed.values()]
-        found: dict[str, str] | None
+        found: dict[str, str] = {}
+        failure: RowError | None = None
         try:
-            found = client.find_by_unique(load.object_type, prop, originals)
+            found = client.find_by_unique(load.object_type, prop, _originals(keyed, prop))
         except HubSpotError as exc:
-            error = RowError(
+            failure = RowError(
                 category=TRANSPORT_ERROR,
                 message=(
                     f"{reason}; reconciliation by {prop} failed ({exc}); not resent to avoid "
                     "duplicates: the row may have been created"
                 ),
             )
-            batch.fail([r for group in keyed.values() for r in group], error)
-            found = None
-        if found is not None:
-            reconciled = 0
-            for value, group in keyed.items():
-                if value in found and len(group) == 1:
-                    batch.settle(group[0], RECONCILED, hubspot_id=found[value])
-                    reconciled += 1
-                else:
-                    resend.extend(group)
+        resend, reconciled = _settle_found(batch, keyed, found, failure)
+        if failure is None:
             batch.record.warnings.append(
                 f"{reason}; reconciled {reconciled} row(s) by {prop}, resending {len(resend)}"
             )
     if unkeyed:
-        if client.resend_ambiguous:
-            batch.record.warnings.append(
-                f"{reason}; resending {len(unkeyed)} row(s) without a {prop or 'unique property'} "
-                "value to reconcile by: duplicates are possible"
-            )
-            resend.extend(unkeyed)
-        else:
-            batch.fail(
-                unkeyed,
-                RowError(
-                    category=TRANSPORT_ERROR,
-                    message=f"{reason}; not resent (resend_ambiguous=False); the row may exist",
-                ),
-            )
+        resend.extend(_unkeyed(client, batch, unkeyed, reason, TRANSPORT_ERROR))
     return in_input_order(rows, resend)
 
 
@@ -116,6 +167,10 @@ def _look_up(
     """Look ``originals`` up by ``prop`` up to ``polls`` times, ``wait_s`` before each, until all are found.
 
     Returns ``casefolded value → id`` for those found and the error that ended the look-ups, if any.
+
+    Raises:
+        Aborted: the load stopped during a wait.
+
     """
     found: dict[str, str] = {}
     remaining = list(originals)
@@ -135,57 +190,52 @@ def _look_up(
 def after_incomplete(
     client: HubSpotClient, batch: BatchState, load: LoadState, rows: list[PreparedInput], status: str
 ) -> list[PreparedInput]:
-    """Rows a ``CANCELED``/``PENDING``/``PROCESSING`` answer did not list: settle or return them to resend."""
+    """Rows a ``CANCELED``/``PENDING``/``PROCESSING`` answer did not list: settle or return them to resend.
+
+    Raises:
+        Aborted: the load stopped while waiting for a ``PENDING``/``PROCESSING`` batch; the rows not
+            settled yet stay in ``batch.unacked`` (in doubt).
+
+    """
     batch.unacked.update(r.trace_id for r in rows)
     waited = status in WAITED_STATUSES
     prop = load.unique_property
     keyed, unkeyed = group_by_unique(rows, prop)
     note = f"batch {batch.index}: HubSpot answered {status} without {len(rows)} row(s)"
     resend: list[PreparedInput] = []
+    if unkeyed and waited:
+        # settled before the wait below, so that a stop during it cannot leave them without a reason
+        batch.fail(unkeyed, _still_processing(note, prop))
+        batch.record.warnings.append(
+            f"{note}; {len(unkeyed)} of them have no {prop or 'unique property'} value to look them up "
+            f"by: not resent (HubSpot is still creating them), reported {HUBSPOT_PENDING}"
+        )
+    elif unkeyed:
+        resend.extend(_unkeyed(client, batch, unkeyed, note, UNMATCHED_RESULT))
     if keyed and prop:
         policy = client.retry
-        originals = [str(group[0].properties[prop]).strip() for group in keyed.values()]
         found, error = _look_up(
             client,
             load,
             prop,
-            originals,
+            _originals(keyed, prop),
             polls=policy.pending_polls if waited else 1,
             wait_s=policy.pending_poll_interval_s if waited else 0.0,
         )
-        reconciled = 0
-        for value, group in keyed.items():
-            if value in found and len(group) == 1:
-                batch.settle(group[0], RECONCILED, hubspot_id=found[value])
-                reconciled += 1
-            elif error is not None:
-                batch.fail(
-                    group,
-                    RowError(
-                        UNMATCHED_RESULT,
-                        f"{note}; looking it up by {prop} failed "
-                        f"({error}); not resent to avoid duplicates: it may exist",
-                    ),
-                )
-            else:
-                resend.extend(group)
+        failure = None
+        if error is not None:
+            failure = RowError(
+                UNMATCHED_RESULT,
+                f"{note}; looking it up by {prop} failed ({error}); not resent to avoid duplicates: "
+                "it may exist",
+            )
+        missing, reconciled = _settle_found(batch, keyed, found, failure)
+        resend.extend(missing)
         batch.record.warnings.append(
             f"{note}; found {reconciled} by {prop}"
             + (" after waiting" if waited else "")
-            + f", resending {len(resend)}"
+            + f", resending {len(missing)}"
         )
-    if unkeyed:
-        if client.resend_ambiguous:
-            batch.record.warnings.append(
-                f"{note}; resending {len(unkeyed)} row(s) without a {prop or 'unique property'} value to "
-                "look them up by: duplicates are possible"
-            )
-            resend.extend(unkeyed)
-        else:
-            batch.fail(
-                unkeyed,
-                RowError(UNMATCHED_RESULT, f"{note}; not resent (resend_ambiguous=False); the row may exist"),
-            )
     if waited:
         again = [r for r in resend if r.trace_id in batch.resent_incomplete]
         batch.fail(
@@ -198,6 +248,16 @@ def after_incomplete(
         resend = [r for r in resend if r.trace_id not in batch.resent_incomplete]
         batch.resent_incomplete.update(r.trace_id for r in resend)
     return in_input_order(rows, resend)
+
+
+def _still_processing(note: str, prop: str | None) -> RowError:
+    """Return the failure of a row a ``PENDING``/``PROCESSING`` answer left out that cannot be looked up."""
+    return RowError(
+        HUBSPOT_PENDING,
+        f"{note}; HubSpot is still processing this row and it has no {prop or 'unique property'} value to "
+        "look it up by: not resent, whatever resend_ambiguous says (it is most likely being created; a "
+        "resend would duplicate it); kept in doubt: check it in HubSpot",
+    )
 
 
 def incomplete_failure(status: str, unique_property: str | None) -> RowError:

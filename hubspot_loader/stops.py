@@ -14,8 +14,9 @@ scope names come from HubSpot's API specs as collected in ``shared/reference/hub
   ``crm.schemas.<type>.write`` scope the properties API lists (§16.6).
 
 When HubSpot's 403 body names the scopes it wants (``requiredScopes``), the message shows them too.
-:func:`aborted` gives every row without an outcome a ``NOT_SENT`` failure and builds the
-:class:`LoadAborted` to raise. Pure: no I/O.
+:func:`aborted` gives every row without an outcome a failure and builds the :class:`LoadAborted` to
+raise: ``UNMATCHED_RESULT`` (in doubt) for the rows already handed to the client, whose batch may have
+been sent and created, ``NOT_SENT`` for the others. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from hubspot_loader.formatting import format_series
 from hubspot_loader.model import (
     FAILED,
     NOT_SENT,
+    UNMATCHED_RESULT,
     LoadResult,
     PreparedInput,
     RowError,
@@ -150,9 +152,11 @@ class LoadAborted(HubSpotLoaderError, RuntimeError):
     """The load stopped part-way (token refused, missing scope, daily limit, HubSpot unreachable ...).
 
     ``str(error)`` is one line saying why and what to do. ``result`` accounts for every row: those
-    answered before the stop keep their outcome (rows created stay created, with their ids); the rows
-    never sent are failed with category ``NOT_SENT`` (those of the batch HubSpot refused carry its
-    error). ``result.stopped`` holds the same line. The original error is the ``__cause__``.
+    answered before the stop keep their outcome (rows created stay created, with their ids); rows sent
+    whose creation was not confirmed are failed in doubt (``UNMATCHED_RESULT``; a ledger keeps them
+    pending, so the next run looks them up before anything is resent); the rows never sent are failed
+    with category ``NOT_SENT`` (those of the batch HubSpot refused carry its error). ``result.stopped``
+    holds the same line. The original error is the ``__cause__``.
     """
 
     def __init__(self, message: str, result: LoadResult) -> None:
@@ -167,19 +171,28 @@ def aborted(
     message: str,
     pending: Iterable[PreparedInput] = (),
 ) -> LoadAborted:
-    """Account for every row of ``df`` that has no outcome yet (``NOT_SENT``); return the error to raise.
+    """Account for every row of ``df`` that has no outcome yet; return the error to raise.
 
-    ``pending`` are inputs handed to the client whose batch never finished: they keep their key and
-    trace id. Every other row without an outcome is found by position.
+    ``pending`` are inputs handed to the client whose outcome never reached the load (the load stopped
+    while their batch was being written, or before its outcome was recorded): their batch may have been
+    sent and created, so they fail in doubt (``UNMATCHED_RESULT``), with their key and trace id. Every
+    other row without an outcome was never sent: it is found by position and fails ``NOT_SENT``.
     """
     message = one_line(message)
-    error = RowError(category=NOT_SENT, message=f"not sent: {message}")
+    in_doubt = RowError(
+        category=UNMATCHED_RESULT,
+        message=(
+            f"handed to HubSpot's batch create when the load stopped ({message}): it may have been "
+            "created; not confirmed"
+        ),
+    )
     for item in pending:
         result.rows.append(
             RowOutcome(
-                key=item.key, position=item.position, status=FAILED, error=error, trace_id=item.trace_id
+                key=item.key, position=item.position, status=FAILED, error=in_doubt, trace_id=item.trace_id
             )
         )
+    error = RowError(category=NOT_SENT, message=f"not sent: {message}")
     rows = result.rows
     seen = set(rows.positions()) if isinstance(rows, RowOutcomes) else {r.position for r in rows}
     if len(seen) < len(df):

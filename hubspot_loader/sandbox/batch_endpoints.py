@@ -20,14 +20,16 @@ class BatchEndpoints(AppCore):
         """``POST …/batch/create``: 201, 207 with trace ids, whole-batch 400/409 otherwise.
 
         The answer's ``status`` comes from the status faults (:mod:`~hubspot_loader.sandbox.statuses`):
-        ``COMPLETE`` unless configured otherwise.
+        ``COMPLETE`` unless configured otherwise. It is drawn before the store is asked (``CANCELED``
+        decides what is created) and given back when the batch then fails whole, so a 400/409 batch
+        uses up no entry of ``status_sequence``.
         """
         started = now_ms()
         obj = self._object_type(route, token, write=True)
         _data, inputs = self._inputs(req)
         trace_mode = self._trace_mode(inputs)
         valid, error_items = self._validate_inputs(obj, inputs, trace_mode, creating=True)
-        status = self.statuses.draw()
+        status = self.statuses.draw() if valid else COMPLETE
         listed = {
             w.index for w in valid[: listed_count(len(valid), self.faults.config.incomplete_listed_share)]
         }
@@ -41,6 +43,7 @@ class BatchEndpoints(AppCore):
             counters=self._counter_snapshot(),
         )
         if outcome.whole_batch_failure is not None:
+            self.statuses.give_back(status)
             raise self._whole(outcome.whole_batch_failure)
         traces = {w.index: w.trace_id for w in valid}
         n_assoc = sum(len(a.type_ids) for w in to_create for a in w.associations)

@@ -37,7 +37,9 @@ class StatusInjector:
     """Draws the ``status`` of each batch-create answer: the configured sequence first, then the rates.
 
     The rates use their own ``random.Random`` seeded from the fault seed, so turning them on does not
-    change which requests the other faults hit.
+    change which requests the other faults hit. A batch create that then fails whole (400/409: nothing
+    created, no status answered) gives its status back (:meth:`give_back`): the next batch create gets
+    it, so the sequence and the draws go only to batch creates that are answered with a status.
     """
 
     def __init__(self, config: FaultConfig) -> None:
@@ -53,8 +55,8 @@ class StatusInjector:
 
     def draw(self) -> str:
         """Draw the status of the next batch-create answer."""
-        cfg = self.config
         with self._lock:
+            cfg = self.config
             if self._sequence:
                 return self._sequence.pop(0)
             if not cfg.statuses_active:
@@ -70,6 +72,11 @@ class StatusInjector:
                 if draw < threshold:
                     return status
             return COMPLETE
+
+    def give_back(self, status: str) -> None:
+        """Return a drawn status unused (its batch create failed whole): the next :meth:`draw` returns it."""
+        with self._lock:
+            self._sequence.insert(0, status)
 
 
 class PendingObjects:

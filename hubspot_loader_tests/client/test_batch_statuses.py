@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from hubspot_loader.client import HubSpotClient
-from hubspot_loader.model import CREATED, FAILED, RECONCILED, BatchOutcome, PreparedInput
+from hubspot_loader.model import (
+    CREATED,
+    FAILED,
+    HUBSPOT_PENDING,
+    RECONCILED,
+    BatchOutcome,
+    PreparedInput,
+)
 from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig
 
@@ -144,41 +151,64 @@ def test_pending_rows_still_invisible_after_the_wait_are_resent_once_and_reconci
     client.close()
 
 
-def test_without_a_unique_property_pending_rows_follow_resend_ambiguous_false(sandbox_factory: Any) -> None:
-    faults = FaultConfig(status_sequence=("PENDING",), incomplete_listed_share=0.5)
-    sandbox = sandbox_factory(faults=faults)
-    client = client_for(sandbox, batch_size=4, resend_ambiguous=False)
-    companies = [
-        PreparedInput(position=i, key=f"co{i}", trace_id=f"co-{i}", properties={"name": f"Co {i}"})
-        for i in range(4)
+def companies(tag: str, n: int) -> list[PreparedInput]:
+    """``n`` companies (no unique property): only their trace ids tell them apart."""
+    return [
+        PreparedInput(position=i, key=f"{tag}{i}", trace_id=f"{tag}-{i}", properties={"name": f"{tag} {i}"})
+        for i in range(n)
     ]
-    (outcome,) = list(client.batch_create("companies", companies))
+
+
+@pytest.mark.parametrize("resend_ambiguous", [True, False])
+@pytest.mark.parametrize("status", ["PENDING", "PROCESSING"])
+def test_without_a_unique_property_pending_rows_are_never_resent(
+    sandbox_factory: Any, status: str, resend_ambiguous: bool
+) -> None:
+    # HubSpot said it is still working on the unlisted rows and they cannot be looked up: resending
+    # them would create each a second time, so they are held in doubt whatever resend_ambiguous says
+    faults = FaultConfig(status_sequence=(status, status), incomplete_listed_share=0.5)
+    sandbox = sandbox_factory(faults=faults)
+    client = client_for(sandbox, batch_size=4, resend_ambiguous=resend_ambiguous)
+    (outcome,) = list(client.batch_create("companies", companies("co", 4)))
     assert outcome.record.requests == 1  # nothing resent
-    created = [r for r in outcome.rows if r.status == CREATED]
-    doubtful = [r for r in outcome.rows if r.status == FAILED]
-    assert len(created) == 2 and len(doubtful) == 2
-    for row in doubtful:
-        assert row.error is not None and row.error.category == "UNMATCHED_RESULT"
-        assert "resend_ambiguous=False" in row.error.message and "may exist" in row.error.message
-    assert len(sandbox.objects("companies")) == 4  # HubSpot did create them: "may exist" was right
+    assert outcome.record.status == status
+    assert [r.status for r in outcome.rows] == [CREATED, CREATED, FAILED, FAILED]
+    for row in outcome.rows[2:]:
+        assert row.error is not None and row.error.category == HUBSPOT_PENDING
+        assert f"answered {status}" in row.error.message and "not resent" in row.error.message
+        assert "whatever resend_ambiguous says" in row.error.message
+    assert any(HUBSPOT_PENDING in w and "not resent" in w for w in outcome.record.warnings)
+    assert not any("duplicates are possible" in w for w in outcome.record.warnings)
+    # exactly one object per row: the two listed and the two HubSpot was still creating
+    assert len(sandbox.objects("companies")) == 4
+    assert route_counts(sandbox)["POST batch/create"] == 1
+    client.close()
 
 
-def test_without_a_unique_property_pending_rows_are_resent_at_most_once(sandbox_factory: Any) -> None:
-    # resend_ambiguous=True (the default) resends unlisted rows it cannot look up, with a warning; after
-    # a second PENDING answer without them they are not resent again but reported in doubt
+def test_without_a_unique_property_nothing_listed_creates_each_row_once(sandbox_factory: Any) -> None:
+    # the review's case: two PENDING answers in a row used to double both companies (4 objects)
     faults = FaultConfig(status_sequence=("PENDING", "PENDING"), incomplete_listed_share=0.0)
     sandbox = sandbox_factory(faults=faults)
     client = client_for(sandbox, batch_size=2)
-    companies = [
-        PreparedInput(position=i, key=f"cp{i}", trace_id=f"cp-{i}", properties={"name": f"Cp {i}"})
-        for i in range(2)
-    ]
-    (outcome,) = list(client.batch_create("companies", companies))
+    (outcome,) = list(client.batch_create("companies", companies("cp", 2)))
+    assert outcome.record.requests == 1
+    assert len(sandbox.objects("companies")) == 2
+    for row in outcome.rows:
+        assert row.status == FAILED and row.error is not None and row.error.category == HUBSPOT_PENDING
+    client.close()
+
+
+def test_canceled_rows_without_a_unique_property_still_follow_resend_ambiguous(sandbox_factory: Any) -> None:
+    # CANCELED says the unlisted rows were not created: they are resent (with the warning)
+    faults = FaultConfig(status_sequence=("CANCELED",), incomplete_listed_share=0.5)
+    sandbox = sandbox_factory(faults=faults)
+    client = client_for(sandbox, batch_size=4)
+    (outcome,) = list(client.batch_create("companies", companies("cc", 4)))
+    assert [r.status for r in outcome.rows] == [CREATED] * 4
     assert outcome.record.requests == 2
     assert any("duplicates are possible" in w for w in outcome.record.warnings)
-    for row in outcome.rows:
-        assert row.status == FAILED and row.error is not None
-        assert row.error.category == "UNMATCHED_RESULT" and "not resent a second time" in row.error.message
+    assert len(sandbox.objects("companies")) == 4
+    client.close()
 
 
 def test_pending_answers_without_trace_ids_or_completed_at(sandbox_factory: Any) -> None:

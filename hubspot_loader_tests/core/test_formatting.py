@@ -241,15 +241,15 @@ def test_response_bodies_parse_from_bytes_with_fallbacks() -> None:
 
 
 def test_a_value_without_a_json_form_fails_only_its_row() -> None:
-    from hubspot_loader.client import _Batch, _drop_unencodable
+    from hubspot_loader.batch_state import BatchState, drop_unencodable
     from hubspot_loader.model import BatchRecord, PreparedInput
 
     good = PreparedInput(0, "a", "a", {"name": "x"})
     bad = PreparedInput(
         1, "b", "b", {"name": "y"}, [{"to": {"id": "1"}, "types": [{"associationTypeId": 2**70}]}]
     )
-    batch = _Batch(index=0, record=BatchRecord(index=0, rows=2))
-    assert _drop_unencodable(batch, [good, bad]) == [good]
+    batch = BatchState(index=0, record=BatchRecord(index=0, rows=2))
+    assert drop_unencodable(batch, [good, bad]) == [good]
     outcome = batch.outcomes["b"]
     assert (
         outcome.status == "failed" and outcome.error is not None and "no JSON form" in outcome.error.message

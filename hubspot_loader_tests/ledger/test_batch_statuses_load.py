@@ -11,15 +11,17 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
 from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
 from hubspot_loader.load import IN_DOUBT, load_dataframe
 from hubspot_loader.metadata import load_metadata
-from hubspot_loader.model import FAILED, RECONCILED, SKIPPED
+from hubspot_loader.model import FAILED, HUBSPOT_PENDING, RECONCILED, SKIPPED
 from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, PropertyConfig, SandboxHandle
+from hubspot_loader.sync import HELD_NOTE
 from hubspot_loader.tables import batch_table_rows
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
@@ -90,15 +92,19 @@ def test_each_status_once_then_an_incremental_rerun_sends_nothing(
     assert again.id_map == stored
 
 
-def test_rows_left_in_doubt_stay_pending_in_the_ledger_and_are_not_resent(
+@pytest.mark.parametrize("resend_ambiguous", [True, False])
+def test_pending_rows_without_a_unique_value_stay_pending_and_no_run_resends_them(
     sandbox_factory: Callable[..., SandboxHandle],
     client_for: Callable[..., HubSpotClient],
     open_ledger: Callable[[], SQLiteLedger],
+    resend_ambiguous: bool,
 ) -> None:
-    # companies without a unique property, resend_ambiguous=False: the rows a PENDING answer did not
-    # list cannot be looked up, so they are reported in doubt, kept pending, and not sent by the rerun
-    sandbox = sandbox_factory(faults=FaultConfig(status_sequence=("PENDING",), incomplete_listed_share=0.5))
-    client = client_for(sandbox, max_in_flight=1, retry=RETRY, resend_ambiguous=False)
+    # companies have no unique property: the rows a PENDING answer did not list cannot be looked up.
+    # HubSpot is still creating them, so neither this run nor the next resends them (whatever
+    # resend_ambiguous says): each row ends as exactly one object
+    faults = FaultConfig(status_sequence=("PENDING", "PENDING"), incomplete_listed_share=0.5)
+    sandbox = sandbox_factory(faults=faults)
+    client = client_for(sandbox, max_in_flight=1, retry=RETRY, resend_ambiguous=resend_ambiguous)
     ledger = open_ledger()
     frame = pd.DataFrame({"key": [f"co{i}" for i in range(6)], "name": [f"Co {i}" for i in range(6)]})
 
@@ -109,14 +115,21 @@ def test_rows_left_in_doubt_stay_pending_in_the_ledger_and_are_not_resent(
 
     first = run()
     assert first.rows_created == 3 and first.rows_failed == 3
-    assert {r.error.category for r in first.failed_rows if r.error} == {"UNMATCHED_RESULT"}
+    assert {r.error.category for r in first.failed_rows if r.error} == {HUBSPOT_PENDING}
+    assert creates(sandbox) == 1
+    assert len(sandbox.objects("companies")) == 6  # HubSpot did create them all, each once
     assert ledger.counts(PORTAL, "companies") == {CREATED: 3, PENDING: 3}
-    assert len(sandbox.objects("companies")) == 6  # HubSpot did create them all
+    held = [e for e in ledger.entries(PORTAL, "companies") if e.status == PENDING]
+    assert all(e.error and e.error.startswith(HELD_NOTE) for e in held)
 
-    second = run()
-    assert creates(sandbox) == 1  # the rerun sent nothing
-    assert second.rows_skipped == 3
-    assert [r.error.category for r in second.failed_rows if r.error] == [IN_DOUBT] * 3
+    for _ in range(2):  # an incremental rerun, and another: the held rows are never sent blindly
+        again = run()
+        assert creates(sandbox) == 1  # the reruns sent nothing
+        assert again.rows_skipped == 3
+        assert [r.error.category for r in again.failed_rows if r.error] == [IN_DOUBT] * 3
+        assert any("PENDING/PROCESSING" in w and "not sent" in w for w in again.warnings)
+        assert not any("may be duplicated" in w for w in again.warnings)
+        assert ledger.counts(PORTAL, "companies") == {CREATED: 3, PENDING: 3}
     assert len(sandbox.objects("companies")) == 6
 
 

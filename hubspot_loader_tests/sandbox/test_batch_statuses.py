@@ -161,6 +161,37 @@ def test_status_sequence_then_seeded_rates(sandbox_factory: Factory) -> None:
     }
 
 
+def test_a_batch_that_fails_whole_uses_up_no_status(sandbox_factory: Factory) -> None:
+    # FaultConfig: the sequence goes to "the first batch creates that pass validation". A whole-batch
+    # 409 (two inputs with one email, no trace ids) creates nothing and answers no status: the status
+    # drawn for it goes to the next batch create
+    faults = FaultConfig(status_sequence=("PENDING", "CANCELED"), incomplete_listed_share=1.0)
+    sb = sandbox_factory(faults=faults)
+    api = Api(sb)
+
+    def conflict() -> None:
+        resp = api.create("contacts", [contact("same@example.com"), contact("same@example.com")])
+        assert resp.status_code == 409, resp.text
+
+    conflict()
+    assert api.create("contacts", [contact("t@example.com")]).json()["status"] == "PENDING"
+    conflict()
+    assert api.create("contacts", [contact("v@example.com")]).json()["status"] == "CANCELED"
+    assert api.create("contacts", [contact("w@example.com")]).json()["status"] == "COMPLETE"
+    assert sb.counters()["faults"] == {"answer_PENDING": 1, "answer_CANCELED": 1}
+    stored = sorted(o["properties"]["email"] for o in sb.objects("contacts"))
+    assert stored == ["t@example.com", "v@example.com", "w@example.com"]
+
+
+def test_a_batch_without_a_valid_input_uses_up_no_status(sandbox_factory: Factory) -> None:
+    sb = sandbox_factory(faults=FaultConfig(status_sequence=("CANCELED",), incomplete_listed_share=0.0))
+    api = Api(sb)
+    invalid = api.create("contacts", [contact("bad@example.com", trace="b-1", no_such_property="x")])
+    assert invalid.status_code == 207, invalid.text
+    assert invalid.json()["status"] == "COMPLETE" and invalid.json()["results"] == []
+    assert api.create("contacts", [contact("c@example.com")]).json()["status"] == "CANCELED"
+
+
 def test_status_settings_round_trip_and_are_checked(sandbox: SandboxHandle) -> None:
     faults = FaultConfig(status_sequence=("PROCESSING",), pending_rate=0.1, pending_reveal_after_ms=250.0)
     sandbox.set_faults(faults)

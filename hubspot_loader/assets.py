@@ -38,6 +38,7 @@ from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode,
 from hubspot_loader.metadata import load_metadata
 from hubspot_loader.model import PLANNED, AssociationColumn, BatchOutcome, LoadResult
 from hubspot_loader.preflight import PreflightError
+from hubspot_loader.preflight_step import PREFLIGHT_FAILED
 from hubspot_loader.resource import HubSpotResource
 from hubspot_loader.tables import failed_rows_table
 
@@ -241,8 +242,14 @@ def _step_failure(exc: Exception, rows: int, table_rows: int) -> tuple[dg.Failur
     """Turn a documented error of ``load_dataframe`` into the step's ``Failure`` and its shown cause."""
     if isinstance(exc, PreflightError):
         table = exc.report.to_frame().head(table_rows).to_markdown(index=False)
+        could_not_run = any(b.code == PREFLIGHT_FAILED for b in exc.report.blocking)
+        summary = (
+            "preflight could not check this frame (preflight=block); nothing was sent"
+            if could_not_run
+            else "preflight predicts HubSpot would reject this load; nothing was sent"
+        )
         failure = dg.Failure(
-            description=f"preflight predicts HubSpot would reject this load; nothing was sent.\n{exc}",
+            description=f"{summary}.\n{exc}",
             metadata={"preflight": dg.MetadataValue.md(table)},
             allow_retries=False,
         )

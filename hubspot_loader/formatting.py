@@ -71,9 +71,10 @@ from hubspot_loader.datetimes import (
     format_datetime_ints,
     format_datetime_series,
 )
-
-MAX_STRING_LENGTH = 65_536
-"""HubSpot's limit for a string property value (reference §9)."""
+from hubspot_loader.text_cells import MAX_STRING_LENGTH as MAX_STRING_LENGTH
+from hubspot_loader.text_cells import InvalidValue, format_texts, fresh_text, too_long_reason
+from hubspot_loader.text_cells import encodable as encodable
+from hubspot_loader.timezones import check_zone
 
 _EXACT_INT_LIMIT = 2.0**53
 _MAX_INT_BITS = 217_707
@@ -83,6 +84,7 @@ _NUMBER_TOO_LONG = f"the number written out has more than HubSpot's {MAX_STRING_
 _LIST_TYPES = (list, tuple, set, frozenset, np.ndarray)
 _HASHABLE_KINDS = ("date", "datetime", "decimal")
 _TYPED_KINDS = {"boolean": "boolean", "integer": "Int64", "floating": "float64"}
+_MAX_REASON = 500
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,6 @@ class FormattedColumn:
     errors: list[CellError] = field(default_factory=list)
 
 
-class _Invalid(ValueError):
-    """A scalar that has no HubSpot string form."""
-
-
 def format_series(
     series: pd.Series, *, column: Hashable | None = None, naive_timezone: str = "UTC"
 ) -> FormattedColumn:
@@ -123,8 +121,23 @@ def format_series(
         one ``str | None`` per cell, in order, and a :class:`CellError` for each cell that cannot be
         formatted (its value is ``None``).
 
+    Raises:
+        ValueError: ``naive_timezone`` is not an IANA time zone (when a cell is a naive datetime).
+
+    Nothing else is raised, whatever the cells hold. Should the vectorized path of a column raise (a
+    cell that no rule expects, e.g. an object whose ``str()`` raises), the column is formatted cell by
+    cell, and each cell that cannot be formatted is reported with the error it raised.
+
     """
     name = str(series.name if column is None else column)
+    try:
+        return _by_dtype(series, name, naive_timezone)
+    except Exception:  # a cell no vectorized rule expects: cell by cell, each failure reported for its cell
+        check_zone(naive_timezone)  # an unknown zone is the caller's mistake, not a cell's
+        return _cell_by_cell(series, name, naive_timezone)
+
+
+def _by_dtype(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _format_categorical(series, name, naive_timezone)
@@ -149,10 +162,16 @@ def format_value(value: Any, *, naive_timezone: str = "UTC") -> str | None:
     Returns ``None`` for nulls and empty lists.
 
     Raises:
-        ValueError: the value cannot be sent (the message says why).
+        ValueError: the value cannot be sent (the message says why; a value no rule expects, e.g. one
+            whose ``str()`` raises, names the error it raised).
 
     """
-    return _scalar(value, naive_timezone)
+    try:
+        return _scalar(value, naive_timezone)
+    except ValueError:
+        raise
+    except Exception as exc:  # a value no rule expects: say which error it raised
+        raise InvalidValue(_unexpected(exc)) from exc
 
 
 # --- per-dtype fast paths -------------------------------------------------------------------------
@@ -245,7 +264,8 @@ def _format_objects(series: pd.Series, name: str, naive_timezone: str) -> Format
     if kind == "empty":
         return FormattedColumn([None] * len(series))
     if kind == "string":
-        return _format_strings(series, name)
+        texts, problems = format_texts(series.astype(object).to_numpy())
+        return FormattedColumn(texts, [CellError(i, name, reason) for i, reason in problems])
     if kind in _TYPED_KINDS and not isinstance(series.dtype, pd.ArrowDtype):
         try:
             typed = series.astype(pd.api.types.pandas_dtype(_TYPED_KINDS[kind]))
@@ -296,10 +316,11 @@ def _format_naive_datetimes(uniques: Any, name: str, naive_timezone: str) -> For
 
 
 def _format_cells(values: np.ndarray, name: str, naive_timezone: str) -> FormattedColumn:
+    """Format an ``object`` array cell by cell; never raises (an unexpected error is the cell's reason)."""
     cells = values.tolist()
     try:
         nulls = pd.isna(values).tolist()
-    except ArithmeticError:  # Decimal("sNaN") cannot even be compared: judge cell by cell
+    except Exception:  # e.g. Decimal("sNaN") cannot even be compared: judge cell by cell
         nulls = [_is_null(value) for value in cells]
     out: list[str | None] = [None] * len(values)
     errors: list[CellError] = []
@@ -308,84 +329,35 @@ def _format_cells(values: np.ndarray, name: str, naive_timezone: str) -> Formatt
             continue
         try:
             out[i] = _scalar(value, naive_timezone)
-        except _Invalid as exc:
+        except InvalidValue as exc:
             errors.append(CellError(i, name, str(exc)))
+        except Exception as exc:  # a cell no rule expects (its str() raises ...): rejected with the error
+            check_zone(naive_timezone)  # unless the zone is unknown: that is the caller's mistake
+            errors.append(CellError(i, name, _unexpected(exc)))
     return FormattedColumn(out, errors)
 
 
-def _format_strings(series: pd.Series, name: str) -> FormattedColumn:
-    values = series.astype(object).to_numpy()
-    mask = pd.isna(values)
-    out = _masked(values.tolist(), mask)
-    errors = _renew_non_ascii(out, name)
-    # The longest string, in one C-level pass (filter drops the nulls); cell by cell only if too long.
-    if max(map(len, filter(None, out)), default=0) > MAX_STRING_LENGTH:
-        for i, text in enumerate(out):
-            if text is not None and len(text) > MAX_STRING_LENGTH:
-                out[i] = None
-                errors.append(CellError(i, name, _too_long(text)))
-    return FormattedColumn(out, errors)
-
-
-def _renew_non_ascii(texts: list[str | None], name: str) -> list[CellError]:
-    """Replace each non-ASCII string by an equal new ``str`` object, in place; report invalid text.
-
-    The client encodes request bodies with orjson, which stores a UTF-8 copy inside every non-ASCII
-    ``str`` it encodes, for as long as that ``str`` lives. The cells of an object or string column are
-    the frame's own ``str`` objects, so without this the frame would grow by about the size of its
-    non-ASCII text during a load and keep it (16 MiB for a million short names). The new strings belong
-    to one chunk of inputs and are freed with it.
-
-    All of it is C-level passes: the cells are joined with NUL; ASCII text is left alone; otherwise the
-    joined text is split again, which makes the new strings. Only when a cell contains NUL itself or
-    has no UTF-8 form (a lone surrogate: the cell is set to ``None`` and reported) is it done cell by
-    cell.
-    """
-    cells = np.array(texts, dtype=object)
-    present = cells.astype(bool)  # not None and not ""
-    strings = cells[present].tolist()
-    joined = "\0".join(strings)
-    if joined.isascii():
-        return []
-    if joined.count("\0") == len(strings) - 1 and _utf8_ok(joined):
-        cells[present] = joined.split("\0")
-        texts[:] = cells.tolist()
-        return []
-    errors = []
-    for i, text in enumerate(texts):
-        if text is not None and not text.isascii():
-            try:
-                texts[i] = _fresh_text(text)
-            except _Invalid as exc:
-                texts[i] = None
-                errors.append(CellError(i, name, str(exc)))
-    return errors
-
-
-def _utf8_ok(text: str) -> bool:
+def _cell_by_cell(series: pd.Series, name: str, naive_timezone: str) -> FormattedColumn:
+    """Format ``series`` cell by cell (the fallback of :func:`format_series`)."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+        values = series.to_numpy(dtype=object)
+    except Exception as exc:  # not even the cells can be read: every cell is reported
+        reason = f"the column's cells cannot be read ({_described(exc)})"
+        return FormattedColumn([None] * len(series), [CellError(i, name, reason) for i in range(len(series))])
+    return _format_cells(values, name, naive_timezone)
 
 
-def _fresh_text(text: str) -> str:
-    """Return an equal new ``str`` for ``text`` (see :func:`_renew_non_ascii`); invalid if no UTF-8 form.
+def _unexpected(exc: BaseException) -> str:
+    return f"the value cannot be formatted ({_described(exc)})"
 
-    A surrogate pair (two code units that together make one character, e.g. an emoji decoded as UTF-16
-    units) becomes that character; a lone surrogate is invalid.
-    """
+
+def _described(exc: BaseException) -> str:
+    """``"TypeError: message"``, at most 500 characters (even when the exception's ``str()`` raises)."""
     try:
-        return text.encode("utf-8").decode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    try:
-        joined = text.encode("utf-16", "surrogatepass").decode("utf-16")
-        joined.encode("utf-8")
-    except UnicodeError:
-        raise _Invalid("text with a lone surrogate is not valid Unicode and cannot be sent") from None
-    return joined
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # an exception that cannot describe itself
+        text = type(exc).__name__
+    return text if len(text) <= _MAX_REASON else text[:_MAX_REASON] + " ..."
 
 
 # --- scalars --------------------------------------------------------------------------------------
@@ -396,20 +368,16 @@ def _is_null(value: Any) -> bool:
         return True
     try:
         return bool(pd.isna(value))
-    except (TypeError, ValueError, ArithmeticError):  # ArithmeticError: Decimal("sNaN")
+    except Exception:  # Decimal("sNaN"), an array-like cell, an object pandas cannot judge: not null
         return False
 
 
-def _too_long(text: str) -> str:
-    return f"string of {len(text):,} characters is longer than HubSpot's {MAX_STRING_LENGTH:,}"
-
-
 def _scalar(value: Any, naive_timezone: str) -> str | None:
-    """Format one cell; ``None`` = omit. Raises :class:`_Invalid` when it has no HubSpot form."""
+    """Format one cell; ``None`` = omit. Raises :class:`InvalidValue` when it has no HubSpot form."""
     if isinstance(value, str):
         if len(value) > MAX_STRING_LENGTH:
-            raise _Invalid(_too_long(value))
-        return value if value.isascii() else _fresh_text(value)
+            raise InvalidValue(too_long_reason(value))
+        return value if value.isascii() else fresh_text(value)
     if isinstance(value, _LIST_TYPES):
         return _multi(value, naive_timezone)
     if _is_null(value):
@@ -426,20 +394,20 @@ def _scalar(value: Any, naive_timezone: str) -> str | None:
         try:
             return datetime_text(value, naive_timezone)
         except InvalidDatetime as exc:
-            raise _Invalid(str(exc)) from None
+            raise InvalidValue(str(exc)) from None
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bytes):
         try:
             return _scalar(value.decode("utf-8"), naive_timezone)
         except UnicodeDecodeError as exc:
-            raise _Invalid(f"bytes are not valid UTF-8 ({exc.reason})") from None
+            raise InvalidValue(f"bytes are not valid UTF-8 ({exc.reason})") from None
     if isinstance(value, dict | dt.time | dt.timedelta | np.timedelta64):
-        raise _Invalid(f"a {type(value).__name__} value has no HubSpot property format")
+        raise InvalidValue(f"a {type(value).__name__} value has no HubSpot property format")
     if isinstance(value, uuid.UUID):
         return str(value)
     text = str(value)
-    return text if text.isascii() else _fresh_text(text)
+    return text if text.isascii() else fresh_text(text)
 
 
 def _int_text(value: int) -> str:
@@ -457,26 +425,26 @@ def _int_text(value: int) -> str:
             text = str(Decimal(value))
         if len(text) <= MAX_STRING_LENGTH:
             return text
-    raise _Invalid(_NUMBER_TOO_LONG)
+    raise InvalidValue(_NUMBER_TOO_LONG)
 
 
 def _decimal_text(value: Decimal) -> str:
     """Return plain notation (no exponent; ``-0`` unsigned, as floats), at most 65,536 characters."""
     if not value.is_finite():
-        raise _Invalid(f"{value} is not a valid HubSpot number")
+        raise InvalidValue(f"{value} is not a valid HubSpot number")
     _, digits, exponent = value.as_tuple()
     # Plain text has about len(digits) + |exponent| characters: refused before it is built.
     if len(digits) + abs(int(exponent)) <= MAX_STRING_LENGTH:
         text = format(value.copy_abs() if value.is_zero() else value, "f")
         if len(text) <= MAX_STRING_LENGTH:
             return text
-    raise _Invalid(_NUMBER_TOO_LONG)
+    raise InvalidValue(_NUMBER_TOO_LONG)
 
 
 def _one_float(value: float) -> str | None:
     formatted = _format_float_array(np.array([value], dtype="float64"), "")
     if formatted.errors:
-        raise _Invalid(formatted.errors[0].reason)
+        raise InvalidValue(formatted.errors[0].reason)
     return formatted.values[0]
 
 
@@ -487,11 +455,11 @@ def _multi(values: Any, naive_timezone: str) -> str | None:
     parts = []
     for item in items:
         if isinstance(item, _LIST_TYPES):
-            raise _Invalid("a nested list has no HubSpot property format")
+            raise InvalidValue("a nested list has no HubSpot property format")
         text = _scalar(item, naive_timezone)
         if text is None:
             continue
         if ";" in text:
-            raise _Invalid(f"list element {text!r} contains ';', the multi-checkbox separator")
+            raise InvalidValue(f"list element {text!r} contains ';', the multi-checkbox separator")
         parts.append(text)
     return ";".join(parts) if parts else None

@@ -23,12 +23,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from operator import is_
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype
 
+from hubspot_loader.errors import LoadUsageError
 from hubspot_loader.formatting import format_series, format_value
 from hubspot_loader.model import (
     FAILED,
@@ -44,6 +45,9 @@ from hubspot_loader.model import (
 _INT32_MAX = 2**31 - 1
 _LIST_TYPES = (list, tuple, set, frozenset, np.ndarray)
 _MAX_LISTED = 20
+
+RowKeys: TypeAlias = "Sequence[str] | array[int]"
+"""The checked keys of a frame's rows, in row order: strings, or plain decimal keys kept as integers."""
 
 
 @dataclass
@@ -63,11 +67,13 @@ def iter_prepared(
     naive_timezone: str = "UTC",
     chunk_rows: int = 2_000,
     start_position: int = 0,
+    keys: RowKeys | None = None,
 ) -> Iterator[PreparedChunk]:
     """Convert ``df`` lazily into batch-create inputs, ``chunk_rows`` rows per yielded chunk.
 
     The configuration and the key column are checked when this function is called, before any chunk
-    is produced; the rows themselves are formatted only as chunks are taken.
+    is produced; the rows themselves are formatted only as chunks are taken. No cell makes it raise:
+    a cell that cannot be sent rejects its row.
 
     Args:
         df: the rows, one HubSpot object each.
@@ -83,6 +89,8 @@ def iter_prepared(
         chunk_rows: rows converted per chunk.
         start_position: the position of ``df``'s first row in the source frame (when ``df`` is a slice
             of a larger frame); positions, default keys and trace ids count from it.
+        keys: the keys of ``df``'s rows as :func:`row_keys` returned them (checked already), so that
+            the key column is not formatted again; ``None``: formatted and checked here.
 
     Raises:
         KeyError: a named column is not in the frame.
@@ -93,12 +101,40 @@ def iter_prepared(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}")
     _check_columns(df, properties, associations, key_column)
-    keys: Sequence[str] | array[int] | None = None
-    if key_column is not None:
-        keys = _integer_keys(df[key_column])
-        if keys is None:
-            keys = _compact(_keys(df, key_column, naive_timezone, start_position))
+    if keys is None and key_column is not None:
+        keys = row_keys(df, key_column, naive_timezone, start_position)
+    elif keys is not None and len(keys) != len(df):
+        raise ValueError(f"{len(keys)} keys were given for {len(df)} rows")
     return _chunks(df, properties, associations, keys, naive_timezone, chunk_rows, start_position)
+
+
+def row_keys(
+    df: pd.DataFrame, key_column: str, naive_timezone: str = "UTC", start_position: int = 0
+) -> RowKeys:
+    """Format and check the key column: each row's key, as the loader sends it.
+
+    A column of distinct non-negative integers is checked without building a string per row, and plain
+    decimal keys are kept as integers (:func:`_compact`); :func:`iter_prepared` turns them back into
+    the same strings.
+
+    Raises:
+        ValueError: keys are null, duplicate or unformattable (the message names them and their
+            positions, counted from ``start_position``).
+
+    """
+    keys = _integer_keys(df[key_column])
+    if keys is not None:
+        return keys
+    return _compact(_keys(df, key_column, naive_timezone, start_position))
+
+
+def keys_at(keys: RowKeys, positions: np.ndarray) -> RowKeys:
+    """Return the keys of the rows at ``positions`` (e.g. the rows preflight let through), in that order."""
+    if isinstance(keys, array):
+        out = array(keys.typecode)
+        out.frombytes(np.asarray(keys)[positions].tobytes())
+        return out
+    return [keys[i] for i in positions.tolist()]
 
 
 def _integer_keys(series: pd.Series) -> array[int] | None:
@@ -127,7 +163,7 @@ def _integer_keys(series: pd.Series) -> array[int] | None:
     return out
 
 
-def _compact(keys: list[str] | None) -> Sequence[str] | array[int] | None:
+def _compact(keys: list[str]) -> RowKeys:
     """Keep plain decimal keys (``"42"``, see :func:`~hubspot_loader.model.decimal_int`) as integers.
 
     The keys live for the whole load; 4 bytes each (8 past ``2**31 - 1``) instead of a string object
@@ -160,10 +196,22 @@ def _check_columns(
     repeated = sorted({str(c) for c in wanted if isinstance(df[c], pd.DataFrame)})
     if repeated:
         raise ValueError(f"columns {repeated} appear more than once in the frame")
+    check_unique_properties(properties)
+
+
+def check_unique_properties(properties: Mapping[str, str]) -> None:
+    """Refuse a mapping in which two columns map to the same property.
+
+    Raises:
+        LoadUsageError: naming both columns and the property (also a ``ValueError``).
+
+    """
     seen: dict[str, str] = {}
     for column, prop in properties.items():
         if prop in seen:
-            raise ValueError(f"columns {seen[prop]!r} and {column!r} both map to property {prop!r}")
+            raise LoadUsageError(
+                f"columns {seen[prop]!r} and {column!r} both map to property {prop!r}; send one of them"
+            )
         seen[prop] = column
 
 
@@ -200,7 +248,7 @@ def _chunks(
     df: pd.DataFrame,
     properties: Mapping[str, str],
     associations: Sequence[ResolvedAssociation],
-    keys: Sequence[str] | array[int] | None,
+    keys: RowKeys | None,
     naive_timezone: str,
     chunk_rows: int,
     start_position: int,
@@ -296,11 +344,14 @@ def _targets(series: pd.Series, naive_timezone: str) -> tuple[list[list[str]], d
         if any(isinstance(v, _LIST_TYPES) for v in cells):
             targets: list[list[str]] = []
             for i, cell in enumerate(cells.tolist()):
-                items = list(cell) if isinstance(cell, _LIST_TYPES) else [cell]
                 try:
+                    items = list(cell) if isinstance(cell, _LIST_TYPES) else [cell]
                     texts = [format_value(v, naive_timezone=naive_timezone) for v in items]
-                except ValueError as exc:
+                except ValueError as exc:  # format_value raises nothing else
                     errors[i] = str(exc)
+                    texts = []
+                except TypeError as exc:  # list() of a 0-d array
+                    errors[i] = f"the targets cannot be read ({exc})"
                     texts = []
                 targets.append([t for t in texts if t is not None and t != ""])
             return targets, errors

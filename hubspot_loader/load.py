@@ -16,10 +16,54 @@ With a :class:`~hubspot_loader.ledger.SyncLedger` a load is incremental and cras
    duplicates of rows that still exist: use it for a new or emptied portal);
 3. each batch is written ahead as ``pending`` before its first request and settled when answered.
 
+Options in detail:
+
+- Column names are compared as text (:mod:`hubspot_loader.plan`): a column labelled ``0`` is ``"0"`` in
+  ``properties``, ``key_column`` and association columns; two columns with the same name are refused.
+- ``schema`` runs before anything is sent, on the frame as given (its own column labels); the coerced
+  frame is what is sent.
+- ``unique_property`` (``email`` for contacts, or a custom external id with ``hasUniqueValue``) lets
+  ambiguous failures be reconciled without creating duplicates. When ``None`` and preflight runs, a
+  sent property with ``hasUniqueValue`` is used (``email`` first); contacts default to ``email`` when
+  an ``email`` property is sent; other types without one get a warning in the result (ambiguous
+  failures are then resent, see :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
+- ``portal`` defaults to :func:`~hubspot_loader.ledger.default_portal` of the client's base URL and
+  token fingerprint.
+- ``preflight`` checks the frame against HubSpot's property definitions and association labels before
+  sending (:mod:`hubspot_loader.preflight`): ``off``; ``block`` (any predicted failure raises
+  :class:`~hubspot_loader.preflight.PreflightError`, nothing is sent); ``quarantine`` (rows HubSpot
+  would reject fail with category ``PREFLIGHT`` and are not sent; the rest load). A token that may not
+  read the definitions (403) skips preflight with a warning.
+
 Failure model (the README's): a problem with the options or the frame's shape raises a
 :class:`~hubspot_loader.errors.LoadUsageError` before anything is sent; a bad cell fails its row; a
 stop (token refused, missing scope, daily limit, no answer) raises :class:`LoadAborted`, whose result
-keeps the rows created before it and fails the rest ``NOT_SENT``.
+keeps the rows created before it and fails the rest ``NOT_SENT``. In detail, :func:`load_dataframe`
+raises nothing but:
+
+- :class:`~hubspot_loader.errors.LoadUsageError` (a ``ValueError``): the options do not fit the frame;
+  nothing was sent. Subclasses: :class:`~hubspot_loader.errors.DuplicateColumnsError` (two columns
+  with one name), :class:`~hubspot_loader.errors.MissingColumnsError` (a named column is not in the
+  frame; also a ``KeyError``), :class:`~hubspot_loader.errors.InvalidKeysError` (null, duplicate or
+  unreadable keys). Also: a column label with no text form, an unknown ``sync_mode``, ``preflight``
+  or ``naive_timezone``, a ``batch_size`` outside 1-100, a ledger without ``key_column``, a label
+  association or a send without a client, a missing id map, a property name or an id-map id that is
+  not valid Unicode text, an association pair without a default type or a label HubSpot does not have.
+- :class:`DataValidationError`: the frame failed ``schema`` (or the schema could not run on it).
+- :class:`~hubspot_loader.preflight.PreflightError`: ``preflight="block"`` and preflight predicts
+  failures (or, in either mode, a problem no quarantine removes); nothing was sent.
+- :class:`LoadAborted`: HubSpot refused the token (401) on any request; a scope (403) on a write, on
+  the label lookup of a label association or on the lookup of rows an earlier run left in doubt (a 403
+  on preflight's reads only skips preflight, with a warning); the daily limit; or no answer.
+  ``str()`` is one line saying what to do; ``.result`` keeps the rows created before the stop and
+  fails every other row (``NOT_SENT`` when it was never sent; the rows of the refused batch carry
+  HubSpot's error).
+
+Every cell that cannot be converted fails its own row (category ``INVALID_VALUE``, with the column and
+the reason); HubSpot's rejections fail their rows; neither raises. Errors of the ledger's own storage
+(e.g. ``sqlite3.Error``) and errors raised by ``on_batch`` stop the load as :class:`LoadAborted` while
+rows are being sent; outside that (the lookups of a dry run, the reconciliation before sending) a
+storage error propagates unchanged.
 """
 
 from __future__ import annotations
@@ -28,22 +72,20 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hubspot_loader.errors import HubSpotError, HubSpotLoaderError, LoadUsageError
-from hubspot_loader.inputs import PreparedChunk
+from hubspot_loader.errors import HubSpotError, LoadUsageError
+from hubspot_loader.inputs import PreparedChunk, RowKeys, keys_at
 from hubspot_loader.ledger import SyncLedger, content_hash, default_portal
 from hubspot_loader.model import (
-    FAILED,
-    INVALID_VALUE,
+    MAX_BATCH_SIZE,
     PLANNED,
     AssociationColumn,
     BatchOutcome,
     LoadResult,
     PreparedInput,
-    RowError,
     RowOutcome,
     RowOutcomes,
 )
@@ -51,20 +93,24 @@ from hubspot_loader.plan import LoadPlan as LoadPlan
 from hubspot_loader.plan import PropertySpec as PropertySpec
 from hubspot_loader.plan import (
     check_column_names,
+    checked_keys,
+    labels_to_read,
     prepared_chunks,
     text_associations,
     with_text_names,
 )
 from hubspot_loader.plan import property_mapping as property_mapping
 from hubspot_loader.plan import resolve_associations as resolve_associations
+from hubspot_loader.preflight import Quarantine
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
-from hubspot_loader.preflight_step import restore_positions, run_preflight_step, sent_unique_property
-from hubspot_loader.schemas import ValidationEntry, ValidationReport, validate_frame
+from hubspot_loader.preflight_step import restore_positions, run_preflight_step, unique_property_for
 from hubspot_loader.stops import LoadAborted as LoadAborted
 from hubspot_loader.stops import aborted, one_line, read_scope, stop_reason, write_scope
 from hubspot_loader.sync import IN_DOUBT as IN_DOUBT
 from hubspot_loader.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
 from hubspot_loader.sync import LoadSync, SyncMode, in_doubt_outcome, skipped_if_created
+from hubspot_loader.validation import DataValidationError as DataValidationError
+from hubspot_loader.validation import validated
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -72,29 +118,6 @@ if TYPE_CHECKING:
     from hubspot_loader.client import HubSpotClient
 
 ProgressCallback = Callable[[BatchOutcome], None]
-
-#: Object types whose built-in unique property is ``email``.
-_CONTACT_TYPES = frozenset({"contacts", "contact", "0-1"})
-
-MAX_BATCH_SIZE = 100
-"""HubSpot's documented limit of inputs per batch-create request."""
-
-
-class DataValidationError(HubSpotLoaderError, ValueError):
-    """The frame failed its pandera schema; nothing was sent.
-
-    ``report`` holds one entry per failing (row key, column, check); ``str(error)`` names them;
-    ``rows_failed`` counts the distinct rows that failed (0 when only frame-wide checks did).
-    """
-
-    def __init__(self, report: ValidationReport) -> None:
-        super().__init__(report.message)
-        self.report = report
-
-    @property
-    def rows_failed(self) -> int:
-        """Distinct rows with at least one failure."""
-        return self.report.failed_rows
 
 
 def load_dataframe(
@@ -123,91 +146,44 @@ def load_dataframe(
     """Validate ``df``, convert its rows and create them in HubSpot; return what happened to every row.
 
     Args:
-        df: the rows to load, one HubSpot object per row. Column names are compared as text
-            (:mod:`hubspot_loader.plan`): a column labelled ``0`` is ``"0"`` in ``properties``,
-            ``key_column`` and association columns; two columns with the same name are refused.
+        df: the rows, one HubSpot object each (column names compared as text: see the module docstring).
         object_type: ``contacts``, ``companies``, ``0-3``, ``p_vendor`` ...
         client: the HTTP client (``None`` is allowed only for a dry run without label associations).
-        properties: columns to send as properties (see :data:`PropertySpec`).
-        associations: association columns (see :class:`~hubspot_loader.model.AssociationColumn`).
-        key_column: the column holding each row's warehouse key (unique, non-null); it becomes the
-            row's ``objectWriteTraceId`` and the key of the id map.
-        schema: a pandera schema checked before anything is sent, on the frame as given (its own column
-            labels); the coerced frame is what is sent.
+        properties: the columns sent as properties (see :data:`PropertySpec`).
+        associations: the association columns (see :class:`~hubspot_loader.model.AssociationColumn`).
+        key_column: each row's warehouse key (unique, non-null): its ``objectWriteTraceId``, id-map key.
+        schema: a pandera schema checked before anything is sent; the coerced frame is what is sent.
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
-        unique_property: a property with unique values (``email`` for contacts, or a custom external id
-            with ``hasUniqueValue``) used to reconcile ambiguous failures without creating duplicates.
-            When ``None`` and preflight runs, a sent property with ``hasUniqueValue`` is used (``email``
-            first). Defaults to ``email`` for contacts when an ``email`` property is sent; for other types
-            without one the result carries a warning (ambiguous failures are then resent, see
-            :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
+        unique_property: a property with unique values, to reconcile ambiguous failures (module doc).
         naive_timezone: the IANA zone naive datetimes are taken to be in.
         batch_size: inputs per request (1-100); the client's default when ``None``.
         dry_run: validate and convert, keep the first ``preview_rows`` payloads, send nothing.
         preview_rows: how many payloads a dry run keeps.
         on_batch: called after every finished batch (progress reporting).
-        ledger: the sync state (see the module docstring); needs ``key_column``. ``None``: every row is
-            sent and nothing is remembered.
-        portal: the portal identity the ledger keys rows by; default
-            :func:`~hubspot_loader.ledger.default_portal` of the client's base URL and token fingerprint.
+        ledger: the sync state (module docstring); needs ``key_column``. ``None``: nothing is kept.
+        portal: the portal identity the ledger keys rows by (default: from the client's URL and token).
         sync_mode: ``incremental`` (skip rows already created) or ``full_refresh`` (send every row).
         run_id: recorded as the rows' first/last run; a random id when ``None``.
         partition: the partition key recorded with the rows sent (partitioned assets).
-        preflight: check the frame against HubSpot's property definitions and association labels
-            before sending (:mod:`hubspot_loader.preflight`): ``off``; ``block`` (any predicted failure
-            raises :class:`~hubspot_loader.preflight.PreflightError`, nothing is sent); ``quarantine``
-            (rows HubSpot would reject fail with category ``PREFLIGHT`` and are not sent; the rest load).
-            A token that may not read the definitions (403) skips preflight with a warning.
-
-    Every cell that cannot be converted fails its own row (category ``INVALID_VALUE``, with the column
-    and the reason); HubSpot's rejections fail their rows; neither raises.
+        preflight: ``off``, ``block`` or ``quarantine`` (module docstring, :mod:`hubspot_loader.preflight`).
 
     Raises:
-        LoadUsageError: the options do not fit the frame; nothing was sent. Subclasses:
-            :class:`~hubspot_loader.errors.DuplicateColumnsError` (two columns with one name),
-            :class:`~hubspot_loader.errors.MissingColumnsError` (a named column is not in the frame;
-            also a ``KeyError``), :class:`~hubspot_loader.errors.InvalidKeysError` (null, duplicate or
-            unreadable keys). Also: a column label with no text form, an unknown ``sync_mode``,
-            ``preflight`` or ``naive_timezone``, a ``batch_size`` outside 1-100, a ledger without
-            ``key_column``, a label association or a send without a client, a missing id map, an
-            association pair without a default type or a label HubSpot does not have. All are
-            ``ValueError`` s.
-        DataValidationError: the frame failed ``schema`` (or the schema could not run on it); nothing
-            was sent.
-        PreflightError: ``preflight="block"`` and preflight predicts failures (or, in either mode, a
-            problem no quarantine removes); nothing was sent.
-        LoadAborted: the load stopped part-way: HubSpot refused the token (401) on any request; a scope
-            (403) on a write, on the label lookup of a label association or on the lookup of rows an
-            earlier run left in doubt (a 403 on preflight's reads only skips preflight, with a
-            warning); the daily limit; or no answer. ``str()`` is one line saying what to do;
-            ``.result`` keeps the rows created before the stop and fails every other row (``NOT_SENT``
-            when it was never sent; the rows of the refused batch carry HubSpot's error).
-
-        Errors of the ledger's own storage (e.g. ``sqlite3.Error``) and errors raised by ``on_batch``
-        stop the load as :class:`LoadAborted` while rows are being sent; outside that (the lookups of a
-        dry run, the reconciliation before sending) a storage error propagates unchanged.
+        LoadUsageError: the options do not fit the frame; nothing was sent (every case: module docstring).
+        DataValidationError: the frame failed ``schema``; nothing was sent.
+        PreflightError: ``preflight="block"`` and preflight predicts failures; nothing was sent.
+        LoadAborted: the load stopped part-way; ``.result`` accounts for every row.
 
     """
     _check_options(sync_mode, preflight, naive_timezone, batch_size, key_column, ledger)
     check_column_names(df)
-    result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
-    if isinstance(result.rows, RowOutcomes):
-        result.rows.reserve(len(df))  # one outcome per row: the columns never move while they fill
+    result = _new_result(object_type, dry_run, len(df))
     if schema is not None:
-        df = _validated(df, schema, key_column)
+        df = validated(df, schema, key_column)
     df = with_text_names(df)
     key_column = None if key_column is None else str(key_column)
     associations = text_associations(associations)
-    mapping = property_mapping(df, properties, key_column=key_column, associations=associations)
-    try:
-        resolved = resolve_associations(object_type, associations, client=client, id_maps=id_maps)
-    except HubSpotError as exc:
-        doing = f"reading the association labels of {object_type}"
-        message = stop_reason(exc, object_type, doing=doing, scope=read_scope(object_type))
-        raise _finished(aborted(df, key_column, result, message)) from exc
-    plan = LoadPlan(object_type, mapping, resolved, key_column)
-    if preflight != "off":
-        prepared_chunks(df, plan, naive_timezone)  # the keys, checked before preflight as without it
+    plan = _plan(df, object_type, client, properties, associations, key_column, id_maps, result)
+    keys = checked_keys(df, key_column, naive_timezone)  # once; before preflight, as without it
     try:
         quarantine = run_preflight_step(
             df, plan, client, associations, id_maps, naive_timezone, preflight, result
@@ -215,23 +191,67 @@ def load_dataframe(
     except LoadAborted as exc:
         raise _finished(exc) from exc.__cause__
     if quarantine is not None:
-        df = quarantine.frame
-    if unique_property is None and result.preflight is not None and client is not None:
-        unique_property = sent_unique_property(plan, client.properties(object_type))  # cached: no request
-    if unique_property is None and object_type in _CONTACT_TYPES and "email" in plan.properties.values():
-        unique_property = "email"
+        df, keys = quarantine.frame, None if keys is None else keys_at(keys, quarantine.positions)
+    if unique_property is None:  # definitions preflight read are cached: no request
+        definitions = client.properties(object_type) if client and result.preflight is not None else None
+        unique_property = unique_property_for(object_type, plan.properties.values(), definitions)
     sync = _sync(ledger, portal, client, object_type, sync_mode, run_id, partition, unique_property)
-    job = _Job(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync)
+    job = _Job(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync, keys)
+    _run_all(job, quarantine, dry_run, preview_rows)
+    return result
+
+
+def _new_result(object_type: str, dry_run: bool, rows: int) -> LoadResult:
+    result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
+    if isinstance(result.rows, RowOutcomes):
+        result.rows.reserve(rows)  # one outcome per row: the columns never move while they fill
+    return result
+
+
+def _plan(
+    df: pd.DataFrame,
+    object_type: str,
+    client: HubSpotClient | None,
+    properties: PropertySpec,
+    associations: Sequence[AssociationColumn],
+    key_column: str | None,
+    id_maps: Mapping[str, Mapping[str, str]] | None,
+    result: LoadResult,
+) -> LoadPlan:
+    """Settle the properties and the associations, reading the association labels through ``client``.
+
+    Raises:
+        LoadUsageError: see :func:`~hubspot_loader.plan.property_mapping` and
+            :func:`~hubspot_loader.plan.resolve_associations`.
+        LoadAborted: the labels could not be read (every row ``NOT_SENT``).
+
+    """
+    mapping = property_mapping(df, properties, key_column=key_column, associations=associations)
+    labels: dict[str, list[dict[str, Any]]] = {}  # without a client, a label is a usage error below
+    try:
+        for target in labels_to_read(associations):
+            if client is not None:
+                labels[target] = client.association_labels(object_type, target)
+    except HubSpotError as exc:
+        doing = f"reading the association labels of {object_type}"
+        message = stop_reason(exc, object_type, doing=doing, scope=read_scope(object_type))
+        raise _finished(aborted(df, key_column, result, message)) from exc
+    resolved = resolve_associations(object_type, associations, labels=labels, id_maps=id_maps)
+    return LoadPlan(object_type, mapping, resolved, key_column)
+
+
+def _run_all(job: _Job, quarantine: Quarantine | None, dry_run: bool, preview_rows: int) -> None:
+    """Run the load; give the rows of a quarantined frame back their source positions; order the result."""
+    key_column, result = job.plan.key_column, job.result
     try:
         _run(job, dry_run, preview_rows)
     except LoadAborted as exc:
         if quarantine is not None:
-            restore_positions(exc.result, quarantine, key_column, sync)
+            restore_positions(exc.result, quarantine, key_column, job.sync)
         raise _finished(exc) from exc.__cause__
     if quarantine is not None:
-        restore_positions(result, quarantine, key_column, sync)
+        restore_positions(result, quarantine, key_column, job.sync)
     _finish(result)
-    return result
 
 
 def _check_options(
@@ -258,27 +278,6 @@ def _check_options(
             f"naive_timezone {naive_timezone!r} is not a time zone (use an IANA name such as 'UTC' or "
             f"'Europe/Berlin'): {exc}"
         ) from exc
-
-
-def _validated(
-    df: pd.DataFrame, schema: pa.DataFrameSchema | type[pa.DataFrameModel], key_column: str | None
-) -> pd.DataFrame:
-    """Run the user's schema on the frame as given; return the coerced frame.
-
-    Raises:
-        DataValidationError: the frame failed the schema, or the schema raised on it.
-
-    """
-    label = next((c for c in df.columns if str(c) == str(key_column)), None) if key_column else None
-    try:
-        report = validate_frame(df, schema, label)
-    except Exception as exc:  # a check that raises on this frame, a schema pandera refuses ...
-        check = one_line(f"the schema could not run on this frame ({type(exc).__name__}: {exc})")
-        entry = ValidationEntry(key=None, position=None, column=None, check=check, failure_case=None)
-        raise DataValidationError(ValidationReport(frame=df, entries=[entry])) from exc
-    if not report.ok:
-        raise DataValidationError(report)
-    return report.frame
 
 
 def _sync(
@@ -341,6 +340,8 @@ class _Job:
     batch_size: int | None
     on_batch: ProgressCallback | None
     sync: LoadSync | None
+    keys: RowKeys | None
+    """The rows' keys, checked once (:func:`~hubspot_loader.plan.checked_keys`)."""
     pending: dict[str, PreparedInput] = field(default_factory=dict)
     """Inputs handed to the client whose batch has not finished (by trace id)."""
 
@@ -352,7 +353,7 @@ class _Job:
 
 def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
     object_type = job.plan.object_type
-    chunks = prepared_chunks(job.df, job.plan, job.naive_timezone)  # keys checked: nothing sent yet
+    chunks = prepared_chunks(job.df, job.plan, job.naive_timezone, job.keys)
     if dry_run:
         _plan_only(job, chunks, preview_rows)
         return
@@ -375,12 +376,13 @@ def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
             raise job.stop(exc, doing=doing, scope=read_scope(object_type)) from exc
     _send(job, client, chunks)
     batches = job.result.batches
-    if batches and all(b.http_status is None for b in batches):
+    sent = [b for b in batches if b.requests]  # a batch whose rows were all refused before sending has none
+    if sent and not any(b.http_status is not None or b.created for b in batches):
         rows = job.result.rows
         first = next((r.error.message for r in rows if r.error is not None), "no answer")
         message = (
             f"load of {object_type} stopped: HubSpot at {client.base_url} never answered: "
-            f"{len(batches)} batch(es) got no HTTP response ({first}); every row is reported as failed; "
+            f"{len(sent)} batch(es) got no HTTP response ({first}); every row sent is reported as failed; "
             "check the base URL and the network"
         )
         job.result.stopped = one_line(message)
@@ -468,8 +470,6 @@ def _ledger_filtered(chunk: PreparedChunk, sync: LoadSync, result: LoadResult) -
             result.rows.append(skipped)
         elif item.key in sync.unresolved:
             result.rows.append(in_doubt_outcome(item))
-        elif (reason := sync.unstorable(item)) is not None:
-            rejected.append(_unsendable(item, reason))
         else:
             if item.key in known:
                 sync.known[item.key] = known[item.key]
@@ -477,16 +477,6 @@ def _ledger_filtered(chunk: PreparedChunk, sync: LoadSync, result: LoadResult) -
     if rejected:
         result.rows.extend(sync.settle(rejected))
     return to_send
-
-
-def _unsendable(item: PreparedInput, reason: str) -> RowOutcome:
-    return RowOutcome(
-        key=item.key,
-        position=item.position,
-        status=FAILED,
-        error=RowError(INVALID_VALUE, f"not sent: {reason}"),
-        trace_id=item.trace_id,
-    )
 
 
 def _taken(items: Sequence[PreparedInput], pending: dict[str, PreparedInput]) -> Iterator[PreparedInput]:

@@ -9,34 +9,25 @@ of a ``MultiIndex``); each is addressed by ``str(label)`` in ``properties``, ``k
 same), and two labels with the same text (``0`` and ``"0"``) are refused as duplicates.
 
 Usage errors (:class:`~hubspot_loader.errors.LoadUsageError` and its subclasses) are raised here, before
-anything is sent. Pure apart from the labels lookup :func:`resolve_associations` makes through the
-client it is given.
+anything is sent. Pure: the association labels are read by the caller (:func:`labels_to_read` says
+which) and handed to :func:`resolve_associations`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pandas as pd
 
 from hubspot_loader.associations import resolve_association
 from hubspot_loader.errors import DuplicateColumnsError, InvalidKeysError, LoadUsageError, MissingColumnsError
-from hubspot_loader.formatting import format_series
-from hubspot_loader.inputs import PreparedChunk, iter_prepared
-from hubspot_loader.model import (
-    FAILED,
-    INVALID_VALUE,
-    AssociationColumn,
-    ResolvedAssociation,
-    RowError,
-    RowOutcome,
-)
-
-if TYPE_CHECKING:
-    from hubspot_loader.client import HubSpotClient
+from hubspot_loader.formatting import encodable
+from hubspot_loader.inputs import PreparedChunk, RowKeys, check_unique_properties, iter_prepared, row_keys
+from hubspot_loader.model import AssociationColumn, ResolvedAssociation
 
 CHUNK_ROWS = 2_000
 """Rows converted at a time (see :func:`hubspot_loader.inputs.iter_prepared`)."""
@@ -70,7 +61,8 @@ def property_mapping(
 
     Raises:
         MissingColumnsError: a named column is not in the frame (the message lists the frame's columns).
-        LoadUsageError: two columns map to the same property.
+        LoadUsageError: two columns map to the same property; a property name that is not valid Unicode
+            text (a lone surrogate: no JSON can carry it).
 
     """
     if properties is None:
@@ -83,13 +75,13 @@ def property_mapping(
     else:
         mapping = {str(c): str(c) for c in properties}
     check_columns(df, mapping, key_column=key_column, associations=associations)
-    seen: dict[str, str] = {}
-    for column, prop in mapping.items():
-        if prop in seen:
-            raise LoadUsageError(
-                f"columns {seen[prop]!r} and {column!r} both map to property {prop!r}; send one of them"
-            )
-        seen[prop] = column
+    check_unique_properties(mapping)
+    if not encodable("".join(mapping.values())):
+        column, prop = next((c, p) for c, p in mapping.items() if not encodable(p))
+        raise LoadUsageError(
+            f"column {column!r} maps to property {prop!r}, whose name is not valid Unicode text (a lone "
+            "surrogate); no request can carry it: fix the property name"
+        )
     return mapping
 
 
@@ -182,9 +174,38 @@ def check_columns(
     )
     verb = "is" if len(missing) == 1 else "are"
     raise MissingColumnsError(
-        f"{'; '.join(problems)} {verb} not in the frame; its columns are: {shown or '(none)'}",
+        f"{'; '.join(problems)} {verb} not in the frame; its columns are: {shown or '(none)'}"
+        + _suggestions(missing, columns),
         missing,
         columns,
+    )
+
+
+def closest_column(name: str, columns: Sequence[str]) -> str | None:
+    """Return the column whose name is closest to ``name`` (a likely typo), if one is close enough."""
+    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _suggestions(missing: Sequence[str], columns: Sequence[str]) -> str:
+    """`` (did you mean 'mail'?)`` for the missing names that have a close column; ``""`` when none has."""
+    close = {name: closest_column(name, columns) for name in missing}
+    found = {name: column for name, column in close.items() if column is not None}
+    if not found:
+        return ""
+    if len(missing) == 1:
+        return f" (did you mean {next(iter(found.values()))!r}?)"
+    listed = ", ".join(f"{column!r} for {name!r}" for name, column in list(found.items())[:_LISTED])
+    return f" (did you mean {listed}?)"
+
+
+def labels_to_read(associations: Sequence[AssociationColumn]) -> list[str]:
+    """Return the target object types whose association labels :func:`resolve_associations` needs.
+
+    Those of the columns that name a ``label`` and no ``type_id``, each once.
+    """
+    return list(
+        dict.fromkeys(a.to_object_type for a in associations if a.label is not None and a.type_id is None)
     )
 
 
@@ -192,26 +213,35 @@ def resolve_associations(
     object_type: str,
     associations: Sequence[AssociationColumn],
     *,
-    client: HubSpotClient | None,
+    labels: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     id_maps: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[ResolvedAssociation]:
-    """Settle each association column's type id (looking labels up through ``client``) and id map.
+    """Settle each association column's type id and id map.
+
+    Args:
+        object_type: the object type the rows are created as.
+        associations: the association columns.
+        labels: target object type → HubSpot's labels from ``object_type`` to it (the ``results`` of
+            :meth:`~hubspot_loader.client.HubSpotClient.association_labels`), for every type
+            :func:`labels_to_read` names.
+        id_maps: named warehouse-key → HubSpot-id maps, for columns with ``keys_from``.
 
     Raises:
-        LoadUsageError: a label without a client, an id map that was not given, a pair without a
-            default type, a label HubSpot does not have.
-        HubSpotError: the labels lookup failed (the caller stops the load).
+        LoadUsageError: a label whose labels were not given (no client to read them), an id map that was
+            not given or holds an id that is not valid Unicode text, a pair without a default type, a
+            label HubSpot does not have.
 
     """
     resolved = []
+    checked: set[str] = set()
     for column in associations:
-        labels = None
+        column_labels = None
         if column.label is not None and column.type_id is None:
-            if client is None:
+            if labels is None or column.to_object_type not in labels:
                 raise LoadUsageError(
                     f"association column {column.column!r} uses a label; a client is needed to look it up"
                 )
-            labels = client.association_labels(object_type, column.to_object_type)
+            column_labels = labels[column.to_object_type]
         id_map = None
         if column.keys_from is not None:
             if id_maps is None or column.keys_from not in id_maps:
@@ -220,160 +250,75 @@ def resolve_associations(
                     f"but no id map with that name was given (have: {sorted(id_maps or {})})"
                 )
             id_map = id_maps[column.keys_from]
+            if column.keys_from not in checked:
+                _check_ids(column.keys_from, id_map)
+                checked.add(column.keys_from)
         try:
-            resolved.append(resolve_association(object_type, column, labels, id_map))
+            resolved.append(resolve_association(object_type, column, column_labels, id_map))
         except ValueError as exc:  # no default type for the pair, an unknown label ...
             raise LoadUsageError(str(exc)) from exc
     return resolved
 
 
-def prepared_chunks(df: pd.DataFrame, plan: LoadPlan, naive_timezone: str) -> Iterator[PreparedChunk]:
-    """Convert ``df`` lazily into batch-create inputs, :data:`CHUNK_ROWS` rows at a time.
+def _check_ids(name: str, id_map: Mapping[str, str]) -> None:
+    """Refuse an id map holding an id that cannot be sent as a target id (not text, or a lone surrogate)."""
+    values = list(id_map.values())
+    if set(map(type, values)) <= {str} and encodable("".join(values)):  # the usual case: C-level passes
+        return
+    bad = [key for key, value in id_map.items() if not _sendable_id(value)]
+    if not bad:
+        return
+    shown = ", ".join(repr(k) for k in bad[:_LISTED]) + (
+        f" and {len(bad) - _LISTED} more" if len(bad) > _LISTED else ""
+    )
+    raise LoadUsageError(
+        f"id map {name!r}: the HubSpot id of key(s) {shown} is not valid text (a str or int, without lone "
+        "surrogates); no request can carry it: fix the id map"
+    )
 
-    The keys are checked when this is called, before any chunk is produced. A row the converter cannot
-    handle (an exception where a rejection was expected) is rejected on its own, with the column and
-    the error, instead of stopping the load; so is a row whose key is not valid Unicode text.
+
+def _sendable_id(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    return encodable(str(value))
+
+
+def checked_keys(df: pd.DataFrame, key_column: str | None, naive_timezone: str) -> RowKeys | None:
+    """Format and check the key column once; hand the result to :func:`prepared_chunks` (``None``: no key).
 
     Raises:
         InvalidKeysError: null, duplicate or unformattable keys (the message names their positions).
 
     """
+    if key_column is None:
+        return None
     try:
-        chunks = _convert(df, plan, naive_timezone, 0, len(df))
+        return row_keys(df, key_column, naive_timezone)
     except ValueError as exc:  # the columns were checked: this is about the keys, and names them
         raise InvalidKeysError(str(exc)) from exc
-    except Exception as exc:  # a key cell the formatter cannot even read
-        raise InvalidKeysError(
-            f"key column {plan.key_column!r}: the keys cannot be read ({type(exc).__name__}: {exc}); "
-            "give it text or integer keys"
-        ) from exc
-    return _guarded(df, plan, naive_timezone, chunks)
 
 
-def _convert(
-    df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, start: int, stop: int
+def prepared_chunks(
+    df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, keys: RowKeys | None = None
 ) -> Iterator[PreparedChunk]:
-    part = df if (start, stop) == (0, len(df)) else df.iloc[start:stop]
+    """Convert ``df`` lazily into batch-create inputs, :data:`CHUNK_ROWS` rows at a time.
+
+    ``keys`` are the rows' keys as :func:`checked_keys` returned them; when ``None`` they are checked
+    here, when this is called, before any chunk is produced. A cell that cannot be sent (whatever it
+    holds) rejects its row with the column and the reason (:mod:`hubspot_loader.inputs`).
+
+    Raises:
+        InvalidKeysError: null, duplicate or unformattable keys (the message names their positions).
+
+    """
+    if keys is None:
+        keys = checked_keys(df, plan.key_column, naive_timezone)
     return iter_prepared(
-        part,
+        df,
         properties=plan.properties,
         associations=plan.associations,
         key_column=plan.key_column,
         naive_timezone=naive_timezone,
         chunk_rows=CHUNK_ROWS,
-        start_position=start,
+        keys=keys,
     )
-
-
-def _guarded(
-    df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, chunks: Iterator[PreparedChunk]
-) -> Iterator[PreparedChunk]:
-    """Yield the chunks of ``chunks``; convert a chunk that raises row by row, and go on chunk by chunk."""
-    for offset in range(0, len(df), CHUNK_ROWS):
-        stop = min(offset + CHUNK_ROWS, len(df))
-        try:
-            chunk = next(chunks)
-        except StopIteration:
-            return
-        except Exception:  # a cell the converter did not expect: find its row, reject only that row
-            chunk = _row_by_row(df, plan, naive_timezone, offset, stop)
-            chunks = _one_by_one(df, plan, naive_timezone, stop)  # the old generator is finished
-        yield _checked_keys(chunk, plan)
-
-
-def _one_by_one(df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, start: int) -> Iterator[PreparedChunk]:
-    """Convert each chunk from ``start`` on by itself (the keys were checked for the whole frame)."""
-    for offset in range(start, len(df), CHUNK_ROWS):
-        yield from _convert(df, plan, naive_timezone, offset, min(offset + CHUNK_ROWS, len(df)))
-
-
-def _row_by_row(
-    df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, start: int, stop: int
-) -> PreparedChunk:
-    out = PreparedChunk()
-    for position in range(start, stop):
-        try:
-            [chunk] = list(_convert(df, plan, naive_timezone, position, position + 1))
-        except Exception as exc:  # this row's own problem: reported for it, with its column
-            out.rejected.append(_crashed(df, plan, naive_timezone, position, exc))
-            continue
-        out.inputs.extend(chunk.inputs)
-        out.rejected.extend(chunk.rejected)
-    return out
-
-
-def _crashed(
-    df: pd.DataFrame, plan: LoadPlan, naive_timezone: str, position: int, exc: Exception
-) -> RowOutcome:
-    """Return the rejection of the row at ``position``, naming the first column that fails to convert."""
-    row = df.iloc[position : position + 1]
-    column = None
-    for name, prop in plan.properties.items():
-        if _raises(row, {name: prop}, (), naive_timezone):
-            column = name
-            break
-    else:
-        column = next((a.column for a in plan.associations if _raises(row, {}, (a,), naive_timezone)), None)
-    key = _row_key(row, plan.key_column, naive_timezone) or str(position)
-    reason = f"{type(exc).__name__}: {exc}"
-    if len(reason) > 500:
-        reason = reason[:500] + " ..."
-    where = f"column {column!r}: " if column is not None else ""
-    return RowOutcome(
-        key=key,
-        position=position,
-        status=FAILED,
-        error=RowError(INVALID_VALUE, f"{where}cannot be converted ({reason})", property=column),
-        trace_id=key if plan.key_column is not None else f"row-{position}",
-    )
-
-
-def _raises(
-    row: pd.DataFrame, properties: Mapping[str, str], associations: Sequence[ResolvedAssociation], tz: str
-) -> bool:
-    try:
-        list(iter_prepared(row, properties=properties, associations=associations, naive_timezone=tz))
-    except Exception:  # only whether this column's conversion raises matters here
-        return True
-    return False
-
-
-def _row_key(row: pd.DataFrame, key_column: str | None, naive_timezone: str) -> str | None:
-    if key_column is None:
-        return None
-    return format_series(row[key_column], column=key_column, naive_timezone=naive_timezone).values[0]
-
-
-def _checked_keys(chunk: PreparedChunk, plan: LoadPlan) -> PreparedChunk:
-    """Reject the rows whose key is not encodable as UTF-8 (a lone surrogate): no JSON can carry it."""
-    if plan.key_column is None or encodable("".join(item.key for item in chunk.inputs)):
-        return chunk
-    kept = []
-    for item in chunk.inputs:
-        if encodable(item.key):
-            kept.append(item)
-            continue
-        message = (
-            f"column {plan.key_column!r}: the key {item.key!r} is not valid Unicode text (a lone surrogate); "
-            "HubSpot's JSON cannot carry it"
-        )
-        chunk.rejected.append(
-            RowOutcome(
-                key=item.key,
-                position=item.position,
-                status=FAILED,
-                error=RowError(INVALID_VALUE, message, property=plan.key_column),
-                trace_id=item.trace_id,
-            )
-        )
-    chunk.inputs = kept
-    return chunk
-
-
-def encodable(text: str) -> bool:
-    """Whether ``text`` encodes as UTF-8 (no lone surrogate), as JSON, HubSpot and the ledger need."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -14,8 +14,9 @@ from hubspot_loader.associations import (
     UnknownAssociationError,
     default_association_type,
 )
+from hubspot_loader.formatting import format_series
 from hubspot_loader.model import AssociationColumn
-from hubspot_loader.preflight.cells import ColumnData, positional, safe_format
+from hubspot_loader.preflight.cells import ColumnData, positional
 from hubspot_loader.preflight.codes import (
     COLUMN_NOT_IN_FRAME,
     MISSING_ID_MAP,
@@ -114,7 +115,9 @@ def _type_problems(
 def association_targets(data: ColumnData) -> pd.Series:
     """Each row's association targets as wire strings, one per line (index = row position)."""
     exploded = positional(data.series).explode()
-    formatted = safe_format(exploded.reset_index(drop=True), data.column, data.naive_timezone)
+    formatted = format_series(
+        exploded.reset_index(drop=True), column=data.column, naive_timezone=data.naive_timezone
+    )
     texts = pd.Series(formatted.values, index=exploded.index, dtype=object)
     for error in formatted.errors:
         texts.iloc[error.position] = f"<{error.reason}>"

@@ -2,7 +2,8 @@
 
 Every cell is formatted once with :func:`hubspot_loader.formatting.format_series`, the formatter the
 load uses, so preflight checks exactly what would be sent. Whatever a cell holds, this never raises: a
-cell the formatter cannot handle has no wire form and gets a reason (its row is then rejected).
+cell that cannot be formatted has no wire form and gets the formatter's reason (its row is then
+rejected).
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hubspot_loader.formatting import (
-    MAX_STRING_LENGTH,
-    CellError,
-    FormattedColumn,
-    format_series,
-    format_value,
-)
+from hubspot_loader.formatting import MAX_STRING_LENGTH, format_series
 from hubspot_loader.preflight.codes import INVALID_STRING_LENGTH, INVALID_VALUE
 from hubspot_loader.preflight.properties import PropertyDefinition
 from hubspot_loader.preflight.values import text_codes
@@ -46,6 +41,8 @@ def too_long(value: Any) -> bool:
     """
     if isinstance(value, str):
         return len(value) > MAX_STRING_LENGTH
+    if isinstance(value, np.ndarray):
+        value = value.ravel().tolist()  # a 0-d array is one value, and cannot be iterated
     if isinstance(value, LIST_TYPES):
         return any(isinstance(v, str) and len(v) > MAX_STRING_LENGTH for v in value)
     if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
@@ -60,40 +57,6 @@ def too_long(value: Any) -> bool:
         fraction = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         return max(value.adjusted(), 0) + 1 + fraction + value.is_signed() > MAX_STRING_LENGTH
     return False
-
-
-def format_cell(value: Any, naive_timezone: str) -> tuple[str | None, str | None]:
-    """Format one cell as the loader sends it: ``(text, None)``, or ``(None, reason)`` when it cannot be.
-
-    A cell the formatter fails on in an unexpected way is reported with the error it raised, so its row
-    is rejected with a reason instead of stopping preflight.
-    """
-    try:
-        return format_value(value, naive_timezone=naive_timezone), None
-    except ValueError as exc:
-        return None, str(exc)
-    except Exception as exc:  # any cell content must give a per-row result
-        return None, f"the value cannot be formatted ({type(exc).__name__}: {exc})"
-
-
-def safe_format(series: pd.Series, column: str, naive_timezone: str) -> FormattedColumn:
-    """:func:`~hubspot_loader.formatting.format_series` over ``series``, which never raises.
-
-    Should the column-wise formatter fail, the column is formatted cell by cell with :func:`format_cell`,
-    so only the cells that cannot be formatted are reported, each as a :class:`CellError`.
-    """
-    try:
-        return format_series(positional(series), column=column, naive_timezone=naive_timezone)
-    except Exception:  # cell by cell below, where each failure names its cell
-        pass
-    values: list[str | None] = []
-    errors: list[CellError] = []
-    for position, value in enumerate(series.to_numpy(dtype=object).tolist()):
-        text, reason = format_cell(value, naive_timezone)
-        values.append(text)
-        if reason is not None:
-            errors.append(CellError(position, column, reason))
-    return FormattedColumn(values, errors)
 
 
 class ColumnData:
@@ -112,7 +75,9 @@ class ColumnData:
 
     def _formatted(self) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         if self._wire is None:
-            formatted = safe_format(self.series, self.column, self.naive_timezone)
+            formatted = format_series(
+                positional(self.series), column=self.column, naive_timezone=self.naive_timezone
+            )
             texts = np.empty(len(self.series), dtype=object)
             texts[:] = formatted.values
             codes = np.full(len(self.series), None, dtype=object)

@@ -154,3 +154,30 @@ def test_primary_label_is_built_in_for_standard_pairs(from_type: str, to_type: s
 def test_primary_label_without_a_built_in_pair_still_needs_the_labels_api() -> None:
     with pytest.raises(UnknownAssociationError):
         resolve_association("p_vendor", AssociationColumn("c", "companies", label="Primary"), None, None)
+
+
+def test_plan_resolves_labels_from_the_mapping_it_is_given_without_any_client() -> None:
+    # plan is core: the load reads the labels (labels_to_read says which) and hands them over.
+    from hubspot_loader.errors import LoadUsageError
+    from hubspot_loader.plan import labels_to_read, resolve_associations
+
+    columns = [
+        AssociationColumn("boss", "contacts", label="Manager"),
+        AssociationColumn("co", "companies", type_id=279),
+        AssociationColumn("peer", "contacts", label="Peer"),
+    ]
+    assert labels_to_read(columns) == ["contacts"]
+    labels = {
+        "contacts": [
+            {"category": "USER_DEFINED", "typeId": 7, "label": "Manager"},
+            {"category": "USER_DEFINED", "typeId": 9, "label": "Peer"},
+        ]
+    }
+    resolved = resolve_associations("contacts", columns, labels=labels)
+    assert [(r.column, r.type_id, r.category) for r in resolved] == [
+        ("boss", 7, "USER_DEFINED"),
+        ("co", 279, "HUBSPOT_DEFINED"),
+        ("peer", 9, "USER_DEFINED"),
+    ]
+    with pytest.raises(LoadUsageError, match="'boss' uses a label; a client is needed to look it up"):
+        resolve_associations("contacts", columns)

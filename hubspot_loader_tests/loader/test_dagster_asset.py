@@ -292,3 +292,26 @@ def test_association_columns_sharing_a_parent_share_one_id_map_input() -> None:
     parents = {k for name, k in asset.keys_by_input_name.items() if name.startswith("id_map_")}
     assert parents == {dg.AssetKey(["hubspot", "companies"]), dg.AssetKey(["hubspot", "contacts"])}
     assert len([n for n in asset.keys_by_input_name if n.startswith("id_map_")]) == 2
+
+
+def test_a_preflight_that_could_not_run_is_not_called_a_prediction() -> None:
+    # In block mode a preflight that fails on the frame blocks with PREFLIGHT_FAILED (preflight_step);
+    # the step then says so, not that HubSpot would reject the load.
+    from hubspot_loader.assets import _step_failure as step_failure
+    from hubspot_loader.preflight import BlockingProblem, PreflightError, PreflightReport
+    from hubspot_loader.preflight_step import PREFLIGHT_FAILED
+
+    reason = "preflight could not check this frame (TypeError: odd); nothing was sent"
+    failed = PreflightReport("contacts", rows_total=3, blocking=[BlockingProblem(PREFLIGHT_FAILED, reason)])
+    failure, _ = step_failure(PreflightError(failed), rows=3, table_rows=10)
+    assert failure.description is not None
+    assert failure.description.startswith("preflight could not check this frame (preflight=block); nothing")
+    assert "predicts" not in failure.description and reason in failure.description
+    predicted = PreflightReport(
+        "contacts", rows_total=3, blocking=[BlockingProblem("PROPERTY_DOESNT_EXIST", "x")]
+    )
+    failure, _ = step_failure(PreflightError(predicted), rows=3, table_rows=10)
+    assert failure.description is not None
+    assert failure.description.startswith(
+        "preflight predicts HubSpot would reject this load; nothing was sent"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Hashable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from hubspot_loader.errors import (
 )
 from hubspot_loader.ledger import SQLiteLedger
 from hubspot_loader.load import DataValidationError, load_dataframe
-from hubspot_loader.model import CREATED, FAILED, INVALID_VALUE, AssociationColumn
+from hubspot_loader.model import CREATED, FAILED, AssociationColumn
 from hubspot_loader.preflight import PreflightError
 from hubspot_loader.sandbox import SandboxHandle, start_sandbox
 from hubspot_loader_tests.loader.conftest import loader_config
@@ -43,6 +44,13 @@ class Unprintable:
         raise RuntimeError("this object cannot be printed")
 
     __repr__ = __str__
+
+
+class UnhashableDecimal(Decimal):
+    """A ``Decimal`` whose hash raises (the formatter's vectorized path for decimals hashes them)."""
+
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash for this decimal")
 
 
 @pytest.fixture(scope="module")
@@ -187,26 +195,87 @@ def test_a_cell_the_converter_does_not_expect_fails_only_its_row(
     assert hub.counts()["contacts"] == 2
 
 
+@pytest.mark.parametrize("preflight", ["off", "quarantine"])
 @pytest.mark.parametrize("ledger", [False, True])
-def test_a_key_that_is_not_valid_unicode_never_crashes_the_load(
-    hub: SandboxHandle, ledger: bool, tmp_path: Any
+def test_a_key_that_is_not_valid_unicode_is_a_usage_error(
+    hub: SandboxHandle, ledger: bool, preflight: str, tmp_path: Any
 ) -> None:
-    # JSON, HubSpot and the ledger cannot hold a lone surrogate. The key is refused with its position
-    # (an unformattable key), or, should the formatter pass it, its row alone fails; never a crash.
+    # JSON, HubSpot and the ledger cannot hold a lone surrogate: the formatter refuses such a key, so
+    # the key column is refused with the key's position before anything is sent.
     frame = pd.DataFrame(
         {"key": ["A", "B\ud800", "C"], "email": ["a@example.com", "b@example.com", "c@example.com"]}
     )
     state = SQLiteLedger(tmp_path / "state.sqlite") if ledger else None
-    try:
-        result = _load(hub, frame, key_column="key", ledger=state)
-    except InvalidKeysError as exc:
-        assert "key column 'key'" in str(exc) and "position 1" in str(exc)
-        assert hub.counters()["write_requests"] == 0
-        return
-    assert [r.status for r in result.rows] == [CREATED, FAILED, CREATED]
-    error = result.rows[1].error
-    assert error is not None and error.category == INVALID_VALUE and error.property == "key"
-    assert hub.counts()["contacts"] == 2
+    with pytest.raises(InvalidKeysError) as caught:
+        _load(hub, frame, key_column="key", ledger=state, preflight=preflight)
+    assert "key column 'key'" in str(caught.value) and "position 1" in str(caught.value)
+    assert "lone surrogate" in str(caught.value)
+    assert hub.counters()["requests"] == 0  # not even preflight's reads
+
+
+@pytest.mark.parametrize("ledger", [False, True])
+def test_a_property_name_that_is_not_valid_unicode_is_a_usage_error(
+    hub: SandboxHandle, ledger: bool, tmp_path: Any
+) -> None:
+    frame = pd.DataFrame({"key": ["A", "B"], "email": ["a@example.com", "b@example.com"], "n": ["x", "y"]})
+    state = SQLiteLedger(tmp_path / "state.sqlite") if ledger else None
+    with pytest.raises(
+        LoadUsageError, match=r"column 'n' maps to property 'first\\ud800name'.*lone surrogate"
+    ):
+        _load(
+            hub, frame, key_column="key", properties={"email": "email", "n": "first\ud800name"}, ledger=state
+        )
+    assert hub.counters()["write_requests"] == 0
+
+
+@pytest.mark.parametrize("bad_id", ["10\udc802", ["1", "2"], None])
+def test_an_id_map_id_that_cannot_be_sent_is_a_usage_error(hub: SandboxHandle, bad_id: Any) -> None:
+    frame = pd.DataFrame({"key": ["A", "B"], "email": ["a@example.com", "b@example.com"], "co": ["C1", "C2"]})
+    id_map = {"C1": "101", "C2": bad_id}
+    with pytest.raises(
+        LoadUsageError, match=r"id map 'companies': the HubSpot id of key\(s\) 'C2' is not valid"
+    ):
+        _load(
+            hub,
+            frame,
+            key_column="key",
+            properties={"email": "email"},
+            associations=[AssociationColumn("co", "companies", keys_from="companies")],
+            id_maps={"companies": id_map},
+        )
+    assert hub.counters()["write_requests"] == 0
+
+
+def test_a_missing_column_names_the_closest_column(hub: SandboxHandle) -> None:
+    frame = pd.DataFrame({"key": ["A"], "mail": ["a@example.com"], "first": ["Ada"]})
+    with pytest.raises(MissingColumnsError) as caught:
+        _load(hub, frame, key_column="key", properties={"mial": "email"})
+    assert str(caught.value) == (
+        "property column 'mial' is not in the frame; its columns are: 'key', 'mail', 'first' "
+        "(did you mean 'mail'?)"
+    )
+    with pytest.raises(MissingColumnsError) as caught:
+        _load(hub, frame, key_column="kye", properties={"mial": "email", "frist": "firstname"})
+    assert str(caught.value).endswith(
+        "(did you mean 'key' for 'kye', 'mail' for 'mial', 'first' for 'frist'?)"
+    ), str(caught.value)
+    assert caught.value.columns == ["kye", "mial", "frist"]
+
+
+def test_a_column_the_vectorized_formatter_fails_on_is_sent_exactly(hub: SandboxHandle) -> None:
+    # Deduplicating a decimal column hashes its cells: these cannot be hashed, so the column is
+    # formatted cell by cell, and every value arrives as it is.
+    frame = pd.DataFrame(
+        {
+            "key": ["A", "B"],
+            "email": ["a@example.com", "b@example.com"],
+            "employee_number": pd.Series([UnhashableDecimal("12.50"), UnhashableDecimal("7")], dtype=object),
+        }
+    )
+    result = _load(hub, frame, key_column="key")
+    assert [r.status for r in result.rows] == [CREATED, CREATED]
+    stored = {o["properties"]["email"]: o["properties"]["employee_number"] for o in hub.objects("contacts")}
+    assert stored == {"a@example.com": "12.50", "b@example.com": "7"}
 
 
 def test_an_unreadable_key_is_a_usage_error(hub: SandboxHandle) -> None:

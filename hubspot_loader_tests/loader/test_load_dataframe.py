@@ -12,7 +12,7 @@ import pandera.pandas as pa
 import pytest
 
 from hubspot_loader.client import HubSpotClient
-from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
+from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, load_dataframe
 from hubspot_loader.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession, loader_config
@@ -375,4 +375,70 @@ def test_external_id_property_is_found_and_used_to_reconcile_lost_answers(
     by_external = {o["properties"]["external_id"]: o["id"] for o in stored}
     assert {r.key: r.hubspot_id for r in result.rows} == {
         f"K{i}": by_external[f"ext-{i}"] for i in range(400)
+    }
+
+
+def test_answers_lost_but_every_row_found_by_lookup_is_not_a_load_that_never_answered(
+    sandbox_factory: Callable[..., SandboxHandle], client_for: Callable[..., HubSpotClient]
+) -> None:
+    from hubspot_loader.sandbox import FaultConfig
+
+    # Every write is committed and its answer dropped; the lookups by email (reads) are answered.
+    hub = sandbox_factory(config=loader_config(faults=FaultConfig(drop_after_commit_rate=1.0)))
+    frame = pd.DataFrame({"k": ["A", "B", "C"], "email": ["a@example.com", "b@example.com", "c@example.com"]})
+    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k")
+    assert [b.http_status for b in result.batches] == [None]  # no write was ever answered
+    assert result.rows_created == 3 and result.rows_failed == 0 and result.stopped is None
+    assert sum(b.reconciled for b in result.batches) == 3
+    assert {o["properties"]["email"] for o in hub.objects("contacts")} == {r + "@example.com" for r in "abc"}
+
+
+class CountedKey:
+    """A warehouse key that counts how often the loader turns it into text."""
+
+    formatted = 0
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        CountedKey.formatted += 1
+        return self.text
+
+
+@pytest.mark.parametrize("preflight", ["off", "quarantine"])
+def test_the_load_formats_the_key_column_once(
+    hub: SandboxHandle, client_for: Callable[..., HubSpotClient], preflight: PreflightMode
+) -> None:
+    keys = [CountedKey(f"K{i}") for i in range(5)]
+    frame = pd.DataFrame(
+        {"k": pd.Series(keys, dtype=object), "email": [f"p{i}@example.com" for i in range(5)]}
+    )
+    CountedKey.formatted = 0
+    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k", preflight=preflight)
+    assert [r.key for r in result.rows] == [f"K{i}" for i in range(5)] and result.rows_created == 5
+    # Once by the load (checked before preflight, reused to send); preflight checks its frame itself.
+    assert CountedKey.formatted == len(keys) * (1 if preflight == "off" else 2)
+
+
+@pytest.mark.parametrize("keys", [[10, 11, 12, 13], ["a", "b", "c", "d"], [10, 11, 2**40, 13]])
+def test_quarantined_rows_keep_the_keys_checked_before_preflight(
+    hub: SandboxHandle, client_for: Callable[..., HubSpotClient], keys: list[Any]
+) -> None:
+    frame = pd.DataFrame(
+        {"k": keys, "email": ["a@example.com", "not-an-email", "c@example.com", "d@example.com"]}
+    )
+    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k", preflight="quarantine")
+    texts = [str(k) for k in keys]
+    assert [(r.key, r.position, r.status) for r in result.rows] == [
+        (texts[0], 0, CREATED),
+        (texts[1], 1, FAILED),
+        (texts[2], 2, CREATED),
+        (texts[3], 3, CREATED),
+    ]
+    stored = {o["properties"]["email"]: o["id"] for o in hub.objects("contacts")}
+    assert result.id_map == {
+        texts[0]: stored["a@example.com"],
+        texts[2]: stored["c@example.com"],
+        texts[3]: stored["d@example.com"],
     }

@@ -214,3 +214,20 @@ def test_hostile_cells_of_every_kind_are_each_named(hub: Hub) -> None:
         assert problem.key == f"h{problem.position}" and problem.message
     named = {p.position for p in report.problems if p.column == "firstname"}
     assert named == {0, 1, 5, 6, 8, 9}  # no wire form, or longer than 65,536 characters
+
+
+def test_a_cell_no_formatter_rule_expects_fails_its_row_in_an_identity_column(hub: Hub) -> None:
+    # Before: a 0-d array (list() of it raises) in firstname made the contact identity rule raise
+    # TypeError out of run_preflight, which blocked the whole load as PREFLIGHT_FAILED.
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "firstname": pd.Series(["Ada", np.array(5), "Cy"], dtype=object),
+            "email": ["a@example.com", None, "c@example.com"],
+        }
+    )
+    report = contacts_preflight(hub, df, {"firstname": "firstname", "email": "email"}, key_column="id")
+    assert not report.blocking
+    assert {(p.key, p.column) for p in report.problems} == {("b", "firstname"), ("b", None)}
+    [reason] = [p.message for p in report.problems if p.column == "firstname"]
+    assert "cannot be formatted (TypeError" in reason

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from hubspot_loader.base_url import DEFAULT_BASE_URL
+
 TARGET_ENV = "HUBSPOT_TARGET"
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 BASE_URL_ENV = "HUBSPOT_BASE_URL"
@@ -28,7 +30,6 @@ DEMO_DIR_ENV = "HUBSPOT_LOADER_DEMO_DIR"
 SANDBOX = "sandbox"
 HUBSPOT = "hubspot"
 TARGETS = (SANDBOX, HUBSPOT)
-DEFAULT_BASE_URL = "https://api.hubapi.com"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

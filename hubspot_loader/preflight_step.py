@@ -12,11 +12,12 @@ judges them. A preflight that fails unexpectedly on this frame is skipped the sa
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from hubspot_loader.associations import normalize_object_type
 from hubspot_loader.errors import HubSpotError, HubSpotScopeError, HubSpotValidationError
 from hubspot_loader.model import AssociationColumn, LoadResult
 from hubspot_loader.plan import LoadPlan
@@ -140,11 +141,33 @@ def _definitions(
     return definitions, labels
 
 
-def sent_unique_property(plan: LoadPlan, definitions: Sequence[Mapping[str, Any]]) -> str | None:
-    """Return a property the load sends that HubSpot keeps unique (``hasUniqueValue``), if any."""
-    unique = {str(d.get("name")) for d in definitions if d.get("hasUniqueValue")}
-    sent = [prop for prop in plan.properties.values() if prop in unique]
-    return "email" if "email" in sent else (sent[0] if sent else None)
+def unique_property_for(
+    object_type: str, sent: Iterable[str], definitions: Sequence[Mapping[str, Any]] | None
+) -> str | None:
+    """Return the sent property a load reconciles lost answers by, or ``None`` when there is none.
+
+    A sent property whose definition has ``hasUniqueValue`` is chosen, ``email`` first, else the first
+    one sent. Without such a property, contacts that send ``email`` use ``email``: HubSpot refuses a
+    second contact with the same email (409, reference §5.4) and matches contacts on it (§8.2).
+    The load (:func:`hubspot_loader.load.load_dataframe`) and the CLI both choose with this.
+
+    Args:
+        object_type: the type loaded, in any spelling the package accepts (``contacts``, ``Contact``,
+            ``0-1``, ``p_vendor`` ...).
+        sent: the names of the properties the load sends.
+        definitions: HubSpot's property definitions of ``object_type``, or ``None`` when they were not
+            read (no client, no preflight, or the token may not read them).
+
+    """
+    names = list(sent)
+    if definitions:
+        unique = {str(d.get("name")) for d in definitions if d.get("hasUniqueValue")}
+        found = [prop for prop in names if prop in unique]
+        if found:
+            return "email" if "email" in found else found[0]
+    if normalize_object_type(object_type) == "contacts" and "email" in names:
+        return "email"
+    return None
 
 
 def restore_positions(

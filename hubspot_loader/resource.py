@@ -8,11 +8,12 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from hubspot_loader.base_url import DEFAULT_BASE_URL
 from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import SQLiteLedger, default_portal
+from hubspot_loader.model import MAX_BATCH_SIZE
 from hubspot_loader.retry import RetryPolicy
 
-DEFAULT_BASE_URL = "https://api.hubapi.com"
 DEFAULT_STATE_PATH = ".hubspot_loader/state.sqlite"
 """The ledger file, relative to the working directory of the run (see ``docs/ledger.md``)."""
 
@@ -43,7 +44,9 @@ class HubSpotResource(dg.ConfigurableResource):
     api_version: str = Field(
         default="2026-03", description="Date version for /crm/objects/<version>/...; 'v3' for legacy paths."
     )
-    batch_size: int = Field(default=100, ge=1, le=100, description="Inputs per batch-create request.")
+    batch_size: int = Field(
+        default=MAX_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE, description="Inputs per batch-create request."
+    )
     max_in_flight: int = Field(default=4, ge=1, le=32, description="Batches in flight at once.")
     requests_per_10s: int = Field(
         default=100,

@@ -12,6 +12,9 @@ Modules: :mod:`~hubspot_loader.cli.parser` (options), :mod:`~hubspot_loader.cli.
 :mod:`~hubspot_loader.cli.files`, :mod:`~hubspot_loader.cli.objects`, :mod:`~hubspot_loader.cli.checks`,
 :mod:`~hubspot_loader.cli.explain` (messages and exit codes), :mod:`~hubspot_loader.cli.state`,
 :mod:`~hubspot_loader.cli.progress`, :mod:`~hubspot_loader.cli.report`. Reference: ``docs/cli.md``.
+
+The stable interface is the command line (its options, output and exit codes); the Python names of this
+package serve the command and its tests, and may change between releases without aliases.
 """
 
 from __future__ import annotations
@@ -32,11 +35,7 @@ from hubspot_loader.cli.files import read_input
 from hubspot_loader.cli.parser import build_parser, parse_association, parse_keys_from, parse_property
 from hubspot_loader.cli.report import summary
 
-EXIT_ABORTED = EXIT_STOPPED
-"""The earlier name of :data:`EXIT_STOPPED`."""
-
 __all__ = [
-    "EXIT_ABORTED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_ROWS_FAILED",

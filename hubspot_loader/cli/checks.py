@@ -1,6 +1,7 @@
 """Checks against HubSpot before the first write: token, URL, object type and property names.
 
-Also which sent property can reconcile a lost answer.
+The property a load reconciles lost answers by is chosen by
+:func:`hubspot_loader.preflight_step.unique_property_for`, as in the library.
 
 They all use the one properties read that preflight makes anyway (the client caches it), so they cost
 no extra request.
@@ -81,24 +82,6 @@ def check_properties_exist(
         "; ".join(parts) + ". Send only existing properties with --property COLUMN=PROPERTY (only the "
         "columns named are sent), or create the property in HubSpot; nothing was sent"
     )
-
-
-def sent_unique_property(
-    object_type: str, mapping: Mapping[str, str], definitions: Sequence[Mapping[str, Any]] | None
-) -> str | None:
-    """Return a sent property HubSpot keeps unique (``hasUniqueValue``, ``email`` first), else ``None``.
-
-    Without definitions, ``email`` for contacts when it is sent.
-    """
-    sent = list(mapping.values())
-    if definitions:
-        unique = {str(d.get("name")) for d in definitions if d.get("hasUniqueValue")}
-        found = [prop for prop in sent if prop in unique]
-        if found:
-            return "email" if "email" in found else found[0]
-    if object_type == "contacts" and "email" in sent:
-        return "email"
-    return None
 
 
 def no_unique_property_warning(object_type: str) -> str:

@@ -26,9 +26,8 @@ from hubspot_loader.cli.checks import (
     check_properties_exist,
     no_unique_property_warning,
     probe,
-    sent_unique_property,
 )
-from hubspot_loader.cli.exits import EXIT_OK, EXIT_ROWS_FAILED, UsageError
+from hubspot_loader.cli.exits import EXIT_OK, EXIT_ROWS_FAILED, EXIT_USAGE, UsageError
 from hubspot_loader.cli.explain import (
     TOKEN_ENV,
     explain_hubspot_error,
@@ -37,8 +36,8 @@ from hubspot_loader.cli.explain import (
     one_line,
 )
 from hubspot_loader.cli.files import (
-    check_columns,
     failed_rows_path,
+    missing_columns_line,
     read_id_map,
     read_input,
     write_failed_rows,
@@ -49,11 +48,14 @@ from hubspot_loader.cli.progress import LoadProgress
 from hubspot_loader.cli.report import dry_run_report, problems_report, summary
 from hubspot_loader.cli.state import default_state_path, prepare_state_dir
 from hubspot_loader.client import HubSpotClient
-from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError
+from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError, LoadUsageError, MissingColumnsError
 from hubspot_loader.ledger import SQLiteLedger
-from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe, property_mapping
+from hubspot_loader.load import load_dataframe
 from hubspot_loader.model import AssociationColumn, LoadResult
+from hubspot_loader.plan import property_mapping
 from hubspot_loader.preflight import PreflightError
+from hubspot_loader.preflight_step import unique_property_for
+from hubspot_loader.stops import LoadAborted
 
 
 @dataclass
@@ -62,13 +64,21 @@ class LoadInputs:
 
     object_type: str
     frame: pd.DataFrame
-    properties: dict[str, str] | None
+    mapping: dict[str, str]
+    """Column → property, as :func:`~hubspot_loader.plan.property_mapping` settled it."""
     associations: list[AssociationColumn]
     id_maps: dict[str, dict[str, str]]
 
 
 def prepare_inputs(args: argparse.Namespace) -> LoadInputs:
-    """Check the object types, read the file, check its columns and read the ``--keys-from`` files."""
+    """Check the object types, read the file, settle its columns and read the ``--keys-from`` files.
+
+    Raises:
+        UsageError: an unknown object type, a file that cannot be loaded, a column the options name that
+            is not in the file, a ``--keys-from`` file that does not fit.
+        LoadUsageError: the options do not fit the file (e.g. two columns mapped to one property).
+
+    """
     object_type = check_object_type(args.object_type)
     associations = [
         dataclasses.replace(
@@ -85,7 +95,10 @@ def prepare_inputs(args: argparse.Namespace) -> LoadInputs:
             )
     frame = read_input(args.file)
     properties = dict(args.properties) if args.properties else None
-    check_columns(frame, key=args.key, properties=properties, associations=associations)
+    try:
+        mapping = property_mapping(frame, properties, key_column=args.key, associations=associations)
+    except MissingColumnsError as exc:
+        raise UsageError(missing_columns_line(exc, key=args.key, associations=associations)) from None
     id_maps: dict[str, dict[str, str]] = {}
     for i, association in enumerate(associations):
         path = keys_from.get(association.column)
@@ -93,7 +106,7 @@ def prepare_inputs(args: argparse.Namespace) -> LoadInputs:
             name = f"--keys-from {association.column}={path}"
             id_maps[name] = read_id_map(path, option=name)
             associations[i] = dataclasses.replace(association, keys_from=name)
-    return LoadInputs(object_type, frame, properties, associations, id_maps)
+    return LoadInputs(object_type, frame, mapping, associations, id_maps)
 
 
 def make_client(args: argparse.Namespace, token: str) -> HubSpotClient:
@@ -169,6 +182,9 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except UsageError as exc:
         err.write(f"error: {exc}\n")
         return exc.exit_code
+    except LoadUsageError as exc:  # the library refused the options for this file, before sending
+        err.write(f"error: {_refusal(exc)}\n")
+        return EXIT_USAGE
     except HubSpotError as exc:
         explained = explain_hubspot_error(exc, object_type=object_type, base_url=args.base_url)
         err.write(f"error: {explained.message}; nothing was sent\n")
@@ -181,12 +197,10 @@ def _checked_load(
     """Read from HubSpot once (token, URL, object type, property names), then load."""
     object_type = inputs.object_type
     definitions = probe(client, object_type) if client is not None else None
-    mapping = property_mapping(
-        inputs.frame, inputs.properties, key_column=args.key, associations=inputs.associations
-    )
+    mapping = inputs.mapping
     if definitions is not None and args.preflight != "off":
         check_properties_exist(mapping, definitions, object_type)
-    unique = args.unique_property or sent_unique_property(object_type, mapping, definitions)
+    unique = args.unique_property or unique_property_for(object_type, mapping.values(), definitions)
     if unique is None and not args.dry_run:
         err.write(f"warning: {no_unique_property_warning(object_type)}\n")
     if client is None and args.preflight != "off":
@@ -215,27 +229,20 @@ def _checked_load(
             )
         except LoadAborted as exc:
             progress.finish(exc.result)
-            return _stopped(args, exc, object_type, state_path, out, err)
+            return _stopped(args, exc, state_path, out, err)
         except PreflightError as exc:
             progress.close()
             return _refused(args, exc, out, err)
-        except DataValidationError as exc:
-            progress.close()
-            err.write(f"error: {one_line(str(exc))}; nothing was sent\n")
-            return EXIT_ROWS_FAILED
-        except (KeyError, ValueError) as exc:  # settings the library refuses for this file
-            progress.close()
-            raise UsageError(_refusal(exc)) from None
-        except BaseException:
+        except BaseException:  # LoadUsageError included: run_load reports it
             progress.close()
             raise
         progress.finish(result)
     return _finished(args, result, state_path, out, err)
 
 
-def _refusal(exc: KeyError | ValueError) -> str:
-    """One line for a setting the library refused (e.g. no default association type for a pair)."""
-    text = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+def _refusal(exc: LoadUsageError) -> str:
+    """One line for options the library refused (e.g. no default association type for a pair)."""
+    text = str(exc)
     if "Known default pairs" in text:  # the list of every known pair is too long for one line
         text = text.split(". Known default pairs")[0] + " (--associate COL=TYPE:TYPE_ID or COL=TYPE:LABEL)"
     return f"{one_line(text)}; nothing was sent"
@@ -254,10 +261,8 @@ def _finished(
     return EXIT_ROWS_FAILED if result.rows_failed else EXIT_OK
 
 
-def _stopped(
-    args: argparse.Namespace, exc: LoadAborted, object_type: str, state: Path | None, out: TextIO, err: TextIO
-) -> int:
-    explained = explain_stop(exc.__cause__, str(exc), object_type=object_type, base_url=args.base_url)
+def _stopped(args: argparse.Namespace, exc: LoadAborted, state: Path | None, out: TextIO, err: TextIO) -> int:
+    explained = explain_stop(exc)
     result = exc.result
     out.write(summary(result, state=state) + "\n")
     problems_report(result, err)

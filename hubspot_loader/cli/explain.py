@@ -1,9 +1,11 @@
 """One line for each way a load can go wrong, saying what happened and what to do, with its exit code.
 
 The library reports problems with its documented exceptions (:mod:`hubspot_loader.errors`,
-:class:`~hubspot_loader.load.LoadAborted`, :class:`~hubspot_loader.load.DataValidationError`,
-:class:`~hubspot_loader.preflight.PreflightError`); this module turns each into a message for a person.
-No message contains the access token: HubSpot's errors never carry it.
+:class:`~hubspot_loader.stops.LoadAborted`, :class:`~hubspot_loader.preflight.PreflightError`); this
+module turns each into a message for a person. A stopped load's own line is used as it is: it already
+names the step and the scope that step needs (:mod:`hubspot_loader.stops`). Errors before the load (the
+first read) get the command's own wording, which names its options (``--base-url``,
+``$HUBSPOT_ACCESS_TOKEN``). No message contains the access token: HubSpot's errors never carry it.
 """
 
 from __future__ import annotations
@@ -23,28 +25,10 @@ from hubspot_loader.errors import (
     HubSpotValidationError,
 )
 from hubspot_loader.preflight import PreflightError
+from hubspot_loader.stops import LoadAborted, schema_read_scope, stop_reason
+from hubspot_loader.stops import one_line as collapse_whitespace
 
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
-
-#: The write scope HubSpot asks for per object type (reference §10.2; any one listed scope suffices).
-WRITE_SCOPES = {
-    "contacts": "crm.objects.contacts.write",
-    "companies": "crm.objects.companies.write",
-    "deals": "crm.objects.deals.write",
-    "tickets": "tickets",
-    "products": "crm.objects.products.write",
-    "line_items": "crm.objects.line_items.write",
-    "quotes": "crm.objects.quotes.write",
-    "calls": "crm.objects.contacts.write",
-    "meetings": "crm.objects.contacts.write",
-    "notes": "crm.objects.contacts.write",
-    "tasks": "crm.objects.contacts.write",
-    "communications": "crm.objects.contacts.write",
-    "postal_mail": "crm.objects.contacts.write",
-    "emails": "crm.objects.contacts.write",
-    "leads": "crm.objects.leads.write",
-}
-CUSTOM_WRITE_SCOPE = "crm.objects.custom.write"
 PRIVATE_APP_SETTINGS = "Settings → Integrations → Private apps"
 
 
@@ -57,8 +41,8 @@ class Explained:
 
 
 def one_line(text: str, limit: int = 600) -> str:
-    """Collapse whitespace and newlines; shorten to ``limit`` characters."""
-    flat = " ".join(str(text).split())
+    """Collapse whitespace as :func:`hubspot_loader.stops.one_line` does; cut at ``limit`` characters."""
+    flat = collapse_whitespace(str(text))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -81,24 +65,22 @@ def _transport_reason(text: str) -> str:
 
 
 def explain_hubspot_error(exc: HubSpotError, *, object_type: str, base_url: str) -> Explained:
-    """Explain an error the client raised."""
+    """Explain an error the client raised before the load: on the first read, of the property definitions."""
     if isinstance(exc, HubSpotAuthenticationError):
         return Explained(
             EXIT_STOPPED,
             f"HubSpot refused the access token ({_status(exc)}): it is wrong, expired or revoked; set "
             f"${TOKEN_ENV} to the access token of your private app ({PRIVATE_APP_SETTINGS} → your app)",
         )
-    if isinstance(exc, HubSpotScopeError):
-        scopes = exc.required_scopes or [WRITE_SCOPES.get(object_type, CUSTOM_WRITE_SCOPE)]
+    if isinstance(exc, HubSpotScopeError):  # the first read is of the property definitions
+        doing = f"reading the {object_type} property definitions"
         return Explained(
-            EXIT_STOPPED,
-            f"the access token lacks a scope this load needs ({_status(exc)}): give the private app the "
-            f"scope {' or '.join(scopes)} ({PRIVATE_APP_SETTINGS} → your app → Scopes), then run again",
+            EXIT_STOPPED, stop_reason(exc, object_type, doing=doing, scope=schema_read_scope(object_type))
         )
     if isinstance(exc, HubSpotRateLimitError) and exc.daily:
         return Explained(
             EXIT_STOPPED,
-            "HubSpot's daily API limit for this account is used up (HTTP 429 DAILY); it resets at midnight "
+            f"HubSpot's daily API limit for this account is used up ({_status(exc)}); it resets at midnight "
             "in the account's time zone: run the same command again then (rows already created are skipped)",
         )
     if isinstance(exc, HubSpotTransportError):
@@ -122,18 +104,13 @@ def explain_hubspot_error(exc: HubSpotError, *, object_type: str, base_url: str)
     )
 
 
-def explain_stop(cause: BaseException | None, message: str, *, object_type: str, base_url: str) -> Explained:
-    """Explain a :class:`~hubspot_loader.load.LoadAborted` (``cause`` is its ``__cause__``)."""
-    if isinstance(cause, HubSpotError):
-        explained = explain_hubspot_error(cause, object_type=object_type, base_url=base_url)
-        return Explained(EXIT_STOPPED, explained.message)
-    if "never answered" in message or "no HTTP response" in message:
-        return Explained(
-            EXIT_STOPPED,
-            f"cannot reach HubSpot at {base_url}: no batch got an answer; check --base-url and the network, "
-            "then run again",
-        )
-    return Explained(EXIT_STOPPED, one_line(message))
+def explain_stop(exc: LoadAborted) -> Explained:
+    """Explain a :class:`~hubspot_loader.stops.LoadAborted` with its own line, as it is.
+
+    That line names the step that stopped and what to do: a valid token, the read or write scope that
+    step needs (:func:`~hubspot_loader.stops.stop_reason`), the daily reset, the network.
+    """
+    return Explained(EXIT_STOPPED, collapse_whitespace(str(exc)))
 
 
 def explain_preflight(exc: PreflightError) -> Explained:

@@ -8,14 +8,15 @@ wrong and what to do, raised before anything is sent.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from hubspot_loader.cli.exits import UsageError
+from hubspot_loader.errors import MissingColumnsError
 from hubspot_loader.model import AssociationColumn, LoadResult
+from hubspot_loader.plan import closest_column
 from hubspot_loader.tables import failed_rows_table
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -116,35 +117,34 @@ def _check_unique_columns(path: Path, columns: Sequence[str]) -> None:
         seen[name] = number
 
 
-def _missing(what: str, name: str, columns: Sequence[str]) -> UsageError:
-    close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    listing = ", ".join(columns) if columns else "none"
-    return UsageError(f"{what} {name!r} is not in the file; its columns are: {listing}{hint}")
+COLUMNS_LISTED = 20
+"""File columns named in a "not in the file" line before "and N more"."""
 
 
-def check_columns(
-    frame: pd.DataFrame,
-    *,
-    key: str,
-    properties: Mapping[str, str] | None,
-    associations: Sequence[AssociationColumn],
-) -> None:
-    """Check that the key column, the ``--property`` columns and the ``--associate`` columns exist.
+def missing_columns_line(
+    exc: MissingColumnsError, *, key: str, associations: Sequence[AssociationColumn]
+) -> str:
+    """Say which option names each column the file lacks, and the file's columns, in one line.
 
-    Raises:
-        UsageError: "key column 'customer_id' is not in the file; its columns are: id, email".
-
+    ``exc`` is what :func:`hubspot_loader.plan.property_mapping` raised: its ``columns`` are the missing
+    names, its ``available`` the file's columns; a likely typo gets the library's own guess
+    (:func:`~hubspot_loader.plan.closest_column`). "--property column 'mial' (did you mean 'mail'?) is
+    not in the file; its columns are: id, mail".
     """
-    columns = [str(c) for c in frame.columns]
-    if key not in columns:
-        raise _missing("key column", key, columns)
-    for column in properties or {}:
-        if column not in columns:
-            raise _missing("--property column", column, columns)
-    for association in associations:
-        if association.column not in columns:
-            raise _missing("--associate column", association.column, columns)
+    associated = {a.column for a in associations}
+
+    def named(column: str) -> str:
+        option = "--associate column" if column in associated else "--property column"
+        close = closest_column(column, exc.available)
+        guess = f" (did you mean {close!r}?)" if close else ""
+        return f"{'key column' if column == key else option} {column!r}{guess}"
+
+    missing = list(dict.fromkeys(exc.columns))
+    verb = "is" if len(missing) == 1 else "are"
+    listing = ", ".join(exc.available[:COLUMNS_LISTED]) or "none"
+    if len(exc.available) > COLUMNS_LISTED:
+        listing += f" and {len(exc.available) - COLUMNS_LISTED} more"
+    return f"{' and '.join(map(named, missing))} {verb} not in the file; its columns are: {listing}"
 
 
 def failed_rows_path(input_path: Path) -> Path:

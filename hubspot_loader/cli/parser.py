@@ -7,13 +7,11 @@ import textwrap
 from pathlib import Path
 
 from hubspot_loader import __version__
+from hubspot_loader.base_url import DEFAULT_BASE_URL
 from hubspot_loader.cli.exits import EXIT_CODES_HELP, EXIT_ROWS_FAILED
 from hubspot_loader.cli.explain import TOKEN_ENV
 from hubspot_loader.cli.state import STATE_ENV
-from hubspot_loader.model import AssociationColumn
-
-DEFAULT_BASE_URL = "https://api.hubapi.com"
-MAX_BATCH_SIZE = 100
+from hubspot_loader.model import MAX_BATCH_SIZE, AssociationColumn
 
 STATE_HELP = f"""\
 sync state:
@@ -133,7 +131,10 @@ def _add_load(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     load.add_argument("--base-url", default=DEFAULT_BASE_URL, help="API root (default: %(default)s)")
     load.add_argument("--api-version", default="2026-03", help="'2026-03' (default) or 'v3'")
     load.add_argument(
-        "--batch-size", type=_batch_size, default=MAX_BATCH_SIZE, help="inputs per request, at most 100"
+        "--batch-size",
+        type=_batch_size,
+        default=MAX_BATCH_SIZE,
+        help=f"inputs per request, at most {MAX_BATCH_SIZE}",
     )
     load.add_argument(
         "--max-in-flight", type=_positive, default=4, help="batches in flight at once (default 4)"

@@ -1,8 +1,8 @@
 """The progress bar of ``hubspot-loader load`` (tqdm), on stderr, only when stderr is a terminal.
 
-It counts rows as batches finish (created / failed / skipped); at the end it is set to the load's own
-totals, so the rows preflight held back, the rows that could not be converted and the rows skipped by
-the sync state are in its last line, which therefore agrees with the summary.
+It counts rows as batches finish (created / failed); at the end it is set to the load's own totals, so
+the rows preflight held back, the rows that could not be converted and the rows skipped by the sync
+state are in its last line, which therefore agrees with the summary.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from hubspot_loader.model import SKIPPED, BatchOutcome, LoadResult
+from hubspot_loader.model import BatchOutcome, LoadResult
 
 
 class LoadProgress:
@@ -43,12 +43,10 @@ class LoadProgress:
         return not self._bar.disable
 
     def __call__(self, outcome: BatchOutcome) -> None:
-        """Count one finished batch."""
+        """Count one finished batch; rows the sync state skips are never sent (:meth:`finish` counts them)."""
         record = outcome.record
-        skipped = sum(1 for row in outcome.rows if row.status == SKIPPED)
         self.created += record.created
         self.failed += record.failed
-        self.skipped += skipped
         self._bar.set_postfix_str(self._counts(), refresh=False)
         self._bar.update(record.rows)
 

@@ -129,7 +129,7 @@ def test_daily_limit_stops_with_exit_3_and_keeps_what_was_created(
     )  # fmt: skip
     assert run.code == 3
     line = _one_clean_line(run)
-    assert "daily API limit" in line and "2 row(s) created before the stop are kept" in line
+    assert "daily api limit" in line.lower() and "2 row(s) created before the stop are kept" in line
     assert hub.counts()["contacts"] == 2
     assert len(pd.read_csv(ids, dtype=str)) == 2
     failed = pd.read_csv(tmp_path / "good.csv.failed.csv", dtype=str)
@@ -240,8 +240,8 @@ def test_missing_property_and_association_columns(
     run = cli(_load(contacts_csv, sandbox.base_url, "--property", "mial=email"), token=sandbox.token)
     assert run.code == 2
     assert _one_clean_line(run) == (
-        "error: --property column 'mial' is not in the file; its columns are: id, mail, first "
-        "(did you mean 'mail'?)"
+        "error: --property column 'mial' (did you mean 'mail'?) is not in the file; its columns are: id, "
+        "mail, first"
     )
     run = cli(
         _load(contacts_csv, sandbox.base_url, "--associate", "company_id=companies"), token=sandbox.token

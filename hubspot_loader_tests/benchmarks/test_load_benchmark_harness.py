@@ -36,7 +36,7 @@ def test_tiny_run_creates_every_row_once_and_writes_the_report(bench: ModuleType
     settings = bench.Settings(
         rows=600,
         official_rows=250,
-        drt_seconds=0.5,
+        drt_seconds=2.0,  # long enough for its threads to send at least one request on a loaded machine
         cpu_rows=3_000,
         baseline_rows=300,
         rss_rows=1_500,

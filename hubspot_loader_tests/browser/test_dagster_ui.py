@@ -27,14 +27,15 @@ from hubspot_loader.sandbox import SandboxHandle
 
 from .conftest import SCREENSHOT_DIR, DagsterDev
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(420)]
+#: Hang guards only (a loaded 2-core machine is just slower): dagster dev start + run + page checks.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(1500)]
 
 JOB_PATH = "/locations/hubspot_loader_example/jobs/warehouse_to_hubspot"
 ASSET_PATH = "/assets/hubspot/contacts"
 SCREENSHOT_NAME = "dagster_ui_hubspot_contacts.png"
 FAILURE_SCREENSHOT_NAME = "dagster_ui_failure.png"
-RUN_TIMEOUT_S = 300.0
-UI_TIMEOUT_MS = 60_000
+RUN_TIMEOUT_S = 600.0
+UI_TIMEOUT_MS = 180_000
 VIEWPORT = {"width": 2400, "height": 1000}  # wide enough for every column of the batches table
 BATCH_COLUMNS = [
     "index", "rows", "http_status", "requested_at", "started_at", "completed_at",
@@ -74,6 +75,7 @@ def _wait_for_run(dev: DagsterDev, short_id: str) -> dict[str, Any]:
     """Poll until the run whose id starts with ``short_id`` ends; return it."""
     deadline = time.monotonic() + RUN_TIMEOUT_S
     run: dict[str, Any] | None = None
+    unanswered: Exception | None = None
     while time.monotonic() < deadline:
         if dev.process.poll() is not None:
             code = dev.process.returncode
@@ -81,13 +83,17 @@ def _wait_for_run(dev: DagsterDev, short_id: str) -> dict[str, Any]:
         try:
             matching = [r for r in _runs(dev) if r["runId"].startswith(short_id)]
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            raise AssertionError(f"the webserver stopped answering ({exc!r}):\n{dev.log_tail()}") from exc
+            unanswered = exc  # a busy webserver on a loaded machine: ask again while it runs
+            matching = []
         if matching:
             run = matching[0]
             if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
                 return run
-        time.sleep(1.0)
-    raise AssertionError(f"run {short_id} did not finish in {RUN_TIMEOUT_S:.0f}s (last seen: {run})")
+        time.sleep(1.0)  # poll interval
+    raise AssertionError(
+        f"run {short_id} did not finish in {RUN_TIMEOUT_S:.0f}s (last seen: {run}; last unanswered "
+        f"query: {unanswered!r}):\n{dev.log_tail()}"
+    )
 
 
 def _run_errors(dev: DagsterDev, run_id: str) -> str:
@@ -119,8 +125,11 @@ def _full_page_screenshot(page: Any, tmp_path: Path) -> tuple[Path, Path]:
         "Math.max(document.documentElement.scrollHeight,"
         " ...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
     )
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(500)  # let the layout settle at the new size
+    stretched = min(int(height) + 40, 12000)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": stretched})
+    # The layout at the new size is painted: the window has the height, and two frames have been drawn.
+    page.wait_for_function("h => window.innerHeight === h", arg=stretched)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     local = tmp_path / SCREENSHOT_NAME
     page.screenshot(path=str(local), full_page=True)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
@@ -169,7 +178,8 @@ def test_materialize_from_the_ui_and_see_hubspot_metadata(
             ran_s = time.monotonic() - started
             if run["status"] != "SUCCESS":
                 page.goto(f"{dagster_dev.base_url}/runs/{run['runId']}")
-                page.wait_for_timeout(3000)
+                with contextlib.suppress(Exception):  # the screenshot is a diagnosis, never the failure
+                    page.get_by_text(run["status"], exact=False).first.wait_for(timeout=30_000)
                 _failure_screenshot(page)
                 pytest.fail(
                     f"run {run['runId']} ended {run['status']} after {ran_s:.0f}s "

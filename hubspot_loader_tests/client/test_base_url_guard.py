@@ -169,7 +169,7 @@ def test_plain_http_never_goes_through_an_environment_proxy(
             monkeypatch.setenv(name, proxy_url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        client = HubSpotClient(sandbox.token, base_url=sandbox.base_url, retry=NO_RETRY, timeout=(2, 5))
+        client = HubSpotClient(sandbox.token, base_url=sandbox.base_url, retry=NO_RETRY, timeout=(10, 30))
         with client:
             assert client.properties("contacts")
         with pytest.raises(BlockingIOError):
@@ -227,11 +227,11 @@ def test_https_still_works_and_verifies_certificates(
 ) -> None:
     url, cert = tls_server
     _PropertiesHandler.seen_auth.clear()
-    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(2, 5)) as client:
+    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(10, 30)) as client:
         with pytest.raises(Exception) as untrusted:  # not in the CA bundle: verification is on
             client.properties("contacts")
         assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value) and TOKEN not in str(untrusted.value)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(2, 5)) as client:
+    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(10, 30)) as client:
         assert [p["name"] for p in client.properties("contacts")] == ["email"]
     assert _PropertiesHandler.seen_auth == [f"Bearer {TOKEN}"]

@@ -122,9 +122,10 @@ def test_commit_then_drop_reconciled_by_email_without_duplicates(sandbox_factory
 
 
 def test_commit_then_hang_reconciled_by_email_without_duplicates(sandbox_factory: Any) -> None:
-    faults = FaultConfig(hang_after_commit_rate=0.3, hang_seconds=1.0, seed=7)
+    # the read timeout (3 s) is far above an ordinary answer even on a loaded machine, and far below the hang
+    faults = FaultConfig(hang_after_commit_rate=0.3, hang_seconds=6.0, seed=7)
     sandbox = sandbox_factory(faults=faults)
-    client = client_for(sandbox, max_in_flight=4, batch_size=5, timeout=(1.0, 0.3))
+    client = client_for(sandbox, max_in_flight=4, batch_size=5, timeout=(5.0, 3.0))
     outcomes = list(client.batch_create("contacts", contacts(30, "hang"), unique_property="email"))
     assert_exactly_once(sandbox, outcomes, 30)
     assert any(r.status == RECONCILED for r in rows_of(outcomes))

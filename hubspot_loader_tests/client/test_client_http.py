@@ -298,7 +298,7 @@ def test_connection_refused_is_not_ambiguous_and_fails_rows() -> None:
     client = HubSpotClient("tok", base_url=f"http://127.0.0.1:{port}", retry=FAST_RETRY, timeout=(0.5, 0.5))
     started = time.monotonic()
     (outcome,) = list(client.batch_create("contacts", contacts(2, "refused"), unique_property="email"))
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # within the retry budget (max_elapsed_s), not a speed claim
     assert all(
         r.status == FAILED and r.error is not None and r.error.category == "TRANSPORT_ERROR"
         for r in outcome.rows

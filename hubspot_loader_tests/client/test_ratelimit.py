@@ -133,9 +133,9 @@ def test_threads_share_one_window() -> None:
 
     def worker() -> None:
         for _ in range(5):
-            limiter.acquire()
+            stamp = limiter.reserve()  # the stamp the limiter recorded under its lock
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(stamp)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:

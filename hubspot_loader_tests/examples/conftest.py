@@ -80,7 +80,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltW
         env=dbt_env(HUBSPOT_LOADER_DUCKDB=str(database)),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     yield BuiltWarehouse(database, target, proc.returncode, proc.stdout + proc.stderr)

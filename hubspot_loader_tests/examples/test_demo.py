@@ -84,7 +84,7 @@ def _demo(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProce
         env=_demo_env(tmp_path, **extra),
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=1200,
         check=False,
     )
 

@@ -16,6 +16,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hubspot_loader.client import HubSpotClient
 from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
@@ -45,15 +46,47 @@ CHILD = textwrap.dedent(
 )
 
 
-def _settled(sandbox: SandboxHandle, quiet_s: float = 0.6) -> int:
-    """Wait until the sandbox stops creating (in-flight requests of the dead child are committed)."""
-    last, since = -1, time.monotonic()
-    while time.monotonic() - since < quiet_s:
-        count = sandbox.counts().get("contacts", 0)
-        if count != last:
-            last, since = count, time.monotonic()
-        time.sleep(0.05)
-    return last
+#: Only a guard against a hang: on a loaded machine a slow child or sandbox just takes longer.
+HANG_GUARD_S = 180.0
+#: /proc/net/tcp states of a server socket whose handler may still read or commit a request.
+_OPEN_STATES = {"01", "08"}  # ESTABLISHED, CLOSE_WAIT
+
+
+def _open_server_connections(port: int) -> int | None:
+    """Server-side TCP connections of the sandbox on ``port`` still open (``None``: no /proc/net/tcp)."""
+    open_count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            if table.endswith("tcp"):
+                return None
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in _OPEN_STATES:
+                open_count += 1
+    return open_count
+
+
+def _settled(sandbox: SandboxHandle) -> int:
+    """Wait until every request the dead child sent is committed; return the contacts the sandbox holds.
+
+    The sandbox keeps committing the requests that had reached it (as HubSpot would). They are all done
+    when no connection of the child is open any more (its handler threads have read every request it
+    sent and finished) and every request the sandbox received has been answered.
+    """
+    port = urlsplit(sandbox.base_url).port
+    assert port is not None
+    deadline = time.monotonic() + HANG_GUARD_S
+    while time.monotonic() < deadline:
+        if not _open_server_connections(port):  # 0, or None where /proc is missing: counters decide
+            counters = sandbox.counters()
+            aborted = sum(counters["faults"].get(kind, 0) for kind in ("drop", "hang", "reset"))
+            if counters["requests"] == sum(counters["by_status"].values()) + aborted:
+                return int(sandbox.counts().get("contacts", 0))
+        time.sleep(0.05)  # poll interval; the condition above is what is waited for
+    raise AssertionError(f"the sandbox was still busy with the killed child's requests after {HANG_GUARD_S}s")
 
 
 def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
@@ -79,15 +112,16 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + HANG_GUARD_S  # the child starts Python, pandas and pandera first
         seen = 0
-        while time.monotonic() < deadline:
+        while True:
             assert child.poll() is None, child.communicate()
             count = sandbox.counts().get("contacts", 0)
             if count >= ROWS // 3 and count != seen:
                 break  # a batch was just committed; its siblings are still in flight
             seen = count
-            time.sleep(0.01)
+            assert time.monotonic() < deadline, f"the child created {count} of {ROWS} in {HANG_GUARD_S}s"
+            time.sleep(0.01)  # poll interval
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:

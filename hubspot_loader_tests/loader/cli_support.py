@@ -52,7 +52,7 @@ def state_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run_subprocess(
-    args: list[str], *, token: str | None, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
+    args: list[str], *, token: str | None, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """``python -m hubspot_loader.cli ARGS`` with captured (non-terminal) stdout and stderr."""
     environment = dict(env) if env is not None else state_env(cwd)

@@ -22,7 +22,7 @@ def _run(args: list[str], token: str | None, cwd: Path) -> subprocess.CompletedP
     if token is not None:
         env["HUBSPOT_ACCESS_TOKEN"] = token
     return subprocess.run(
-        [str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+        [str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
 
 

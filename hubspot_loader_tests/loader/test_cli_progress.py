@@ -68,7 +68,7 @@ def _run_on_a_terminal(args: list[str], token: str, cwd: Path) -> tuple[int, str
                 break
             chunks.append(data)
         stdout = process.stdout.read() if process.stdout is not None else ""
-        code = process.wait(timeout=120)
+        code = process.wait(timeout=600)
     os.close(leader)
     return code, stdout, b"".join(chunks).decode("utf-8", errors="replace")
 

@@ -89,11 +89,11 @@ def test_generated_schema_is_vectorized_on_100k_rows(hub: Hub) -> None:
     )
     mapping = {c: c for c in df.columns if c != "id"}
     definitions = hub.definitions("contacts")
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: not inflated by other processes on a loaded machine
     report = run_preflight(
         df, object_type="contacts", definitions=definitions, mapping=mapping, key_column="id"
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     bad_tier = set(np.flatnonzero(df["tier"].to_numpy() == "diamond").tolist())
     bad_interest = set(np.flatnonzero(df["interests"].to_numpy() == "tennis;curling").tolist())
     assert report.bad_positions == bad_tier | bad_interest

@@ -49,7 +49,7 @@ def test_benchmark_script_reports_created_objects_per_second() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         check=True,
         cwd=ROOT,
     ).stdout

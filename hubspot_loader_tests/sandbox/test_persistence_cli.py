@@ -107,19 +107,19 @@ def test_cli_runs_in_foreground_until_ctrl_c(tmp_path: Path) -> None:
             f"{base_url}/crm/v3/objects/contacts/batch/create",
             json={"inputs": [contact("a@example.com")]},
             headers={"Authorization": "Bearer tok-a"},
-            timeout=5,
+            timeout=30,
         )
         assert ok.status_code == 201 and ok.headers["X-HubSpot-RateLimit-Max"] == "100"
         denied = requests.post(
             f"{base_url}/crm/v3/objects/contacts/batch/create",
             json={"inputs": [contact("b@example.com")]},
             headers={"Authorization": "Bearer tok-b"},
-            timeout=5,
+            timeout=30,
         )
         assert denied.status_code == 403
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0] == 1
         counters = dict(conn.execute("SELECT key, value FROM counters").fetchall())

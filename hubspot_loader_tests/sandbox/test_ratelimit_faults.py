@@ -120,16 +120,17 @@ def test_drop_after_commit_creates_but_client_sees_connection_error(sandbox_fact
 
 
 def test_hang_after_commit_times_out_the_client_and_is_bounded(sandbox_factory: Factory) -> None:
-    sb = sandbox_factory(faults=FaultConfig(hang_after_commit_rate=1.0, hang_seconds=1.0))
+    sb = sandbox_factory(faults=FaultConfig(hang_after_commit_rate=1.0, hang_seconds=5.0))
     started = time.monotonic()
     with pytest.raises(requests.ReadTimeout):
-        Api(sb).create("contacts", [contact("a@example.com")], timeout=0.3)
-    assert time.monotonic() - started < 1.0
+        Api(sb).create("contacts", [contact("a@example.com")], timeout=1.0)
+    assert time.monotonic() - started < 5.0  # the client's timeout, not the hang, ended the call
     assert sb.counts()["contacts"] == 1
-    # a patient client sees the connection closed after hang_seconds
+    # a patient client sees the connection closed after hang_seconds (bounded, not forever)
+    second = time.monotonic()
     with pytest.raises(requests.ConnectionError):
-        Api(sb).create("contacts", [contact("b@example.com")], timeout=5)
-    assert 0.9 < time.monotonic() - started < 4
+        Api(sb).create("contacts", [contact("b@example.com")], timeout=30)
+    assert 4.9 < time.monotonic() - second < 30
 
 
 def test_shutdown_does_not_wait_for_hung_handlers(sandbox_factory: Factory) -> None:
@@ -144,10 +145,13 @@ def test_shutdown_does_not_wait_for_hung_handlers(sandbox_factory: Factory) -> N
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 60
+    while sb.counters()["faults"].get("hang", 0) < 1:  # the handler is hanging now
+        assert time.monotonic() < deadline, "the request never reached the hang"
+        time.sleep(0.02)
     started = time.monotonic()
     sb.stop()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # far below hang_seconds=60: shutdown did not wait
     thread.join(5)
     assert not thread.is_alive() and errors
 
@@ -160,7 +164,7 @@ def test_latency_fixed_and_per_input(sandbox_factory: Factory) -> None:
     assert time.monotonic() - started >= 0.25
     started = time.monotonic()
     assert api.get("/crm/v3/properties/contacts").status_code == 200
-    assert 0.15 <= time.monotonic() - started < 1
+    assert 0.15 <= time.monotonic() - started < 30  # lower bound is the point; upper only a hang guard
 
 
 def test_faults_are_seeded_and_deterministic(sandbox_factory: Factory) -> None:

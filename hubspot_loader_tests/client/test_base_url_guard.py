@@ -235,3 +235,20 @@ def test_https_still_works_and_verifies_certificates(
     with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(10, 30)) as client:
         assert [p["name"] for p in client.properties("contacts")] == ["email"]
     assert _PropertiesHandler.seen_auth == [f"Bearer {TOKEN}"]
+
+
+@pytest.mark.parametrize("url", REFUSED[:6])
+def test_cli_refuses_the_same_forms_with_exit_2_without_connecting(
+    url: str, connects: list[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from hubspot_loader.cli import main
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    frame = tmp_path / "contacts.csv"
+    frame.write_text("id,email\n1,a@example.com\n", encoding="utf-8")
+    code = main(["load", str(frame), "--object-type", "contacts", "--key", "id", "--base-url", url])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "base_url" in captured.err and TOKEN not in captured.err + captured.out
+    assert connects == []

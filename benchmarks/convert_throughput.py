@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from hubspot_loader.inputs import iter_prepared
-from hubspot_loader.schemas import CONTACTS_SCHEMA, validate_frame
+from hubspot_loader.core.inputs import iter_prepared
+from hubspot_loader.core.schemas import CONTACTS_SCHEMA, validate_frame
 
 
 def make_frame(n: int) -> pd.DataFrame:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.core.model import RECONCILED
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import RECONCILED
-from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, SandboxConfig, run_sandbox
+from hubspot_loader.state.ledger import SQLiteLedger
 
 PORTAL = "fault-soak"
 

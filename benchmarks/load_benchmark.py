@@ -53,10 +53,11 @@ import numpy as np
 import pandas as pd
 import requests
 
-from hubspot_loader.client import HubSpotClient, encode_body
-from hubspot_loader.inputs import iter_prepared
+from hubspot_loader.core.inputs import iter_prepared
+from hubspot_loader.core.model import CREATED, RECONCILED, BatchOutcome
+from hubspot_loader.core.schemas import CONTACTS_SCHEMA, validate_frame
+from hubspot_loader.http.client import HubSpotClient, encode_body
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, RECONCILED, BatchOutcome
 from hubspot_loader.sandbox import (
     FaultConfig,
     PropertyConfig,
@@ -64,7 +65,6 @@ from hubspot_loader.sandbox import (
     SandboxHandle,
     start_sandbox_process,
 )
-from hubspot_loader.schemas import CONTACTS_SCHEMA, validate_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "load_benchmark.json"

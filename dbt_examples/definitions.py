@@ -61,7 +61,7 @@ def hubspot_target() -> HubSpotResource:
             access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
             base_url=chosen.base_url or "https://api.hubapi.com",
         )
-    from hubspot_loader.sandbox.resource import SandboxHubSpotResource
+    from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
 
     return SandboxHubSpotResource(
         db_path=str(SANDBOX_DB),

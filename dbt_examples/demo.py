@@ -153,7 +153,7 @@ def serve_sandbox(port: int) -> int:
 
     import definitions
 
-    from hubspot_loader.sandbox.resource import SandboxHubSpotResource
+    from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
     from hubspot_loader.sandbox.runner import start_sandbox
 
     resource = SandboxHubSpotResource(

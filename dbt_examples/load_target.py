@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubspot_loader.base_url import DEFAULT_BASE_URL
+from hubspot_loader.http.base_url import DEFAULT_BASE_URL
 
 TARGET_ENV = "HUBSPOT_TARGET"
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"

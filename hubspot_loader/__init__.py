@@ -9,36 +9,36 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from hubspot_loader._version import __version__
 
 _EXPORTS = {
-    "HubSpotClient": "hubspot_loader.client",
-    "HubSpotResource": "hubspot_loader.resource",
-    "build_hubspot_load_asset": "hubspot_loader.assets",
-    "ROWS_ACCEPTED_CHECK": "hubspot_loader.assets",
+    "HubSpotClient": "hubspot_loader.http.client",
+    "HubSpotResource": "hubspot_loader.dagster.resource",
+    "build_hubspot_load_asset": "hubspot_loader.dagster.assets",
+    "ROWS_ACCEPTED_CHECK": "hubspot_loader.dagster.assets",
     "load_dataframe": "hubspot_loader.load",
     "DataValidationError": "hubspot_loader.load",
     "LoadAborted": "hubspot_loader.load",
-    "load_metadata": "hubspot_loader.metadata",
-    "AssociationColumn": "hubspot_loader.model",
-    "LoadResult": "hubspot_loader.model",
-    "RowOutcome": "hubspot_loader.model",
-    "RowError": "hubspot_loader.model",
-    "BatchRecord": "hubspot_loader.model",
+    "load_metadata": "hubspot_loader.dagster.metadata",
+    "AssociationColumn": "hubspot_loader.core.model",
+    "LoadResult": "hubspot_loader.core.model",
+    "RowOutcome": "hubspot_loader.core.model",
+    "RowError": "hubspot_loader.core.model",
+    "BatchRecord": "hubspot_loader.core.model",
     "HubSpotError": "hubspot_loader.errors",
     "HubSpotLoaderError": "hubspot_loader.errors",
     "LoadUsageError": "hubspot_loader.errors",
     "DuplicateColumnsError": "hubspot_loader.errors",
     "MissingColumnsError": "hubspot_loader.errors",
     "InvalidKeysError": "hubspot_loader.errors",
-    "CONTACTS_SCHEMA": "hubspot_loader.schemas",
-    "COMPANIES_SCHEMA": "hubspot_loader.schemas",
-    "DEALS_SCHEMA": "hubspot_loader.schemas",
-    "SQLiteLedger": "hubspot_loader.ledger",
-    "SyncLedger": "hubspot_loader.ledger",
-    "PreflightError": "hubspot_loader.preflight",
-    "run_preflight": "hubspot_loader.preflight",
-    "schema_from_properties": "hubspot_loader.preflight",
+    "CONTACTS_SCHEMA": "hubspot_loader.core.schemas",
+    "COMPANIES_SCHEMA": "hubspot_loader.core.schemas",
+    "DEALS_SCHEMA": "hubspot_loader.core.schemas",
+    "SQLiteLedger": "hubspot_loader.state.ledger",
+    "SyncLedger": "hubspot_loader.state.ledger",
+    "PreflightError": "hubspot_loader.core.preflight",
+    "run_preflight": "hubspot_loader.core.preflight",
+    "schema_from_properties": "hubspot_loader.core.preflight",
 }
 
 __all__ = [
@@ -73,8 +73,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from hubspot_loader.assets import ROWS_ACCEPTED_CHECK, build_hubspot_load_asset
-    from hubspot_loader.client import HubSpotClient
+    from hubspot_loader.core.model import AssociationColumn, BatchRecord, LoadResult, RowError, RowOutcome
+    from hubspot_loader.core.preflight import PreflightError, run_preflight, schema_from_properties
+    from hubspot_loader.core.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA, DEALS_SCHEMA
+    from hubspot_loader.dagster.assets import ROWS_ACCEPTED_CHECK, build_hubspot_load_asset
+    from hubspot_loader.dagster.metadata import load_metadata
+    from hubspot_loader.dagster.resource import HubSpotResource
     from hubspot_loader.errors import (
         DuplicateColumnsError,
         HubSpotError,
@@ -83,13 +87,9 @@ if TYPE_CHECKING:
         LoadUsageError,
         MissingColumnsError,
     )
-    from hubspot_loader.ledger import SQLiteLedger, SyncLedger
+    from hubspot_loader.http.client import HubSpotClient
     from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
-    from hubspot_loader.metadata import load_metadata
-    from hubspot_loader.model import AssociationColumn, BatchRecord, LoadResult, RowError, RowOutcome
-    from hubspot_loader.preflight import PreflightError, run_preflight, schema_from_properties
-    from hubspot_loader.resource import HubSpotResource
-    from hubspot_loader.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA, DEALS_SCHEMA
+    from hubspot_loader.state.ledger import SQLiteLedger, SyncLedger
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Exceptions raised by :class:`hubspot_loader.client.HubSpotClient`, and the loader's usage errors.
+"""Exceptions raised by :class:`hubspot_loader.http.client.HubSpotClient`, and the loader's usage errors.
 
 One root, :class:`HubSpotError`, in the style of ``requests``; every class says whether the operation
 that raised it is safe to retry (``retryable``). The tree::
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hubspot_loader.model import BatchOutcome
+    from hubspot_loader.core.model import BatchOutcome
 
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 

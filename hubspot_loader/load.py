@@ -3,7 +3,8 @@
 :func:`load_dataframe` is the one place that strings the pure core (validation, conversion) and the HTTP
 client together. The Dagster asset factory and the CLI both call it, so they behave the same.
 
-With a :class:`~hubspot_loader.ledger.SyncLedger` a load is incremental and crash-safe (``docs/ledger.md``):
+With a :class:`~hubspot_loader.state.ledger.SyncLedger` a load is incremental and crash-safe
+(``docs/ledger.md``):
 
 1. rows an interrupted earlier run left *in doubt* (``pending``) are reconciled first: looked up in
    HubSpot by the unique property value they were sent with; found → created with that id, not found →
@@ -18,7 +19,7 @@ With a :class:`~hubspot_loader.ledger.SyncLedger` a load is incremental and cras
 
 Options in detail:
 
-- Column names are compared as text (:mod:`hubspot_loader.plan`): a column labelled ``0`` is ``"0"`` in
+- Column names are compared as text (:mod:`hubspot_loader.core.plan`): a column labelled ``0`` is ``"0"`` in
   ``properties``, ``key_column`` and association columns; two columns with the same name are refused.
 - ``schema`` runs before anything is sent, on the frame as given (its own column labels); the coerced
   frame is what is sent.
@@ -26,12 +27,12 @@ Options in detail:
   ambiguous failures be reconciled without creating duplicates. When ``None`` and preflight runs, a
   sent property with ``hasUniqueValue`` is used (``email`` first); contacts default to ``email`` when
   an ``email`` property is sent; other types without one get a warning in the result (ambiguous
-  failures are then resent, see :class:`~hubspot_loader.client.HubSpotClient` ``resend_ambiguous``).
-- ``portal`` defaults to :func:`~hubspot_loader.ledger.default_portal` of the client's base URL and
+  failures are then resent, see :class:`~hubspot_loader.http.client.HubSpotClient` ``resend_ambiguous``).
+- ``portal`` defaults to :func:`~hubspot_loader.state.ledger.default_portal` of the client's base URL and
   token fingerprint.
 - ``preflight`` checks the frame against HubSpot's property definitions and association labels before
-  sending (:mod:`hubspot_loader.preflight`): ``off``; ``block`` (any predicted failure raises
-  :class:`~hubspot_loader.preflight.PreflightError`, nothing is sent); ``quarantine`` (rows HubSpot
+  sending (:mod:`hubspot_loader.core.preflight`): ``off``; ``block`` (any predicted failure raises
+  :class:`~hubspot_loader.core.preflight.PreflightError`, nothing is sent); ``quarantine`` (rows HubSpot
   would reject fail with category ``PREFLIGHT`` and are not sent; the rest load). A token that may not
   read the definitions (403) skips preflight with a warning.
 
@@ -50,7 +51,7 @@ raises nothing but:
   association or a send without a client, a missing id map, a property name or an id-map id that is
   not valid Unicode text, an association pair without a default type or a label HubSpot does not have.
 - :class:`DataValidationError`: the frame failed ``schema`` (or the schema could not run on it).
-- :class:`~hubspot_loader.preflight.PreflightError`: ``preflight="block"`` and preflight predicts
+- :class:`~hubspot_loader.core.preflight.PreflightError`: ``preflight="block"`` and preflight predicts
   failures (or, in either mode, a problem no quarantine removes); nothing was sent.
 - :class:`LoadAborted`: HubSpot refused the token (401) on any request; a scope (403) on a write, on
   the label lookup of a label association or on the lookup of rows an earlier run left in doubt (a 403
@@ -76,10 +77,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hubspot_loader.errors import HubSpotError, LoadUsageError
-from hubspot_loader.inputs import PreparedChunk, RowKeys, keys_at
-from hubspot_loader.ledger import SyncLedger, content_hash, default_portal
-from hubspot_loader.model import (
+from hubspot_loader.core.inputs import PreparedChunk, RowKeys, keys_at
+from hubspot_loader.core.model import (
     MAX_BATCH_SIZE,
     PLANNED,
     AssociationColumn,
@@ -89,9 +88,9 @@ from hubspot_loader.model import (
     RowOutcome,
     RowOutcomes,
 )
-from hubspot_loader.plan import LoadPlan as LoadPlan
-from hubspot_loader.plan import PropertySpec as PropertySpec
-from hubspot_loader.plan import (
+from hubspot_loader.core.plan import LoadPlan as LoadPlan
+from hubspot_loader.core.plan import PropertySpec as PropertySpec
+from hubspot_loader.core.plan import (
     check_column_names,
     checked_keys,
     labels_to_read,
@@ -99,23 +98,25 @@ from hubspot_loader.plan import (
     text_associations,
     with_text_names,
 )
-from hubspot_loader.plan import property_mapping as property_mapping
-from hubspot_loader.plan import resolve_associations as resolve_associations
-from hubspot_loader.preflight import Quarantine
+from hubspot_loader.core.plan import property_mapping as property_mapping
+from hubspot_loader.core.plan import resolve_associations as resolve_associations
+from hubspot_loader.core.preflight import Quarantine
+from hubspot_loader.core.stops import LoadAborted as LoadAborted
+from hubspot_loader.core.stops import aborted, one_line, read_scope, stop_reason, write_scope
+from hubspot_loader.core.validation import DataValidationError as DataValidationError
+from hubspot_loader.core.validation import validated
+from hubspot_loader.errors import HubSpotError, LoadUsageError
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
 from hubspot_loader.preflight_step import restore_positions, run_preflight_step, unique_property_for
-from hubspot_loader.stops import LoadAborted as LoadAborted
-from hubspot_loader.stops import aborted, one_line, read_scope, stop_reason, write_scope
-from hubspot_loader.sync import IN_DOUBT as IN_DOUBT
-from hubspot_loader.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
-from hubspot_loader.sync import LoadSync, SyncMode, in_doubt_outcome, skipped_if_created
-from hubspot_loader.validation import DataValidationError as DataValidationError
-from hubspot_loader.validation import validated
+from hubspot_loader.state.ledger import SyncLedger, content_hash, default_portal
+from hubspot_loader.state.sync import IN_DOUBT as IN_DOUBT
+from hubspot_loader.state.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
+from hubspot_loader.state.sync import LoadSync, SyncMode, in_doubt_outcome, skipped_if_created
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
-    from hubspot_loader.client import HubSpotClient
+    from hubspot_loader.http.client import HubSpotClient
 
 ProgressCallback = Callable[[BatchOutcome], None]
 
@@ -150,7 +151,7 @@ def load_dataframe(
         object_type: ``contacts``, ``companies``, ``0-3``, ``p_vendor`` ...
         client: the HTTP client (``None`` is allowed only for a dry run without label associations).
         properties: the columns sent as properties (see :data:`PropertySpec`).
-        associations: the association columns (see :class:`~hubspot_loader.model.AssociationColumn`).
+        associations: the association columns (see :class:`~hubspot_loader.core.model.AssociationColumn`).
         key_column: each row's warehouse key (unique, non-null): its ``objectWriteTraceId``, id-map key.
         schema: a pandera schema checked before anything is sent; the coerced frame is what is sent.
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
@@ -165,7 +166,8 @@ def load_dataframe(
         sync_mode: ``incremental`` (skip rows already created) or ``full_refresh`` (send every row).
         run_id: recorded as the rows' first/last run; a random id when ``None``.
         partition: the partition key recorded with the rows sent (partitioned assets).
-        preflight: ``off``, ``block`` or ``quarantine`` (module docstring, :mod:`hubspot_loader.preflight`).
+        preflight: ``off``, ``block`` or ``quarantine`` (module docstring,
+            :mod:`hubspot_loader.core.preflight`).
 
     Raises:
         LoadUsageError: the options do not fit the frame; nothing was sent (every case: module docstring).
@@ -221,8 +223,8 @@ def _plan(
     """Settle the properties and the associations, reading the association labels through ``client``.
 
     Raises:
-        LoadUsageError: see :func:`~hubspot_loader.plan.property_mapping` and
-            :func:`~hubspot_loader.plan.resolve_associations`.
+        LoadUsageError: see :func:`~hubspot_loader.core.plan.property_mapping` and
+            :func:`~hubspot_loader.core.plan.resolve_associations`.
         LoadAborted: the labels could not be read (every row ``NOT_SENT``).
 
     """
@@ -341,7 +343,7 @@ class _Job:
     on_batch: ProgressCallback | None
     sync: LoadSync | None
     keys: RowKeys | None
-    """The rows' keys, checked once (:func:`~hubspot_loader.plan.checked_keys`)."""
+    """The rows' keys, checked once (:func:`~hubspot_loader.core.plan.checked_keys`)."""
     pending: dict[str, PreparedInput] = field(default_factory=dict)
     """Inputs handed to the client whose batch has not finished (by trace id)."""
 

@@ -4,7 +4,7 @@ It reads HubSpot's definitions, checks the frame, holds back (or blocks on) the 
 reject, and gives the loaded rows back their positions.
 
 The reads follow the failure model: a token refused (401) or HubSpot unreachable stops the load
-(:class:`~hubspot_loader.stops.LoadAborted`, every row ``NOT_SENT``); a token that may not read the
+(:class:`~hubspot_loader.core.stops.LoadAborted`, every row ``NOT_SENT``); a token that may not read the
 definitions (403) skips preflight with a warning naming the scope, and the rows go to HubSpot, which
 judges them. A preflight that fails unexpectedly on this frame is skipped the same way in
 ``quarantine`` mode and blocks the load in ``block`` mode.
@@ -17,23 +17,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from hubspot_loader.associations import normalize_object_type
-from hubspot_loader.errors import HubSpotError, HubSpotScopeError, HubSpotValidationError
-from hubspot_loader.model import AssociationColumn, LoadResult
-from hubspot_loader.plan import LoadPlan
-from hubspot_loader.preflight import (
+from hubspot_loader.core.associations import normalize_object_type
+from hubspot_loader.core.model import AssociationColumn, LoadResult
+from hubspot_loader.core.plan import LoadPlan
+from hubspot_loader.core.preflight import (
     BlockingProblem,
     PreflightError,
     PreflightReport,
     Quarantine,
     run_preflight,
 )
-from hubspot_loader.row_store import RowOutcomes
-from hubspot_loader.stops import aborted, read_scope, schema_read_scope, stop_reason
-from hubspot_loader.sync import LoadSync, skipped_if_created
+from hubspot_loader.core.row_store import RowOutcomes
+from hubspot_loader.core.stops import aborted, read_scope, schema_read_scope, stop_reason
+from hubspot_loader.errors import HubSpotError, HubSpotScopeError, HubSpotValidationError
+from hubspot_loader.state.sync import LoadSync, skipped_if_created
 
 if TYPE_CHECKING:
-    from hubspot_loader.client import HubSpotClient
+    from hubspot_loader.http.client import HubSpotClient
 
 PreflightMode = Literal["off", "block", "quarantine"]
 """How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows."""

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hubspot_loader.cli.exits import UsageError
-from hubspot_loader.client import HubSpotClient
 from hubspot_loader.errors import HubSpotScopeError
+from hubspot_loader.http.client import HubSpotClient
 
 PROBE_ATTEMPTS = 2
 """Attempts of the first read (the regular policy has 5, with backoff): a closed port or a refused

@@ -47,15 +47,15 @@ from hubspot_loader.cli.objects import check_object_type
 from hubspot_loader.cli.progress import LoadProgress
 from hubspot_loader.cli.report import dry_run_report, problems_report, summary
 from hubspot_loader.cli.state import default_state_path, prepare_state_dir
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import AssociationColumn, LoadResult
+from hubspot_loader.core.plan import property_mapping
+from hubspot_loader.core.preflight import PreflightError
+from hubspot_loader.core.stops import LoadAborted
 from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError, LoadUsageError, MissingColumnsError
-from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import AssociationColumn, LoadResult
-from hubspot_loader.plan import property_mapping
-from hubspot_loader.preflight import PreflightError
 from hubspot_loader.preflight_step import unique_property_for
-from hubspot_loader.stops import LoadAborted
+from hubspot_loader.state.ledger import SQLiteLedger
 
 
 @dataclass
@@ -65,7 +65,7 @@ class LoadInputs:
     object_type: str
     frame: pd.DataFrame
     mapping: dict[str, str]
-    """Column → property, as :func:`~hubspot_loader.plan.property_mapping` settled it."""
+    """Column → property, as :func:`~hubspot_loader.core.plan.property_mapping` settled it."""
     associations: list[AssociationColumn]
     id_maps: dict[str, dict[str, str]]
 

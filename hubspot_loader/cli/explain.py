@@ -1,9 +1,9 @@
 """One line for each way a load can go wrong, saying what happened and what to do, with its exit code.
 
 The library reports problems with its documented exceptions (:mod:`hubspot_loader.errors`,
-:class:`~hubspot_loader.stops.LoadAborted`, :class:`~hubspot_loader.preflight.PreflightError`); this
+:class:`~hubspot_loader.core.stops.LoadAborted`, :class:`~hubspot_loader.core.preflight.PreflightError`); this
 module turns each into a message for a person. A stopped load's own line is used as it is: it already
-names the step and the scope that step needs (:mod:`hubspot_loader.stops`). Errors before the load (the
+names the step and the scope that step needs (:mod:`hubspot_loader.core.stops`). Errors before the load (the
 first read) get the command's own wording, which names its options (``--base-url``,
 ``$HUBSPOT_ACCESS_TOKEN``). No message contains the access token: HubSpot's errors never carry it.
 """
@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hubspot_loader.cli.exits import EXIT_ROWS_FAILED, EXIT_STOPPED, EXIT_USAGE
+from hubspot_loader.core.preflight import PreflightError
+from hubspot_loader.core.stops import LoadAborted, schema_read_scope, stop_reason
+from hubspot_loader.core.stops import one_line as collapse_whitespace
 from hubspot_loader.errors import (
     HubSpotAuthenticationError,
     HubSpotConfigurationError,
@@ -24,9 +27,6 @@ from hubspot_loader.errors import (
     HubSpotTransportError,
     HubSpotValidationError,
 )
-from hubspot_loader.preflight import PreflightError
-from hubspot_loader.stops import LoadAborted, schema_read_scope, stop_reason
-from hubspot_loader.stops import one_line as collapse_whitespace
 
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 PRIVATE_APP_SETTINGS = "Settings → Integrations → Private apps"
@@ -41,7 +41,7 @@ class Explained:
 
 
 def one_line(text: str, limit: int = 600) -> str:
-    """Collapse whitespace as :func:`hubspot_loader.stops.one_line` does; cut at ``limit`` characters."""
+    """Collapse whitespace as :func:`hubspot_loader.core.stops.one_line` does; cut at ``limit`` characters."""
     flat = collapse_whitespace(str(text))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -105,10 +105,10 @@ def explain_hubspot_error(exc: HubSpotError, *, object_type: str, base_url: str)
 
 
 def explain_stop(exc: LoadAborted) -> Explained:
-    """Explain a :class:`~hubspot_loader.stops.LoadAborted` with its own line, as it is.
+    """Explain a :class:`~hubspot_loader.core.stops.LoadAborted` with its own line, as it is.
 
     That line names the step that stopped and what to do: a valid token, the read or write scope that
-    step needs (:func:`~hubspot_loader.stops.stop_reason`), the daily reset, the network.
+    step needs (:func:`~hubspot_loader.core.stops.stop_reason`), the daily reset, the network.
     """
     return Explained(EXIT_STOPPED, collapse_whitespace(str(exc)))
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from hubspot_loader.cli.exits import UsageError
+from hubspot_loader.core.model import AssociationColumn, LoadResult
+from hubspot_loader.core.plan import closest_column
+from hubspot_loader.core.tables import failed_rows_table
 from hubspot_loader.errors import MissingColumnsError
-from hubspot_loader.model import AssociationColumn, LoadResult
-from hubspot_loader.plan import closest_column
-from hubspot_loader.tables import failed_rows_table
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv",)
@@ -126,9 +126,9 @@ def missing_columns_line(
 ) -> str:
     """Say which option names each column the file lacks, and the file's columns, in one line.
 
-    ``exc`` is what :func:`hubspot_loader.plan.property_mapping` raised: its ``columns`` are the missing
+    ``exc`` is what :func:`hubspot_loader.core.plan.property_mapping` raised: its ``columns`` are the missing
     names, its ``available`` the file's columns; a likely typo gets the library's own guess
-    (:func:`~hubspot_loader.plan.closest_column`). "--property column 'mial' (did you mean 'mail'?) is
+    (:func:`~hubspot_loader.core.plan.closest_column`). "--property column 'mial' (did you mean 'mail'?) is
     not in the file; its columns are: id, mail".
     """
     associated = {a.column for a in associations}

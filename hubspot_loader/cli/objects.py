@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 import re
 
-from hubspot_loader.associations import normalize_object_type
 from hubspot_loader.cli.exits import UsageError
+from hubspot_loader.core.associations import normalize_object_type
 
 #: Standard object names HubSpot's object APIs take in paths (reference §2.3 path names).
 STANDARD_OBJECT_TYPES: tuple[str, ...] = (

@@ -6,12 +6,12 @@ import argparse
 import textwrap
 from pathlib import Path
 
-from hubspot_loader import __version__
-from hubspot_loader.base_url import DEFAULT_BASE_URL
+from hubspot_loader._version import __version__
 from hubspot_loader.cli.exits import EXIT_CODES_HELP, EXIT_ROWS_FAILED
 from hubspot_loader.cli.explain import TOKEN_ENV
 from hubspot_loader.cli.state import STATE_ENV
-from hubspot_loader.model import MAX_BATCH_SIZE, AssociationColumn
+from hubspot_loader.core.model import MAX_BATCH_SIZE, AssociationColumn
+from hubspot_loader.http.base_url import DEFAULT_BASE_URL
 
 STATE_HELP = f"""\
 sync state:

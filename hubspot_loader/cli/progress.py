@@ -11,7 +11,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from hubspot_loader.model import BatchOutcome, LoadResult
+from hubspot_loader.core.model import BatchOutcome, LoadResult
 
 
 class LoadProgress:

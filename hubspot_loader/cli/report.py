@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from hubspot_loader.model import LoadResult
+from hubspot_loader.core.model import LoadResult
 
 FAILED_ROWS_SHOWN = 10
 NO_UNIQUE_PREFIX = "no unique property for"

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
+from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
 from hubspot_loader.sandbox import SandboxHandle, start_sandbox
-from hubspot_loader.sandbox.resource import SandboxHubSpotResource
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

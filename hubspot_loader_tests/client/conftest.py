@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from hubspot_loader.model import BatchOutcome, PreparedInput, RowOutcome
-from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.core.model import BatchOutcome, PreparedInput, RowOutcome
+from hubspot_loader.http.retry import RetryPolicy
 
 _serial = itertools.count()
 

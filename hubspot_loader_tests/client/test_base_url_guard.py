@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.base_url import check_base_url, transport_host
-from hubspot_loader.client import HubSpotClient
 from hubspot_loader.errors import HubSpotConfigurationError
-from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.http.base_url import check_base_url, transport_host
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 
 TOKEN = "pat-guard-secret-token"
 NO_RETRY = RetryPolicy(max_attempts=1, backoff_base_s=0.01, backoff_max_s=0.01, max_elapsed_s=5)
@@ -113,7 +113,7 @@ def test_refused_base_urls_open_no_socket(url: str, connects: list[Any]) -> None
 
 @pytest.mark.parametrize("url", REFUSED[:6])
 def test_resource_refuses_the_same_forms_without_connecting(url: str, connects: list[Any]) -> None:
-    from hubspot_loader.resource import HubSpotResource
+    from hubspot_loader.dagster.resource import HubSpotResource
 
     resource = HubSpotResource(access_token=TOKEN, base_url=url)
     with pytest.raises(HubSpotConfigurationError) as caught:

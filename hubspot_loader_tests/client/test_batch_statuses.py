@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.model import (
+from hubspot_loader.core.model import (
     CREATED,
     FAILED,
     HUBSPOT_PENDING,
@@ -21,7 +20,8 @@ from hubspot_loader.model import (
     BatchOutcome,
     PreparedInput,
 )
-from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig
 
 from .conftest import contact, rows_of, stored_by_id, stored_emails

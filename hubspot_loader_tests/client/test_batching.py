@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from hubspot_loader.batching import match_results, parse_time, row_error
-from hubspot_loader.model import CREATED, FAILED, PreparedInput
+from hubspot_loader.core.batching import match_results, parse_time, row_error
+from hubspot_loader.core.model import CREATED, FAILED, PreparedInput
 
 
 def inputs(n: int) -> list[PreparedInput]:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED, RATE_LIMIT_DAILY, RECONCILED, BatchOutcome
 from hubspot_loader.errors import HubSpotRateLimitError, HubSpotScopeError
-from hubspot_loader.model import CREATED, FAILED, RATE_LIMIT_DAILY, RECONCILED, BatchOutcome
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import FaultConfig
 from hubspot_loader.sandbox.config import TokenConfig
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.model import CREATED, PreparedInput
+from hubspot_loader.core.model import CREATED, PreparedInput
+from hubspot_loader.http.client import HubSpotClient
 
 from .conftest import FAST_RETRY, contacts, rows_of, stored_emails
 

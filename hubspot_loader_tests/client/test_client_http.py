@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED, PreparedInput
 from hubspot_loader.errors import (
     HubSpotAuthenticationError,
     HubSpotConfigurationError,
     HubSpotNotFoundError,
     HubSpotValidationError,
 )
-from hubspot_loader.model import CREATED, FAILED, PreparedInput
+from hubspot_loader.http.client import HubSpotClient
 
 from .conftest import FAST_RETRY, RecordingSession, contact, contacts, rows_of, stored_by_id, stored_emails
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from hubspot_loader.ratelimit import RateLimiter
+from hubspot_loader.http.ratelimit import RateLimiter
 
 
 class FakeClock:

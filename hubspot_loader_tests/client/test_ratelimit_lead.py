@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubspot_loader.ratelimit import RateLimiter
+from hubspot_loader.http.ratelimit import RateLimiter
 
 
 class Clock:

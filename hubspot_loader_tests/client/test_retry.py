@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from hubspot_loader.retry import DEFAULT_RETRY_STATUSES, RetryPolicy, parse_retry_after
+from hubspot_loader.http.retry import DEFAULT_RETRY_STATUSES, RetryPolicy, parse_retry_after
 
 
 def test_retry_after_seconds_and_http_date() -> None:

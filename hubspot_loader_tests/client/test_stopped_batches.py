@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import FAILED, NOT_SENT, UNMATCHED_RESULT, BatchOutcome, PreparedInput
 from hubspot_loader.errors import HubSpotAuthenticationError
-from hubspot_loader.model import FAILED, NOT_SENT, UNMATCHED_RESULT, BatchOutcome, PreparedInput
-from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
 from .conftest import contact

@@ -1,13 +1,13 @@
 import pytest
 
-from hubspot_loader.associations import (
+from hubspot_loader.core.associations import (
     DEFAULT_ASSOCIATION_TYPES,
     UnknownAssociationError,
     default_association_type,
     normalize_object_type,
     resolve_association,
 )
-from hubspot_loader.model import AssociationColumn, ResolvedAssociation
+from hubspot_loader.core.model import AssociationColumn, ResolvedAssociation
 
 
 @pytest.mark.parametrize(
@@ -158,8 +158,8 @@ def test_primary_label_without_a_built_in_pair_still_needs_the_labels_api() -> N
 
 def test_plan_resolves_labels_from_the_mapping_it_is_given_without_any_client() -> None:
     # plan is core: the load reads the labels (labels_to_read says which) and hands them over.
+    from hubspot_loader.core.plan import labels_to_read, resolve_associations
     from hubspot_loader.errors import LoadUsageError
-    from hubspot_loader.plan import labels_to_read, resolve_associations
 
     columns = [
         AssociationColumn("boss", "contacts", label="Manager"),

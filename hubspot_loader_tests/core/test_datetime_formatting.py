@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.formatting import CellError, FormattedColumn, format_series, format_value
-from hubspot_loader.timezones import zone_table
+from hubspot_loader.core.formatting import CellError, FormattedColumn, format_series, format_value
+from hubspot_loader.core.timezones import zone_table
 
 EPOCH = dt.datetime(1970, 1, 1)
 MS = dt.timedelta(milliseconds=1)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspot_loader.formatting import CellError, format_series, format_value
+from hubspot_loader.core.formatting import CellError, format_series, format_value
 
 
 def values(series: pd.Series, **kwargs: object) -> list[str | None]:
@@ -200,8 +200,8 @@ def test_index_is_ignored() -> None:
 
 
 def test_non_ascii_cells_are_sent_as_new_equal_strings_so_encoding_leaves_the_frame_as_it_was() -> None:
-    from hubspot_loader.client import encode_body
-    from hubspot_loader.inputs import iter_prepared
+    from hubspot_loader.core.inputs import iter_prepared
+    from hubspot_loader.http.client import encode_body
 
     names = ["".join(["Zoë", str(i)]) for i in range(50)] + ["plain", None, "日本"]
     df = pd.DataFrame({"name": names, "city": pd.Series(["Köln"] * 53, dtype="string")})
@@ -241,8 +241,8 @@ def test_response_bodies_parse_from_bytes_with_fallbacks() -> None:
 
 
 def test_a_value_without_a_json_form_fails_only_its_row() -> None:
-    from hubspot_loader.batch_state import BatchState, drop_unencodable
-    from hubspot_loader.model import BatchRecord, PreparedInput
+    from hubspot_loader.core.model import BatchRecord, PreparedInput
+    from hubspot_loader.http.batch_state import BatchState, drop_unencodable
 
     good = PreparedInput(0, "a", "a", {"name": "x"})
     bad = PreparedInput(

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, FAILED
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import loader_config
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.formatting import CellError, format_series, format_value
+from hubspot_loader.core.formatting import CellError, format_series, format_value
 
 
 class Unprintable:

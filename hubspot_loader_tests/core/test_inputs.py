@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubspot_loader import formatting, inputs
-from hubspot_loader.inputs import PreparedChunk, iter_prepared
-from hubspot_loader.model import (
+from hubspot_loader.core import formatting, inputs
+from hubspot_loader.core.inputs import PreparedChunk, iter_prepared
+from hubspot_loader.core.model import (
     FAILED,
     INVALID_VALUE,
     UNRESOLVED_ASSOCIATION,

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from hubspot_loader.columns import IntColumn
+from hubspot_loader.core.columns import IntColumn
 
 
 def test_mutations_match_a_list_and_the_type_widens_only_when_needed() -> None:

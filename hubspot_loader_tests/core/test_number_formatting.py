@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.formatting import MAX_STRING_LENGTH, format_series, format_value
+from hubspot_loader.core.formatting import MAX_STRING_LENGTH, format_series, format_value
 
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")  # HubSpot: "digits with at most one decimal point"
 

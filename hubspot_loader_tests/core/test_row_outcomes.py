@@ -10,8 +10,8 @@ from array import array
 import pandas as pd
 import pytest
 
-from hubspot_loader.inputs import iter_prepared
-from hubspot_loader.model import LoadResult, RowError, RowOutcome, RowOutcomes, decimal_int
+from hubspot_loader.core.inputs import iter_prepared
+from hubspot_loader.core.model import LoadResult, RowError, RowOutcome, RowOutcomes, decimal_int
 
 ERROR = RowError("VALIDATION_ERROR", "bad email", code="INVALID_EMAIL", property="email", http_status=400)
 
@@ -192,7 +192,7 @@ def test_chunk_keys_are_the_formatted_keys(keys: list[object]) -> None:
     ],
 )
 def test_integer_key_column_gives_the_same_keys_as_the_general_path(column: pd.Series) -> None:
-    from hubspot_loader import inputs
+    from hubspot_loader.core import inputs
 
     df = pd.DataFrame({"id": column})
     fast = inputs._integer_keys(df["id"])

@@ -1,7 +1,7 @@
 import pandas as pd
 import pandera.pandas as pa
 
-from hubspot_loader.schemas import (
+from hubspot_loader.core.schemas import (
     COMPANIES_SCHEMA,
     CONTACTS_SCHEMA,
     DEALS_SCHEMA,
@@ -178,7 +178,7 @@ def test_one_of_check_gives_the_same_report_as_pandera_ignore_na() -> None:
 
 
 def test_sliced_str_matches_gives_pandera_builtin_results_across_slices(monkeypatch) -> None:
-    from hubspot_loader import schemas
+    from hubspot_loader.core import schemas
 
     monkeypatch.setattr(schemas, "MATCH_SLICE_ROWS", 7)
     values = ["a@x.io", "bad", None, "b@y.org", "c d@x.io", pd.NA, "z@q.co"] * 5 + ["last@x.io", "x"]
@@ -196,7 +196,7 @@ def test_sliced_str_matches_gives_pandera_builtin_results_across_slices(monkeypa
 
 
 def test_sliced_str_matches_with_a_slice_of_numbers_only_reports_rows_like_the_builtin(monkeypatch) -> None:
-    from hubspot_loader import schemas
+    from hubspot_loader.core import schemas
 
     monkeypatch.setattr(schemas, "MATCH_SLICE_ROWS", 4)
     frame = pd.DataFrame({"email": pd.Series([12345, 7, 1.5, True, "a@x.io", "bad", None, 3], dtype=object)})

@@ -2,7 +2,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from hubspot_loader.model import (
+from hubspot_loader.core.model import (
     CREATED,
     FAILED,
     SKIPPED,
@@ -11,7 +11,7 @@ from hubspot_loader.model import (
     RowError,
     RowOutcome,
 )
-from hubspot_loader.tables import batch_table_rows, failed_rows_table, outcomes_frame
+from hubspot_loader.core.tables import batch_table_rows, failed_rows_table, outcomes_frame
 
 T0 = datetime(2026, 11, 28, 15, 16, 36, tzinfo=timezone.utc)
 

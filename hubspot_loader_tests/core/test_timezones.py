@@ -1,4 +1,4 @@
-"""Wall-clock → UTC tables (hubspot_loader.timezones) agree with zoneinfo in every zone.
+"""Wall-clock → UTC tables (hubspot_loader.core.timezones) agree with zoneinfo in every zone.
 
 The expectation is always the standard library's: a wall-clock time has one UTC instant when PEP 495's
 ``fold=0`` and ``fold=1`` give the same offset; otherwise the clocks skip it (the offset grows) or repeat
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.timezones import ZoneTable, check_zone, wall_to_utc, zone_table
+from hubspot_loader.core.timezones import ZoneTable, check_zone, wall_to_utc, zone_table
 
 ZONES = sorted(zoneinfo.available_timezones())
 EPOCH = dt.datetime(1970, 1, 1)

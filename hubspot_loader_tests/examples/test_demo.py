@@ -202,8 +202,8 @@ def test_definitions_choose_the_sandbox_with_a_token_exported(
     """The resource ``dagster dev`` (``make dev``) and the demo get, from the same environment."""
     import definitions
 
-    from hubspot_loader.resource import HubSpotResource
-    from hubspot_loader.sandbox.resource import SandboxHubSpotResource
+    from hubspot_loader.dagster.resource import HubSpotResource
+    from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
 
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", A_REAL_LOOKING_TOKEN)
     monkeypatch.setenv("HUBSPOT_SANDBOX_URL", "http://127.0.0.1:8765")

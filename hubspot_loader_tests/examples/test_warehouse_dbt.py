@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from hubspot_loader.schemas import (
+from hubspot_loader.core.schemas import (
     COMPANIES_SCHEMA,
     CONTACTS_SCHEMA,
     DEALS_SCHEMA,

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import SQLiteLedger
-from hubspot_loader.retry import RetryPolicy
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.ledger import SQLiteLedger
 
 #: Retries fast enough for tests, bounded; generous attempts so injected faults never exhaust them.
 FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_s=0.01, backoff_max_s=0.05, max_elapsed_s=60)

@@ -14,15 +14,15 @@ import pandas as pd
 import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.core.model import FAILED, HUBSPOT_PENDING, RECONCILED, SKIPPED
+from hubspot_loader.core.tables import batch_table_rows
+from hubspot_loader.dagster.metadata import load_metadata
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.load import IN_DOUBT, load_dataframe
-from hubspot_loader.metadata import load_metadata
-from hubspot_loader.model import FAILED, HUBSPOT_PENDING, RECONCILED, SKIPPED
-from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, PropertyConfig, SandboxHandle
-from hubspot_loader.sync import HELD_NOTE
-from hubspot_loader.tables import batch_table_rows
+from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.state.sync import HELD_NOTE
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
 

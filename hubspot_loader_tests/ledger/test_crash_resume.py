@@ -18,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, sandbox_id_map
 
@@ -30,8 +30,8 @@ ROWS = 3000
 CHILD = textwrap.dedent(
     """
     import sys
-    from hubspot_loader.client import HubSpotClient
-    from hubspot_loader.ledger import SQLiteLedger
+    from hubspot_loader.http.client import HubSpotClient
+    from hubspot_loader.state.ledger import SQLiteLedger
     from hubspot_loader.load import load_dataframe
     from hubspot_loader_tests.ledger.conftest import PORTAL, contacts_frame
 

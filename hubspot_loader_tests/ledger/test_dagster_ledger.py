@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
-from hubspot_loader.ledger import SQLiteLedger, default_portal, token_fingerprint
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.ledger import SQLiteLedger, default_portal, token_fingerprint
 
 from .conftest import contacts_frame, creates, sandbox_id_map
 

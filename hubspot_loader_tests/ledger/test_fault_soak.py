@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import CREATED, SQLiteLedger
+from hubspot_loader.core.model import RECONCILED
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import RECONCILED
-from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+from hubspot_loader.state.ledger import CREATED, SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
 

@@ -8,11 +8,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import CREATED, FAILED, PendingRow, SQLiteLedger, content_hash
+from hubspot_loader.core.model import SKIPPED
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import IN_DOUBT, LoadAborted, load_dataframe
-from hubspot_loader.model import SKIPPED
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+from hubspot_loader.state.ledger import CREATED, FAILED, PendingRow, SQLiteLedger, content_hash
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
 

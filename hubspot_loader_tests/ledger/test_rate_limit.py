@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import load_dataframe
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.ledger import SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, sandbox_id_map
 

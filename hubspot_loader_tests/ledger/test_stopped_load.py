@@ -15,12 +15,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import CREATED, FAILED, PENDING, SQLiteLedger
+from hubspot_loader.core.model import NOT_SENT, UNMATCHED_RESULT, BatchOutcome
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.load import LoadAborted, load_dataframe
-from hubspot_loader.model import NOT_SENT, UNMATCHED_RESULT, BatchOutcome
-from hubspot_loader.retry import RetryPolicy
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+from hubspot_loader.state.ledger import CREATED, FAILED, PENDING, SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, creates
 

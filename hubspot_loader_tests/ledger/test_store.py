@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_loader.ledger import (
+from hubspot_loader.state.ledger import (
     CREATED,
     FAILED,
     PENDING,

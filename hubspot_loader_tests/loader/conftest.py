@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import PropertyConfig, SandboxConfig, SandboxHandle
 
 #: Custom contact properties (as a portal admin would create them) for the typed columns of the frames.

@@ -2,7 +2,8 @@
 
 :data:`SPEC` is the specification, one line per value class. Every generated cell carries its class and
 the exact text HubSpot must hold for it if its row is created. Those texts are computed here with the
-standard library only (``datetime``, ``zoneinfo``, ``decimal``), never with :mod:`hubspot_loader.formatting`:
+standard library only (``datetime``, ``zoneinfo``, ``decimal``), never with
+:mod:`hubspot_loader.core.formatting`:
 
 - datetimes: the instant in UTC, ISO 8601 with milliseconds and ``Z`` (reference §9); naive values are
   wall-clock times in ``naive_timezone`` as the IANA database (``zoneinfo``) defines it; digits below the

@@ -4,7 +4,7 @@
   are one line and exit 2, with nothing sent, never a traceback;
 - columns the options name that are not in the file are one line naming each of them (from
   ``MissingColumnsError``);
-- a stopped load prints the library's own line (:mod:`hubspot_loader.stops`), which names the step and
+- a stopped load prints the library's own line (:mod:`hubspot_loader.core.stops`), which names the step and
   the scope that step needs: a refused *read* names the read scope, not the write scope.
 
 The 403s without a ``requiredScopes`` list are injected by the sandbox's fault settings: HubSpot's
@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.ledger import PendingRow, SQLiteLedger, content_hash, default_portal
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
+from hubspot_loader.state.ledger import PendingRow, SQLiteLedger, content_hash, default_portal
 from hubspot_loader_tests.loader.cli_support import CliRun, cli
 
 __all__ = ["cli"]

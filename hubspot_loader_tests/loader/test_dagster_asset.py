@@ -17,7 +17,7 @@ from hubspot_loader import (
     HubSpotResource,
     build_hubspot_load_asset,
 )
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession
 
@@ -297,8 +297,8 @@ def test_association_columns_sharing_a_parent_share_one_id_map_input() -> None:
 def test_a_preflight_that_could_not_run_is_not_called_a_prediction() -> None:
     # In block mode a preflight that fails on the frame blocks with PREFLIGHT_FAILED (preflight_step);
     # the step then says so, not that HubSpot would reject the load.
-    from hubspot_loader.assets import _step_failure as step_failure
-    from hubspot_loader.preflight import BlockingProblem, PreflightError, PreflightReport
+    from hubspot_loader.core.preflight import BlockingProblem, PreflightError, PreflightReport
+    from hubspot_loader.dagster.assets import _step_failure as step_failure
     from hubspot_loader.preflight_step import PREFLIGHT_FAILED
 
     reason = "preflight could not check this frame (TypeError: odd); nothing was sent"

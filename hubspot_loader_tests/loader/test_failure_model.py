@@ -16,11 +16,10 @@ import pandas as pd
 import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED, NOT_SENT, AssociationColumn, BatchOutcome
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError
-from hubspot_loader.ledger import PendingRow, SQLiteLedger, content_hash, default_portal
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import LoadAborted, load_dataframe
-from hubspot_loader.model import CREATED, FAILED, NOT_SENT, AssociationColumn, BatchOutcome
 from hubspot_loader.sandbox import (
     CustomObjectConfig,
     FaultConfig,
@@ -28,6 +27,7 @@ from hubspot_loader.sandbox import (
     SandboxHandle,
     TokenConfig,
 )
+from hubspot_loader.state.ledger import PendingRow, SQLiteLedger, content_hash, default_portal
 from hubspot_loader_tests.loader.conftest import loader_config
 
 FULL = "full-token"

@@ -19,18 +19,18 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn
+from hubspot_loader.core.preflight import PreflightError
 from hubspot_loader.errors import (
     DuplicateColumnsError,
     InvalidKeysError,
     LoadUsageError,
     MissingColumnsError,
 )
-from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import DataValidationError, load_dataframe
-from hubspot_loader.model import CREATED, FAILED, AssociationColumn
-from hubspot_loader.preflight import PreflightError
 from hubspot_loader.sandbox import SandboxHandle, start_sandbox
+from hubspot_loader.state.ledger import SQLiteLedger
 from hubspot_loader_tests.loader.conftest import loader_config
 
 DOCUMENTED = (LoadUsageError, DataValidationError, PreflightError)

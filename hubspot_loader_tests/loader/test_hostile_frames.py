@@ -30,8 +30,8 @@ from hubspot_loader import (
     RowOutcome,
     load_dataframe,
 )
+from hubspot_loader.core.preflight import PreflightError
 from hubspot_loader.errors import LoadUsageError
-from hubspot_loader.preflight import PreflightError
 from hubspot_loader.sandbox import CustomObjectConfig, SandboxConfig, SandboxHandle, start_sandbox
 from hubspot_loader_tests.loader.hostile_frames import KNOWN_CASES, Case, hostile_cases
 from hubspot_loader_tests.loader.hostile_frames import short as _short

@@ -11,9 +11,9 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, load_dataframe
-from hubspot_loader.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession, loader_config
 

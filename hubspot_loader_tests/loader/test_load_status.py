@@ -16,9 +16,7 @@ import pandera.pandas as pa
 import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.load import LoadAborted, load_dataframe
-from hubspot_loader.model import (
+from hubspot_loader.core.model import (
     COMPLETE,
     DRY_RUN,
     ERROR,
@@ -28,6 +26,8 @@ from hubspot_loader.model import (
     BatchRecord,
     LoadResult,
 )
+from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.load import LoadAborted, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
 ROWS = pd.DataFrame({"key": ["K1", "K2", "K3"], "email": ["a@example.com", "b@example.com", "c@example.com"]})

@@ -11,9 +11,9 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.model import RECONCILED
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import RECONCILED
 from hubspot_loader.preflight_step import unique_property_for
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import requests
 
-from hubspot_loader.client import HubSpotClient
-from hubspot_loader.formatting import format_value
+from hubspot_loader.core.formatting import format_value
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import (
     CustomAssociationConfig,
     CustomObjectConfig,

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pandas as pd
 
+from hubspot_loader.core.model import CREATED, FAILED
+from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, FAILED
-from hubspot_loader.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 LONG = "x" * 70_000

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from hubspot_loader.core.model import CREATED
+from hubspot_loader.core.preflight import PREFLIGHT, run_preflight
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED
-from hubspot_loader.preflight import PREFLIGHT, run_preflight
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 CASES: list[tuple[str, Any]] = [

@@ -7,10 +7,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn
+from hubspot_loader.core.preflight import PreflightError, run_preflight, schema_from_properties
 from hubspot_loader.errors import HubSpotValidationError
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, FAILED, AssociationColumn
-from hubspot_loader.preflight import PreflightError, run_preflight, schema_from_properties
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
+from hubspot_loader.core.formatting import format_value
+from hubspot_loader.core.model import CREATED, FAILED
+from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader.errors import DuplicateColumnsError, LoadUsageError
-from hubspot_loader.formatting import format_value
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, FAILED
-from hubspot_loader.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader_tests.preflight.conftest import Hub
 
 

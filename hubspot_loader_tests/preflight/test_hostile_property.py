@@ -27,11 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubspot_loader.client import HubSpotClient
+from hubspot_loader.core.formatting import format_series, format_value
+from hubspot_loader.core.model import FAILED
+from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader.errors import DuplicateColumnsError
-from hubspot_loader.formatting import format_series, format_value
-from hubspot_loader.model import FAILED
-from hubspot_loader.preflight import PREFLIGHT, PreflightReport, run_preflight
+from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import start_sandbox
 from hubspot_loader_tests.preflight.conftest import Hub, preflight_config
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hubspot_loader.ledger import SQLiteLedger
+from hubspot_loader.core.model import CREATED, FAILED, PLANNED, SKIPPED
+from hubspot_loader.core.preflight import PREFLIGHT, PreflightError
 from hubspot_loader.load import load_dataframe
-from hubspot_loader.model import CREATED, FAILED, PLANNED, SKIPPED
-from hubspot_loader.preflight import PREFLIGHT, PreflightError
+from hubspot_loader.state.ledger import SQLiteLedger
 from hubspot_loader_tests.preflight.conftest import Hub
 from hubspot_loader_tests.preflight.test_acceptance import EXPECTED, GOOD, MAPPING, acceptance_frame
 

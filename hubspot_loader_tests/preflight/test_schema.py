@@ -10,8 +10,8 @@ import pandera.pandas as pa
 import pytest
 from pandera.errors import SchemaErrors
 
-from hubspot_loader.preflight import VALUE_CHECK, merge_schemas, run_preflight, schema_from_properties
-from hubspot_loader.schemas import CONTACTS_SCHEMA, validate_frame
+from hubspot_loader.core.preflight import VALUE_CHECK, merge_schemas, run_preflight, schema_from_properties
+from hubspot_loader.core.schemas import CONTACTS_SCHEMA, validate_frame
 from hubspot_loader_tests.preflight.conftest import Hub
 
 MAPPING = {"email": "email", "tier": "tier", "score": "score", "renewal_date": "renewal_date"}

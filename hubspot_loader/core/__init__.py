@@ -1,0 +1,1 @@
+"""The core layer of hubspot_loader (see docs/architecture.md)."""

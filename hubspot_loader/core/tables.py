@@ -1,0 +1,106 @@
+"""Turn a :class:`~hubspot_loader.core.model.LoadResult` into tables for Dagster metadata and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from hubspot_loader.core.model import BatchRecord, LoadResult, RowOutcome
+
+BATCH_COLUMNS = (
+    "index",
+    "rows",
+    "http_status",
+    "requested_at",
+    "started_at",
+    "completed_at",
+    "status",
+    "created",
+    "failed",
+    "requests",
+    "errors",
+)
+"""Keys of each :func:`batch_table_rows` entry, in order."""
+
+FAILED_ROWS_COLUMNS = ("key", "position", "category", "code", "property", "message", "http_status")
+"""Columns of :func:`failed_rows_table`."""
+
+OUTCOME_COLUMNS = ("key", "position", "status", "hubspot_id", "category", "code", "property", "message")
+"""Columns of :func:`outcomes_frame`."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _batch_row(batch: BatchRecord) -> dict[str, Any]:
+    return {
+        "index": batch.index,
+        "rows": batch.rows,
+        "http_status": batch.http_status,
+        "requested_at": _iso(batch.requested_at),
+        "started_at": _iso(batch.started_at),
+        "completed_at": _iso(batch.completed_at),
+        "status": batch.status,
+        "created": batch.created,
+        "failed": batch.failed,
+        "requests": batch.requests,
+        "errors": batch.error,
+    }
+
+
+def batch_table_rows(result: LoadResult) -> list[dict[str, Any]]:
+    """One dict per batch, in batch order, with the keys of :data:`BATCH_COLUMNS`.
+
+    Times are ISO 8601 strings (``None`` when HubSpot did not report them); ``errors`` is the batch-level
+    error summary, ``None`` when the batch as a whole did not fail.
+    """
+    return [_batch_row(b) for b in sorted(result.batches, key=lambda b: b.index)]
+
+
+def _error_fields(row: RowOutcome) -> dict[str, Any]:
+    error = row.error
+    return {
+        "category": error.category if error else None,
+        "code": error.code if error else None,
+        "property": error.property if error else None,
+        "message": error.message if error else None,
+    }
+
+
+def failed_rows_table(result: LoadResult, limit: int | None = None) -> pd.DataFrame:
+    """Tabulate the failed rows in input order (the first ``limit``), one line each, with the reason.
+
+    Columns: :data:`FAILED_ROWS_COLUMNS`. ``position`` is an ``int64`` column and ``http_status`` a
+    nullable ``Int64`` one; the rest are strings or ``None``.
+    """
+    rows = result.failed_rows if limit is None else result.failed_rows[: max(limit, 0)]
+    records = [
+        {
+            "key": r.key,
+            "position": r.position,
+            **_error_fields(r),
+            "http_status": r.error.http_status if r.error else None,
+        }
+        for r in rows
+    ]
+    frame = pd.DataFrame.from_records(records, columns=list(FAILED_ROWS_COLUMNS))
+    return frame.astype({"position": "int64", "http_status": "Int64"})
+
+
+def outcomes_frame(result: LoadResult) -> pd.DataFrame:
+    """One line per input row, in input order: what happened to it (columns :data:`OUTCOME_COLUMNS`)."""
+    records = [
+        {
+            "key": r.key,
+            "position": r.position,
+            "status": r.status,
+            "hubspot_id": r.hubspot_id,
+            **_error_fields(r),
+        }
+        for r in sorted(result.rows, key=lambda r: r.position)
+    ]
+    frame = pd.DataFrame.from_records(records, columns=list(OUTCOME_COLUMNS))
+    return frame.astype({"position": "int64"})

@@ -1,0 +1,1 @@
+"""The dagster layer of hubspot_loader (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""The http layer of hubspot_loader (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""The state layer of hubspot_loader (see docs/architecture.md)."""

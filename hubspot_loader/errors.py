@@ -30,7 +30,8 @@ load is configured wrongly for its frame, always before anything is sent::
     LoadUsageError                        wrong options, columns or keys for this frame
     ├── DuplicateColumnsError             the frame has two columns of the same name (.columns)
     ├── MissingColumnsError               a named column is not in the frame (also KeyError)
-    └── InvalidKeysError                  the key column has null, duplicate or unreadable keys
+    ├── InvalidKeysError                  the key column has null, duplicate or unreadable keys
+    └── InvalidSpecError                  a load spec field has a value that cannot work (.field)
 """
 
 from __future__ import annotations
@@ -257,6 +258,27 @@ class MissingColumnsError(LoadUsageError, KeyError):
 
 class InvalidKeysError(LoadUsageError):
     """The key column holds null, duplicate or unformattable keys (the message names their positions)."""
+
+
+_MISSING = object()
+
+
+class InvalidSpecError(LoadUsageError):
+    """A field of a :class:`~hubspot_loader.core.spec.HubSpotLoadSpec` has a value that cannot work.
+
+    ``field`` names it (``associations[1].type_id`` for a nested one); ``str(error)`` is one line:
+    the field, the reason and the value given.
+    """
+
+    def __init__(self, field: str, reason: str, value: object = _MISSING) -> None:
+        shown = "" if value is _MISSING else f" (got {_short_repr(value)})"
+        super().__init__(f"load spec: {field} {reason}{shown}")
+        self.field = field
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def parse_existing_id(message: str) -> str | None:

@@ -70,7 +70,7 @@ storage error propagates unchanged.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -79,14 +79,12 @@ import pandas as pd
 
 from hubspot_loader.core.inputs import PreparedChunk, RowKeys, keys_at
 from hubspot_loader.core.model import (
-    MAX_BATCH_SIZE,
     PLANNED,
     AssociationColumn,
     BatchOutcome,
     LoadResult,
     PreparedInput,
     RowOutcome,
-    RowOutcomes,
 )
 from hubspot_loader.core.plan import LoadPlan as LoadPlan
 from hubspot_loader.core.plan import PropertySpec as PropertySpec
@@ -101,112 +99,112 @@ from hubspot_loader.core.plan import (
 from hubspot_loader.core.plan import property_mapping as property_mapping
 from hubspot_loader.core.plan import resolve_associations as resolve_associations
 from hubspot_loader.core.preflight import Quarantine
+from hubspot_loader.core.spec import HubSpotLoadSpec as HubSpotLoadSpec
 from hubspot_loader.core.stops import LoadAborted as LoadAborted
 from hubspot_loader.core.stops import aborted, one_line, read_scope, stop_reason, write_scope
 from hubspot_loader.core.validation import DataValidationError as DataValidationError
 from hubspot_loader.core.validation import validated
 from hubspot_loader.errors import HubSpotError, LoadUsageError
+from hubspot_loader.load_request import LoadRequest, legacy_arguments, resolved_schema
+from hubspot_loader.load_request import LoadRun as LoadRun
+from hubspot_loader.load_request import ProgressCallback as ProgressCallback
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
 from hubspot_loader.preflight_step import restore_positions, run_preflight_step, unique_property_for
 from hubspot_loader.state.ledger import SyncLedger, content_hash, default_portal
 from hubspot_loader.state.sync import IN_DOUBT as IN_DOUBT
 from hubspot_loader.state.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
-from hubspot_loader.state.sync import LoadSync, SyncMode, in_doubt_outcome, skipped_if_created
+from hubspot_loader.state.sync import LoadSync, in_doubt_outcome, skipped_if_created
 
 if TYPE_CHECKING:
-    import pandera.pandas as pa
-
     from hubspot_loader.http.client import HubSpotClient
-
-ProgressCallback = Callable[[BatchOutcome], None]
 
 
 def load_dataframe(
     df: pd.DataFrame,
-    object_type: str,
+    spec: HubSpotLoadSpec | str,
     *,
-    client: HubSpotClient | None,
-    properties: PropertySpec = None,
-    associations: Sequence[AssociationColumn] = (),
-    key_column: str | None = None,
-    schema: pa.DataFrameSchema | type[pa.DataFrameModel] | None = None,
-    id_maps: Mapping[str, Mapping[str, str]] | None = None,
-    unique_property: str | None = None,
-    naive_timezone: str = "UTC",
-    batch_size: int | None = None,
-    dry_run: bool = False,
-    preview_rows: int = 5,
-    on_batch: ProgressCallback | None = None,
+    client: HubSpotClient | None = None,
     ledger: SyncLedger | None = None,
-    portal: str | None = None,
-    sync_mode: SyncMode = "incremental",
-    run_id: str | None = None,
-    partition: str | None = None,
-    preflight: PreflightMode = "off",
+    id_maps: Mapping[str, Mapping[str, str]] | None = None,
+    run: LoadRun | None = None,
+    dry_run: bool = False,
+    **deprecated: Any,
 ) -> LoadResult:
     """Validate ``df``, convert its rows and create them in HubSpot; return what happened to every row.
 
     Args:
         df: the rows, one HubSpot object each (column names compared as text: see the module docstring).
-        object_type: ``contacts``, ``companies``, ``0-3``, ``p_vendor`` ...
+        spec: what is loaded (:class:`~hubspot_loader.core.spec.HubSpotLoadSpec`).
         client: the HTTP client (``None`` is allowed only for a dry run without label associations).
-        properties: the columns sent as properties (see :data:`PropertySpec`).
-        associations: the association columns (see :class:`~hubspot_loader.core.model.AssociationColumn`).
-        key_column: each row's warehouse key (unique, non-null): its ``objectWriteTraceId``, id-map key.
-        schema: a pandera schema checked before anything is sent; the coerced frame is what is sent.
+        ledger: the sync state (module docstring); needs ``spec.key_column``. ``None``: nothing is kept.
         id_maps: named warehouse-key → HubSpot-id maps for association columns with ``keys_from``.
-        unique_property: a property with unique values, to reconcile ambiguous failures (module doc).
-        naive_timezone: the IANA zone naive datetimes are taken to be in.
-        batch_size: inputs per request (1-100); the client's default when ``None``.
-        dry_run: validate and convert, keep the first ``preview_rows`` payloads, send nothing.
-        preview_rows: how many payloads a dry run keeps.
-        on_batch: called after every finished batch (progress reporting).
-        ledger: the sync state (module docstring); needs ``key_column``. ``None``: nothing is kept.
-        portal: the portal identity the ledger keys rows by (default: from the client's URL and token).
-        sync_mode: ``incremental`` (skip rows already created) or ``full_refresh`` (send every row).
-        run_id: recorded as the rows' first/last run; a random id when ``None``.
-        partition: the partition key recorded with the rows sent (partitioned assets).
-        preflight: ``off``, ``block`` or ``quarantine`` (module docstring,
-            :mod:`hubspot_loader.core.preflight`).
+        run: the run's identity and reporting (:class:`LoadRun`); defaults when ``None``.
+        dry_run: validate and convert, keep the first ``run.preview_rows`` payloads, send nothing.
+        deprecated: the keyword options of the old signature ``load_dataframe(df, object_type, ...)``,
+            accepted with a ``DeprecationWarning`` for one release (:func:`legacy_arguments`).
 
     Raises:
         LoadUsageError: the options do not fit the frame; nothing was sent (every case: module docstring).
-        DataValidationError: the frame failed ``schema``; nothing was sent.
-        PreflightError: ``preflight="block"`` and preflight predicts failures; nothing was sent.
+        DataValidationError: the frame failed ``spec.schema``; nothing was sent.
+        PreflightError: ``spec.preflight="block"`` and preflight predicts failures; nothing was sent.
         LoadAborted: the load stopped part-way; ``.result`` accounts for every row.
 
     """
-    _check_options(sync_mode, preflight, naive_timezone, batch_size, key_column, ledger)
+    if isinstance(spec, str) or deprecated:
+        spec, run = legacy_arguments(spec, run, deprecated)
+    if not isinstance(spec, HubSpotLoadSpec):
+        raise LoadUsageError(f"spec must be a HubSpotLoadSpec, got {type(spec).__name__}")
+    return _load(LoadRequest(df, spec, client, ledger, id_maps, run or LoadRun(), dry_run))
+
+
+def _load(request: LoadRequest) -> LoadResult:
+    spec, client, run = request.spec, request.client, request.run
+    if request.ledger is not None and spec.key_column is None:
+        raise LoadUsageError("a ledger tracks rows by warehouse key: pass key_column")
+    df = request.df
     check_column_names(df)
-    result = _new_result(object_type, dry_run, len(df))
-    if schema is not None:
-        df = validated(df, schema, key_column)
+    result = _new_result(spec.object_type, request.dry_run, len(df))
+    key_column = spec.key_column
+    if spec.schema is not None:
+        df = validated(df, resolved_schema(spec.schema), key_column)
     df = with_text_names(df)
-    key_column = None if key_column is None else str(key_column)
-    associations = text_associations(associations)
-    plan = _plan(df, object_type, client, properties, associations, key_column, id_maps, result)
-    keys = checked_keys(df, key_column, naive_timezone)  # once; before preflight, as without it
+    associations = text_associations(spec.associations)
+    plan = _plan(
+        df, spec.object_type, client, spec.properties, associations, key_column, request.id_maps, result
+    )
+    keys = checked_keys(df, key_column, spec.naive_timezone)  # once; before preflight, as without it
     try:
         quarantine = run_preflight_step(
-            df, plan, client, associations, id_maps, naive_timezone, preflight, result
+            df, plan, client, associations, request.id_maps, spec.naive_timezone, spec.preflight, result
         )
     except LoadAborted as exc:
         raise _finished(exc) from exc.__cause__
     if quarantine is not None:
         df, keys = quarantine.frame, None if keys is None else keys_at(keys, quarantine.positions)
+    unique_property = spec.unique_property
     if unique_property is None:  # definitions preflight read are cached: no request
-        definitions = client.properties(object_type) if client and result.preflight is not None else None
-        unique_property = unique_property_for(object_type, plan.properties.values(), definitions)
-    sync = _sync(ledger, portal, client, object_type, sync_mode, run_id, partition, unique_property)
-    job = _Job(df, plan, result, client, naive_timezone, unique_property, batch_size, on_batch, sync, keys)
-    _run_all(job, quarantine, dry_run, preview_rows)
+        definitions = client.properties(spec.object_type) if client and result.preflight is not None else None
+        unique_property = unique_property_for(spec.object_type, plan.properties.values(), definitions)
+    sync = _sync(request.ledger, client, spec.object_type, run, unique_property)
+    job = _Job(
+        df,
+        plan,
+        result,
+        client,
+        spec.naive_timezone,
+        unique_property,
+        spec.batch_size,
+        run.on_batch,
+        sync,
+        keys,
+    )
+    _run_all(job, quarantine, request.dry_run, run.preview_rows)
     return result
 
 
 def _new_result(object_type: str, dry_run: bool, rows: int) -> LoadResult:
     result = LoadResult(object_type=object_type, started=_now(), dry_run=dry_run)
-    if isinstance(result.rows, RowOutcomes):
-        result.rows.reserve(rows)  # one outcome per row: the columns never move while they fill
+    result.rows.reserve(rows)  # one outcome per row: the columns never move while they fill
     return result
 
 
@@ -256,66 +254,34 @@ def _run_all(job: _Job, quarantine: Quarantine | None, dry_run: bool, preview_ro
     _finish(result)
 
 
-def _check_options(
-    sync_mode: str,
-    preflight: str,
-    naive_timezone: str,
-    batch_size: int | None,
-    key_column: str | None,
-    ledger: SyncLedger | None,
-) -> None:
-    """Refuse options that cannot work, before anything else happens."""
-    if sync_mode not in ("incremental", "full_refresh"):
-        raise LoadUsageError(f"sync_mode must be 'incremental' or 'full_refresh', got {sync_mode!r}")
-    if preflight not in ("off", "block", "quarantine"):
-        raise LoadUsageError(f"preflight must be 'off', 'block' or 'quarantine', got {preflight!r}")
-    if ledger is not None and key_column is None:
-        raise LoadUsageError("a ledger tracks rows by warehouse key: pass key_column")
-    if batch_size is not None and not (isinstance(batch_size, int) and 1 <= batch_size <= MAX_BATCH_SIZE):
-        raise LoadUsageError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size!r}")
-    try:
-        pd.Timestamp(0).tz_localize(naive_timezone)
-    except Exception as exc:  # pandas raises its own or zoneinfo's error for an unknown zone
-        raise LoadUsageError(
-            f"naive_timezone {naive_timezone!r} is not a time zone (use an IANA name such as 'UTC' or "
-            f"'Europe/Berlin'): {exc}"
-        ) from exc
-
-
 def _sync(
     ledger: SyncLedger | None,
-    portal: str | None,
     client: HubSpotClient | None,
     object_type: str,
-    mode: SyncMode,
-    run_id: str | None,
-    partition: str | None,
+    run: LoadRun,
     unique_property: str | None,
 ) -> LoadSync | None:
     if ledger is None:
         return None
+    portal = run.portal
     if portal is None:
         if client is None:
-            raise LoadUsageError("a ledger needs a portal identity: pass portal= or a client")
+            raise LoadUsageError("a ledger needs a portal identity: pass LoadRun(portal=...) or a client")
         portal = default_portal(client.base_url, client.token_fingerprint)
     return LoadSync(
         ledger=ledger,
         portal=portal,
         object_type=object_type,
-        mode=mode,
-        run_id=run_id or uuid.uuid4().hex,
-        partition=partition,
+        mode=run.sync_mode,
+        run_id=run.run_id or uuid.uuid4().hex,
+        partition=run.partition,
         unique_property=unique_property,
     )
 
 
 def _finish(result: LoadResult) -> None:
     """Put the rows in position order and the batches in batch order; stamp the end time."""
-    rows = result.rows
-    if isinstance(rows, RowOutcomes):
-        rows.sort_by_position()
-    else:
-        result.rows = sorted(rows, key=lambda r: r.position)
+    result.rows.sort_by_position()
     result.batches.sort(key=lambda b: b.index)
     result.finished = _now()
 

@@ -13,7 +13,7 @@ judges them. A preflight that fails unexpectedly on this frame is skipped the sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,6 +28,7 @@ from hubspot_loader.core.preflight import (
     run_preflight,
 )
 from hubspot_loader.core.row_store import RowOutcomes
+from hubspot_loader.core.spec import PreflightMode as PreflightMode
 from hubspot_loader.core.stops import aborted, read_scope, schema_read_scope, stop_reason
 from hubspot_loader.errors import HubSpotError, HubSpotScopeError, HubSpotValidationError
 from hubspot_loader.state.sync import LoadSync, skipped_if_created
@@ -35,8 +36,6 @@ from hubspot_loader.state.sync import LoadSync, skipped_if_created
 if TYPE_CHECKING:
     from hubspot_loader.http.client import HubSpotClient
 
-PreflightMode = Literal["off", "block", "quarantine"]
-"""How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows."""
 
 PREFLIGHT_FAILED = "PREFLIGHT_FAILED"
 """Code of the blocking problem when preflight itself fails on a frame (``block`` mode)."""

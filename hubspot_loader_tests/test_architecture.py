@@ -26,7 +26,6 @@ LONG_FUNCTIONS = {
 }
 #: public functions and constructors over the parameter limit
 WIDE_SIGNATURES = {
-    "load.py:load_dataframe": "becomes load_dataframe(df, spec, client=...) (issue #12)",
     "dagster/assets.py:build_hubspot_load_asset": "becomes a thin wrapper over the load spec (issue #12)",
     "http/client.py:HubSpotClient.__init__": "settings object (issue #12)",
     "core/preflight/run.py:run_preflight": "takes the load spec (issue #12)",

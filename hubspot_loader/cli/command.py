@@ -47,13 +47,13 @@ from hubspot_loader.cli.objects import check_object_type
 from hubspot_loader.cli.progress import LoadProgress
 from hubspot_loader.cli.report import dry_run_report, problems_report, summary
 from hubspot_loader.cli.state import default_state_path, prepare_state_dir
-from hubspot_loader.core.model import AssociationColumn, LoadResult
+from hubspot_loader.core.model import AssociationColumn, LoadResult, RowOutcomes
 from hubspot_loader.core.plan import property_mapping
 from hubspot_loader.core.preflight import PreflightError
 from hubspot_loader.core.stops import LoadAborted
 from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError, LoadUsageError, MissingColumnsError
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.preflight_step import unique_property_for
 from hubspot_loader.state.ledger import SQLiteLedger
 
@@ -210,22 +210,28 @@ def _checked_load(
     with open_state(args, client) as (ledger, state_path):
         progress = LoadProgress(len(inputs.frame), err, enabled=not args.no_progress and not args.dry_run)
         try:
-            result = load_dataframe(
-                inputs.frame,
-                object_type,
-                client=client,
+            spec = HubSpotLoadSpec(
+                object_type=object_type,
+                key_column=args.key,
                 properties=mapping,
                 associations=inputs.associations,
-                key_column=args.key,
-                id_maps=inputs.id_maps,
                 unique_property=unique,
-                dry_run=args.dry_run,
-                preview_rows=args.preview,
-                on_batch=progress,
                 preflight=args.preflight if client is not None else "off",
-                ledger=ledger,
+            )
+            run = LoadRun(
                 portal=args.portal,
                 sync_mode="full_refresh" if args.full_refresh else "incremental",
+                preview_rows=args.preview,
+                on_batch=progress,
+            )
+            result = load_dataframe(
+                inputs.frame,
+                spec,
+                client=client,
+                ledger=ledger,
+                id_maps=inputs.id_maps,
+                run=run,
+                dry_run=args.dry_run,
             )
         except LoadAborted as exc:
             progress.finish(exc.result)
@@ -278,7 +284,7 @@ def _refused(args: argparse.Namespace, exc: PreflightError, out: TextIO, err: Te
     explained = explain_preflight(exc)
     report = exc.report
     if report.rows and not args.dry_run:
-        refused = LoadResult(object_type=report.object_type, rows=list(report.rows))
+        refused = LoadResult(object_type=report.object_type, rows=RowOutcomes(report.rows))
         _write_files(args, refused, out, ids=False)
     err.write(f"error: {explained.message}\n")
     return explained.exit_code

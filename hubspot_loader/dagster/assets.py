@@ -40,7 +40,15 @@ from hubspot_loader.core.tables import failed_rows_table
 from hubspot_loader.dagster.metadata import load_metadata
 from hubspot_loader.dagster.resource import HubSpotResource
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError, LoadUsageError
-from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, PropertySpec, load_dataframe
+from hubspot_loader.load import (
+    DataValidationError,
+    HubSpotLoadSpec,
+    LoadAborted,
+    LoadRun,
+    PreflightMode,
+    PropertySpec,
+    load_dataframe,
+)
 from hubspot_loader.preflight_step import PREFLIGHT_FAILED
 
 ROWS_ACCEPTED_CHECK = "hubspot_rows_accepted"
@@ -59,14 +67,6 @@ def _key(value: str | Sequence[str] | dg.AssetKey) -> dg.AssetKey:
     if isinstance(value, str):
         return dg.AssetKey.from_user_string(value)
     return dg.AssetKey(list(value))
-
-
-def _threshold_exceeded(result: LoadResult, threshold: float | None) -> bool:
-    if threshold is None or result.rows_failed == 0:
-        return False
-    if isinstance(threshold, float) and threshold < 1:
-        return result.rows_failed / max(result.rows_total, 1) > threshold
-    return result.rows_failed > threshold
 
 
 def _check_result(result: LoadResult, table_rows: int) -> dg.AssetCheckResult:
@@ -143,6 +143,17 @@ def build_hubspot_load_asset(
             ledger with their partition key.
 
     """
+    spec = HubSpotLoadSpec(
+        object_type=object_type,
+        key_column=key_column,
+        properties=properties,
+        associations=associations,
+        schema=schema,
+        unique_property=unique_property,
+        preflight=preflight,
+        failure_threshold=failure_threshold,
+        naive_timezone=naive_timezone,
+    )
     source_key = _key(source)
     # One input per parent load whose id map the association columns read (several columns may share one).
     parents = dict.fromkeys(a.keys_from for a in associations if a.keys_from is not None)
@@ -187,23 +198,18 @@ def build_hubspot_load_asset(
         try:
             result = load_dataframe(
                 frame,
-                object_type,
+                spec,
                 client=client,
-                properties=properties,
-                associations=associations,
-                key_column=key_column,
-                schema=schema,
-                id_maps=id_maps,
-                unique_property=unique_property,
-                naive_timezone=naive_timezone,
-                dry_run=hubspot.dry_run,
-                preflight=preflight,
-                on_batch=progress,
                 ledger=ledger,
-                portal=hubspot.portal_for(client) if ledger is not None else None,
-                sync_mode=hubspot.sync_mode,
-                run_id=context.run.run_id,
-                partition=partition,
+                id_maps=id_maps,
+                run=LoadRun(
+                    run_id=context.run.run_id,
+                    partition=partition,
+                    portal=hubspot.portal_for(client) if ledger is not None else None,
+                    sync_mode=hubspot.sync_mode,
+                    on_batch=progress,
+                ),
+                dry_run=hubspot.dry_run,
             )
         except (PreflightError, DataValidationError, LoadAborted, LoadUsageError) as exc:
             failure, cause = _step_failure(exc, len(frame), table_rows)
@@ -221,7 +227,7 @@ def build_hubspot_load_asset(
         )
         metadata = load_metadata(result, table_rows=table_rows)
         metadata["hubspot/sync_mode"] = dg.MetadataValue.text(hubspot.sync_mode if ledger else "stateless")
-        if _threshold_exceeded(result, failure_threshold):
+        if spec.threshold_exceeded(result.rows_failed, result.rows_total):
             raise dg.Failure(
                 description=(
                     f"{result.rows_failed} of {result.rows_total} {object_type} rows failed, over the "

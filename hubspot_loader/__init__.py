@@ -17,6 +17,9 @@ _EXPORTS = {
     "build_hubspot_load_asset": "hubspot_loader.dagster.assets",
     "ROWS_ACCEPTED_CHECK": "hubspot_loader.dagster.assets",
     "load_dataframe": "hubspot_loader.load",
+    "HubSpotLoadSpec": "hubspot_loader.core.spec",
+    "LoadRun": "hubspot_loader.load_request",
+    "InvalidSpecError": "hubspot_loader.errors",
     "DataValidationError": "hubspot_loader.load",
     "LoadAborted": "hubspot_loader.load",
     "load_metadata": "hubspot_loader.dagster.metadata",
@@ -52,11 +55,14 @@ __all__ = [
     "DuplicateColumnsError",
     "HubSpotClient",
     "HubSpotError",
+    "HubSpotLoadSpec",
     "HubSpotLoaderError",
     "HubSpotResource",
     "InvalidKeysError",
+    "InvalidSpecError",
     "LoadAborted",
     "LoadResult",
+    "LoadRun",
     "LoadUsageError",
     "MissingColumnsError",
     "PreflightError",
@@ -76,6 +82,7 @@ if TYPE_CHECKING:
     from hubspot_loader.core.model import AssociationColumn, BatchRecord, LoadResult, RowError, RowOutcome
     from hubspot_loader.core.preflight import PreflightError, run_preflight, schema_from_properties
     from hubspot_loader.core.schemas import COMPANIES_SCHEMA, CONTACTS_SCHEMA, DEALS_SCHEMA
+    from hubspot_loader.core.spec import HubSpotLoadSpec
     from hubspot_loader.dagster.assets import ROWS_ACCEPTED_CHECK, build_hubspot_load_asset
     from hubspot_loader.dagster.metadata import load_metadata
     from hubspot_loader.dagster.resource import HubSpotResource
@@ -84,11 +91,13 @@ if TYPE_CHECKING:
         HubSpotError,
         HubSpotLoaderError,
         InvalidKeysError,
+        InvalidSpecError,
         LoadUsageError,
         MissingColumnsError,
     )
     from hubspot_loader.http.client import HubSpotClient
     from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
+    from hubspot_loader.load_request import LoadRun
     from hubspot_loader.state.ledger import SQLiteLedger, SyncLedger
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from hubspot_loader.core.model import RECONCILED
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxConfig, run_sandbox
 from hubspot_loader.state.ledger import SQLiteLedger
 
@@ -103,10 +103,9 @@ def main() -> int:
             requests_per_10s=10_000,
             retry=RETRY,
         )
+        spec = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
         started = time.monotonic()
-        result = load_dataframe(
-            rows, "contacts", client=client, key_column="contact_key", ledger=ledger, portal=PORTAL
-        )
+        result = load_dataframe(rows, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
         elapsed = time.monotonic() - started
         counters = sandbox.counters()
         objects = sandbox.objects("contacts")
@@ -139,9 +138,7 @@ def main() -> int:
         )
         if args.rerun:
             before = counters["by_route"].get("POST batch/create", 0)
-            again = load_dataframe(
-                rows, "contacts", client=client, key_column="contact_key", ledger=ledger, portal=PORTAL
-            )
+            again = load_dataframe(rows, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
             sent = sandbox.counters()["by_route"].get("POST batch/create", 0) - before
             print(f"incremental rerun: {again.rows_skipped:,} skipped, {sent} create requests")
             if sent or again.id_map != stored:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from hubspot_loader.core.model import CREATED, FAILED
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import loader_config
 
@@ -47,9 +47,10 @@ def test_hostile_datetimes_and_huge_ints_load_exactly_or_fail_only_their_row(
         }
     )
     with HubSpotClient(hub.token, base_url=hub.base_url) as client:
-        result = load_dataframe(
-            frame, "contacts", client=client, key_column="key", naive_timezone="America/New_York"
+        spec = HubSpotLoadSpec(
+            object_type="contacts", key_column="key", naive_timezone="America/New_York", preflight="off"
         )
+        result = load_dataframe(frame, spec, client=client)
     statuses = {r.key: r.status for r in result.rows}
     assert statuses == {"k0": CREATED, "k1": FAILED, "k2": FAILED, "k3": CREATED, "k4": CREATED}
     for key, reason in [("k1", "is outside the range sent to HubSpot"), ("k2", "does not exist in")]:

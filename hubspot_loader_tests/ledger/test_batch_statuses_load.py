@@ -19,7 +19,7 @@ from hubspot_loader.core.tables import batch_table_rows
 from hubspot_loader.dagster.metadata import load_metadata
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
-from hubspot_loader.load import IN_DOUBT, load_dataframe
+from hubspot_loader.load import IN_DOUBT, HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, PropertyConfig, SandboxHandle
 from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger
 from hubspot_loader.state.sync import HELD_NOTE
@@ -46,16 +46,9 @@ def test_each_status_once_then_an_incremental_rerun_sends_nothing(
     client = client_for(sandbox, max_in_flight=1, retry=RETRY)
     ledger = open_ledger()
     frame = contacts_frame(40, tag="st")
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", batch_size=10, preflight="off")
 
-    result = load_dataframe(
-        frame,
-        "contacts",
-        client=client,
-        key_column="contact_key",
-        ledger=ledger,
-        portal=PORTAL,
-        batch_size=10,
-    )
+    result = load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
 
     assert result.rows_failed == 0 and result.rows_created == 40
     assert result.count(RECONCILED) == 10  # the unlisted halves of the PENDING and PROCESSING batches
@@ -78,15 +71,7 @@ def test_each_status_once_then_an_incremental_rerun_sends_nothing(
     assert ledger.id_map(PORTAL, "contacts") == stored
     assert ledger.counts(PORTAL, "contacts") == {CREATED: 40}
 
-    again = load_dataframe(
-        frame,
-        "contacts",
-        client=client,
-        key_column="contact_key",
-        ledger=ledger,
-        portal=PORTAL,
-        batch_size=10,
-    )
+    again = load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
     assert creates(sandbox) == 5  # nothing resent
     assert again.rows_skipped == 40 and {r.status for r in again.rows} == {SKIPPED}
     assert again.id_map == stored
@@ -108,10 +93,10 @@ def test_pending_rows_without_a_unique_value_stay_pending_and_no_run_resends_the
     ledger = open_ledger()
     frame = pd.DataFrame({"key": [f"co{i}" for i in range(6)], "name": [f"Co {i}" for i in range(6)]})
 
+    spec = HubSpotLoadSpec(object_type="companies", key_column="key", preflight="off")
+
     def run() -> Any:
-        return load_dataframe(
-            frame, "companies", client=client, key_column="key", ledger=ledger, portal=PORTAL
-        )
+        return load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
 
     first = run()
     assert first.rows_created == 3 and first.rows_failed == 3
@@ -149,16 +134,12 @@ def test_a_unique_external_id_reconciles_pending_companies_across_runs(
     ledger = open_ledger()
     frame = pd.DataFrame({"key": [f"x{i}" for i in range(4)], "ext_id": [f"E-{i}" for i in range(4)]})
 
+    spec = HubSpotLoadSpec(
+        object_type="companies", key_column="key", unique_property="ext_id", preflight="off"
+    )
+
     def run() -> Any:
-        return load_dataframe(
-            frame,
-            "companies",
-            client=client,
-            key_column="key",
-            ledger=ledger,
-            portal=PORTAL,
-            unique_property="ext_id",
-        )
+        return load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
 
     first = run()
     assert first.rows_failed == 0 and first.count(RECONCILED) == 4

@@ -19,27 +19,29 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, sandbox_id_map
 
 ROWS = 3000
+SPEC = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
 
 CHILD = textwrap.dedent(
     """
     import sys
     from hubspot_loader.http.client import HubSpotClient
     from hubspot_loader.state.ledger import SQLiteLedger
-    from hubspot_loader.load import load_dataframe
+    from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
     from hubspot_loader_tests.ledger.conftest import PORTAL, contacts_frame
 
     base_url, token, path, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     client = HubSpotClient(token, base_url=base_url, max_in_flight=4, batch_size=50)
     load_dataframe(
-        contacts_frame(rows), "contacts", client=client, key_column="contact_key",
-        ledger=SQLiteLedger(path), portal=PORTAL, run_id="killed-run",
+        contacts_frame(rows),
+        HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off"),
+        client=client, ledger=SQLiteLedger(path), run=LoadRun(portal=PORTAL, run_id="killed-run"),
     )
     print("finished", flush=True)
     """
@@ -141,12 +143,10 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
 
     resumed = load_dataframe(
         contacts_frame(ROWS),
-        "contacts",
+        SPEC,
         client=client_for(sandbox, max_in_flight=4),
-        key_column="contact_key",
         ledger=ledger,
-        portal=PORTAL,
-        run_id="resume-run",
+        run=LoadRun(portal=PORTAL, run_id="resume-run"),
     )
     assert resumed.rows_failed == 0
     assert resumed.rows_skipped + resumed.rows_created == ROWS
@@ -164,11 +164,10 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
     try:
         load_dataframe(
             contacts_frame(ROWS),
-            "contacts",
+            SPEC,
             client=client_for(clean),
-            key_column="contact_key",
             ledger=clean_ledger,
-            portal=PORTAL,
+            run=LoadRun(portal=PORTAL),
         )
         assert clean_ledger.counts(PORTAL, "contacts") == ledger.counts(PORTAL, "contacts")
         assert set(clean_ledger.id_map(PORTAL, "contacts")) == set(stored)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from hubspot_loader.core.model import RECONCILED
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state.ledger import CREATED, SQLiteLedger
 
@@ -63,9 +63,8 @@ def test_fault_soak_20k_rows_exactly_once(
     frame = contacts_frame(ROWS, tag="soak")
 
     started = time.monotonic()
-    result = load_dataframe(
-        frame, "contacts", client=client, key_column="contact_key", ledger=ledger, portal=PORTAL
-    )
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
+    result = load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
     elapsed = time.monotonic() - started
 
     failed = result.failed_rows

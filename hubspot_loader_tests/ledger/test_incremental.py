@@ -10,17 +10,31 @@ import pytest
 
 from hubspot_loader.core.model import SKIPPED
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import IN_DOUBT, LoadAborted, load_dataframe
+from hubspot_loader.load import IN_DOUBT, HubSpotLoadSpec, LoadAborted, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state.ledger import CREATED, FAILED, PendingRow, SQLiteLedger, content_hash
+from hubspot_loader.state.sync import SyncMode
 
 from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map
 
+CONTACTS = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
+COMPANIES = HubSpotLoadSpec(object_type="companies", key_column="company_key", preflight="off")
 
-def load(frame: pd.DataFrame, client: HubSpotClient, ledger: SQLiteLedger, **kwargs: Any) -> Any:
-    kwargs.setdefault("portal", PORTAL)
-    kwargs.setdefault("key_column", "contact_key")
-    return load_dataframe(frame, "contacts", client=client, ledger=ledger, **kwargs)
+
+def load(
+    frame: pd.DataFrame,
+    client: HubSpotClient,
+    ledger: SQLiteLedger,
+    *,
+    key_column: str | None = "contact_key",
+    portal: str = PORTAL,
+    run_id: str | None = None,
+    sync_mode: SyncMode = "incremental",
+    dry_run: bool = False,
+) -> Any:
+    spec = CONTACTS.replace(key_column=key_column)
+    run = LoadRun(run_id=run_id, portal=portal, sync_mode=sync_mode)
+    return load_dataframe(frame, spec, client=client, ledger=ledger, run=run, dry_run=dry_run)
 
 
 def test_second_run_sends_nothing_and_keeps_the_id_map(
@@ -141,9 +155,7 @@ def test_rows_in_doubt_are_looked_up_before_anything_is_resent(
 ) -> None:
     frame = contacts_frame(40)
     # the crashed run's first 25 rows reached HubSpot (created without the ledger hearing about it)
-    committed = load_dataframe(
-        frame.head(25), "contacts", client=client_for(sandbox), key_column="contact_key"
-    )
+    committed = load_dataframe(frame.head(25), CONTACTS, client=client_for(sandbox))
     ledger = open_ledger()
     _crashed_run(ledger, frame, unique=True)
     assert len(ledger.in_doubt(PORTAL, "contacts")) == 40
@@ -181,12 +193,7 @@ def test_missing_unique_property_is_warned_about_up_front(
 ) -> None:
     companies = pd.DataFrame({"company_key": ["a", "b"], "name": ["A", "B"], "domain": ["a.io", "b.io"]})
     result = load_dataframe(
-        companies,
-        "companies",
-        client=client_for(sandbox),
-        key_column="company_key",
-        ledger=open_ledger(),
-        portal=PORTAL,
+        companies, COMPANIES, client=client_for(sandbox), ledger=open_ledger(), run=LoadRun(portal=PORTAL)
     )
     assert result.rows_created == 2
     assert any("no unique property for companies" in w for w in result.warnings)
@@ -220,16 +227,12 @@ def test_an_answer_lost_in_this_run_leaves_the_rows_pending_for_the_next(
     ledger = open_ledger()
     strict = client_for(sandbox, resend_ambiguous=False)
     with pytest.raises(LoadAborted) as caught:  # no batch got any HTTP answer: the load fails loudly
-        load_dataframe(
-            companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
-        )
+        load_dataframe(companies, COMPANIES, client=strict, ledger=ledger, run=LoadRun(portal=PORTAL))
     first = caught.value.result
     assert first.rows_failed == 5 and sandbox.counts()["companies"] == 5  # committed, answer lost
     assert len(ledger.in_doubt(PORTAL, "companies")) == 5
 
     sandbox.set_faults(FaultConfig())
-    second = load_dataframe(
-        companies, "companies", client=strict, key_column="company_key", ledger=ledger, portal=PORTAL
-    )
+    second = load_dataframe(companies, COMPANIES, client=strict, ledger=ledger, run=LoadRun(portal=PORTAL))
     assert {r.error.category for r in second.rows if r.error} == {IN_DOUBT}
     assert sandbox.counts()["companies"] == 5  # nothing resent blindly

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import SQLiteLedger
 
@@ -28,11 +28,10 @@ def test_30k_rows_under_100_per_10s_get_at_most_half_a_percent_429(
     started = time.monotonic()
     result = load_dataframe(
         contacts_frame(ROWS, tag="rl"),
-        "contacts",
+        HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off"),
         client=client,
-        key_column="contact_key",
         ledger=open_ledger(),
-        portal=PORTAL,
+        run=LoadRun(portal=PORTAL),
     )
     elapsed = time.monotonic() - started
     assert result.rows_created == ROWS and result.rows_failed == 0

@@ -18,11 +18,16 @@ import pytest
 from hubspot_loader.core.model import NOT_SENT, UNMATCHED_RESULT, BatchOutcome
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
-from hubspot_loader.load import LoadAborted, load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadAborted, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state.ledger import CREATED, FAILED, PENDING, SQLiteLedger
 
 from .conftest import PORTAL, contacts_frame, creates
+
+#: Contacts in batches of 3 (preflight off, as the sandbox's faults are about the writes).
+CONTACTS_IN_THREES = HubSpotLoadSpec(
+    object_type="contacts", key_column="contact_key", batch_size=3, preflight="off"
+)
 
 #: A PENDING batch is looked up for up to ~30 s: far longer than the other batches need.
 LONG_POLL = RetryPolicy(
@@ -75,13 +80,10 @@ def test_a_pending_batch_stopped_by_a_later_401_stays_pending_in_the_ledger(
     exc = stopped(
         lambda: load_dataframe(
             contacts_frame(9, tag="ps"),
-            "contacts",
+            CONTACTS_IN_THREES,
             client=client,
-            key_column="contact_key",
             ledger=ledger,
-            portal=PORTAL,
-            batch_size=3,
-            on_batch=refuse_from_now_on,
+            run=LoadRun(portal=PORTAL, on_batch=refuse_from_now_on),
         )
     )
     assert "refused the access token" in str(exc)
@@ -110,10 +112,9 @@ def test_rows_committed_without_an_answer_then_refused_stay_pending(
     client = client_for(sandbox, max_in_flight=1)
     ledger = open_ledger()
     frame = pd.DataFrame({"key": [f"k{i}" for i in range(3)], "name": [f"K {i}" for i in range(3)]})
+    spec = HubSpotLoadSpec(object_type="companies", key_column="key", preflight="off")
     exc = stopped(
-        lambda: load_dataframe(
-            frame, "companies", client=client, key_column="key", ledger=ledger, portal=PORTAL
-        )
+        lambda: load_dataframe(frame, spec, client=client, ledger=ledger, run=LoadRun(portal=PORTAL))
     )
     assert creates(sandbox) == 2 and len(sandbox.objects("companies")) == 3
     assert categories(exc) == {UNMATCHED_RESULT: {"k0", "k1", "k2"}}
@@ -138,13 +139,10 @@ def test_an_on_batch_error_reports_the_batch_in_flight_in_doubt_not_unsent(
     exc = stopped(
         lambda: load_dataframe(
             contacts_frame(6, tag="ob"),
-            "contacts",
+            CONTACTS_IN_THREES,
             client=client,
-            key_column="contact_key",
             ledger=ledger,
-            portal=PORTAL,
-            batch_size=3,
-            on_batch=broken_progress,
+            run=LoadRun(portal=PORTAL, on_batch=broken_progress),
         )
     )
     assert "RuntimeError" in str(exc) and isinstance(exc.__cause__, RuntimeError)
@@ -161,12 +159,10 @@ def test_an_on_batch_error_reports_the_batch_in_flight_in_doubt_not_unsent(
     assert ledger.counts(PORTAL, "contacts") == {CREATED: 3, PENDING: 3}
     again = load_dataframe(
         contacts_frame(6, tag="ob"),
-        "contacts",
+        CONTACTS_IN_THREES,
         client=client,
-        key_column="contact_key",
         ledger=ledger,
-        portal=PORTAL,
-        batch_size=3,
+        run=LoadRun(portal=PORTAL),
     )
     assert creates(sandbox) == 2 and again.rows_skipped == 6
     assert len(sandbox.objects("contacts")) == 6

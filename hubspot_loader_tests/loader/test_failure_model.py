@@ -19,7 +19,7 @@ from hubspot_loader import HubSpotResource, build_hubspot_load_asset
 from hubspot_loader.core.model import CREATED, FAILED, NOT_SENT, AssociationColumn, BatchOutcome
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import LoadAborted, load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadAborted, LoadRun, PreflightMode, load_dataframe
 from hubspot_loader.sandbox import (
     CustomObjectConfig,
     FaultConfig,
@@ -39,6 +39,7 @@ TOKENS = (
     TokenConfig(READ_ONLY, frozenset({"crm.objects.contacts.read", "crm.objects.custom.read"})),
     TokenConfig(NO_CONTACTS, frozenset({"crm.objects.companies.write"})),
 )
+CONTACTS_SPEC = HubSpotLoadSpec(object_type="contacts", key_column="key", preflight="off")
 
 
 @pytest.fixture
@@ -53,11 +54,18 @@ def _contacts(n: int = 3) -> pd.DataFrame:
     )
 
 
-def _stopped(hub: SandboxHandle, token: str, frame: pd.DataFrame, **kwargs: Any) -> LoadAborted:
+def _stopped(
+    hub: SandboxHandle,
+    token: str,
+    frame: pd.DataFrame,
+    *,
+    object_type: str = "contacts",
+    preflight: PreflightMode = "off",
+    **options: Any,
+) -> LoadAborted:
+    spec = HubSpotLoadSpec(object_type=object_type, key_column="key", preflight=preflight, **options)
     with HubSpotClient(token, base_url=hub.base_url) as client, pytest.raises(LoadAborted) as caught:
-        load_dataframe(
-            frame, kwargs.pop("object_type", "contacts"), client=client, key_column="key", **kwargs
-        )
+        load_dataframe(frame, spec, client=client)
     return caught.value
 
 
@@ -74,7 +82,7 @@ def _assert_one_line_and_every_row_reported(exc: LoadAborted, frame: pd.DataFram
 
 @pytest.mark.parametrize("preflight", ["quarantine", "block"])
 def test_refused_token_on_the_preflight_reads_stops_with_every_row_not_sent(
-    hub: SandboxHandle, preflight: str
+    hub: SandboxHandle, preflight: PreflightMode
 ) -> None:
     frame = _contacts()
     exc = _stopped(hub, "not-a-token", frame, preflight=preflight)
@@ -112,7 +120,7 @@ def test_refused_token_on_the_label_lookup_stops_before_anything_is_sent(hub: Sa
 )
 @pytest.mark.parametrize("preflight", ["off", "quarantine"])
 def test_missing_write_scope_names_the_scope_to_grant(
-    hub: SandboxHandle, object_type: str, scope: str, frame: pd.DataFrame, preflight: str
+    hub: SandboxHandle, object_type: str, scope: str, frame: pd.DataFrame, preflight: PreflightMode
 ) -> None:
     # The read-only token passes preflight's reads (a read scope lets it read the properties) and is
     # refused at the first write.
@@ -149,7 +157,7 @@ def test_refused_lookup_of_rows_in_doubt_stops_the_load_and_names_the_read_scope
             run_id="interrupted",
         )
         with pytest.raises(LoadAborted) as caught:
-            load_dataframe(frame, "contacts", client=client, key_column="key", ledger=ledger)
+            load_dataframe(frame, CONTACTS_SPEC, client=client, ledger=ledger)
     ledger.close()
     exc = caught.value
     _assert_one_line_and_every_row_reported(exc, frame, NO_CONTACTS)
@@ -168,7 +176,10 @@ def test_token_refused_mid_load_keeps_the_rows_created_before(hub: SandboxHandle
     client = HubSpotClient(FULL, base_url=hub.base_url, max_in_flight=1)
     with client, pytest.raises(LoadAborted) as caught:
         load_dataframe(
-            frame, "contacts", client=client, key_column="key", batch_size=2, on_batch=refuse_from_now_on
+            frame,
+            CONTACTS_SPEC.replace(batch_size=2),
+            client=client,
+            run=LoadRun(on_batch=refuse_from_now_on),
         )
     exc = caught.value
     _assert_one_line_and_every_row_reported(exc, frame, FULL)

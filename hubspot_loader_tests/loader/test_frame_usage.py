@@ -28,7 +28,7 @@ from hubspot_loader.errors import (
     MissingColumnsError,
 )
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import DataValidationError, load_dataframe
+from hubspot_loader.load import DataValidationError, HubSpotLoadSpec, PreflightMode, load_dataframe
 from hubspot_loader.sandbox import SandboxHandle, start_sandbox
 from hubspot_loader.state.ledger import SQLiteLedger
 from hubspot_loader_tests.loader.conftest import loader_config
@@ -66,9 +66,21 @@ def hub(shared_hub: SandboxHandle) -> SandboxHandle:
     return shared_hub
 
 
-def _load(hub: SandboxHandle, frame: pd.DataFrame, **kwargs: Any) -> Any:
+def _load(
+    hub: SandboxHandle,
+    frame: pd.DataFrame,
+    *,
+    object_type: str = "contacts",
+    preflight: PreflightMode = "off",
+    ledger: SQLiteLedger | None = None,
+    id_maps: dict[str, dict[str, Any]] | None = None,
+    dry_run: bool = False,
+    **spec_options: Any,
+) -> Any:
+    """Load ``frame`` into ``hub``: ``spec_options`` are the other :class:`HubSpotLoadSpec` fields."""
+    spec = HubSpotLoadSpec(object_type=object_type, preflight=preflight, **spec_options)
     with HubSpotClient(hub.token, base_url=hub.base_url, requests_per_10s=100_000) as client:
-        return load_dataframe(frame, kwargs.pop("object_type", "contacts"), client=client, **kwargs)
+        return load_dataframe(frame, spec, client=client, ledger=ledger, id_maps=id_maps, dry_run=dry_run)
 
 
 def _frame(columns: list[Hashable], rows: int = 2) -> pd.DataFrame:

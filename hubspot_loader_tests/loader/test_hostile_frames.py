@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hubspot_loader import (
     DataValidationError,
     HubSpotClient,
+    HubSpotLoadSpec,
     LoadAborted,
     LoadResult,
     RowError,
@@ -204,16 +205,15 @@ def test_hostile_frames_are_created_exactly_or_reported(hostile_hub: SandboxHand
     hostile_hub.reset()
     with HubSpotClient(hostile_hub.token, base_url=hostile_hub.base_url, requests_per_10s=100_000) as client:
         try:
-            result = load_dataframe(
-                case.frame,
-                OBJECT_TYPE,
-                client=client,
+            spec = HubSpotLoadSpec(
+                object_type=OBJECT_TYPE,
                 properties=case.mapping,
                 key_column=case.key_column,
                 naive_timezone=case.naive_timezone,
                 batch_size=case.batch_size,
                 preflight=case.preflight,  # type: ignore[arg-type]
             )
+            result = load_dataframe(case.frame, spec, client=client)
         except (*USAGE_ERRORS, PreflightError) as exc:
             check_refusal(case, exc, hostile_hub.objects(OBJECT_TYPE))
             return

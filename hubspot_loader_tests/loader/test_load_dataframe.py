@@ -13,7 +13,14 @@ import pytest
 
 from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import DataValidationError, LoadAborted, PreflightMode, load_dataframe
+from hubspot_loader.load import (
+    DataValidationError,
+    HubSpotLoadSpec,
+    LoadAborted,
+    LoadRun,
+    PreflightMode,
+    load_dataframe,
+)
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession, loader_config
 
@@ -104,16 +111,29 @@ def existing_contact(hub: SandboxHandle, client_for: Callable[..., HubSpotClient
     return str(outcome.rows[0].hubspot_id)
 
 
-def _load(hub: SandboxHandle, client: HubSpotClient, frame: pd.DataFrame, **kwargs: Any) -> LoadResult:
-    return load_dataframe(
-        frame,
-        "contacts",
-        client=client,
-        key_column="contact_key",
-        associations=[AssociationColumn("company_id", "companies")],
-        unique_property="email",
-        **kwargs,
-    )
+ACCEPTANCE_SPEC = HubSpotLoadSpec(
+    object_type="contacts",
+    key_column="contact_key",
+    associations=[AssociationColumn("company_id", "companies")],
+    unique_property="email",
+    preflight="off",
+)
+
+
+def _load(
+    hub: SandboxHandle,
+    client: HubSpotClient,
+    frame: pd.DataFrame,
+    *,
+    dry_run: bool = False,
+    run: LoadRun | None = None,
+) -> LoadResult:
+    return load_dataframe(frame, ACCEPTANCE_SPEC, client=client, run=run, dry_run=dry_run)
+
+
+def _contacts(key_column: str, *, preflight: PreflightMode = "off", **options: Any) -> HubSpotLoadSpec:
+    """A contacts spec keyed by ``key_column``, preflight off unless asked for."""
+    return HubSpotLoadSpec(object_type="contacts", key_column=key_column, preflight=preflight, **options)
 
 
 def _associated_companies(obj: dict[str, Any]) -> set[str]:
@@ -184,7 +204,7 @@ def test_shuffled_results_are_matched_by_trace_id(
     frame = pd.DataFrame(
         {"contact_key": [f"K{i}" for i in range(300)], "email": [f"s{i}@example.com" for i in range(300)]}
     )
-    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="contact_key")
+    result = load_dataframe(frame, _contacts("contact_key"), client=client_for(hub))
     assert result.rows_created == 300
     for row in result.rows:
         obj = hub.get_object("contacts", str(row.hubspot_id))
@@ -199,7 +219,7 @@ def test_metadata_timestamps_equal_what_hubspot_returned(
     frame = pd.DataFrame(
         {"contact_key": [f"K{i}" for i in range(100)], "email": [f"t{i}@example.com" for i in range(100)]}
     )
-    result = load_dataframe(frame, "contacts", client=client, key_column="contact_key")
+    result = load_dataframe(frame, _contacts("contact_key"), client=client)
     assert len(session.batch_bodies) == 3 == len(result.batches)
 
     def parsed(key: str) -> list[datetime]:
@@ -234,7 +254,7 @@ def test_schema_failure_sends_nothing_and_names_rows_and_columns(
     before = hub.counters()["requests"]
     assert before == 0
     with pytest.raises(DataValidationError) as info:
-        load_dataframe(frame, "contacts", client=client_for(hub), key_column="contact_key", schema=schema)
+        load_dataframe(frame, _contacts("contact_key", schema=schema), client=client_for(hub))
     text = str(info.value)
     assert "row key 'B' (position 1), column 'email', check str_matches" in text
     assert "row key 'C' (position 2), column 'employee_number', check greater_than_or_equal_to(0)" in text
@@ -247,7 +267,7 @@ def test_dry_run_sends_nothing_and_keeps_payloads(
 ) -> None:
     frame = contacts_frame(companies).head(20)
     writes_before = hub.counters()["write_requests"]
-    result = _load(hub, client_for(hub), frame, dry_run=True, preview_rows=3)
+    result = _load(hub, client_for(hub), frame, dry_run=True, run=LoadRun(preview_rows=3))
     assert hub.counters()["write_requests"] == writes_before
     assert len(result.payload_preview) == 3
     first = result.payload_preview[0]
@@ -267,7 +287,7 @@ def test_naive_datetimes_use_the_configured_timezone(
         }
     )
     result = load_dataframe(
-        frame, "contacts", client=client_for(hub), key_column="contact_key", naive_timezone="Europe/Berlin"
+        frame, _contacts("contact_key", naive_timezone="Europe/Berlin"), client=client_for(hub)
     )
     obj = hub.get_object("contacts", str(result.rows[0].hubspot_id))
     assert obj is not None
@@ -289,14 +309,12 @@ def test_property_renames_and_label_association(
             "employer": [company_id, None],
         }
     )
-    result = load_dataframe(
-        frame,
-        "contacts",
-        client=client,
-        key_column="id",
+    spec = _contacts(
+        "id",
         properties={"mail": "email", "given": "firstname"},
         associations=[AssociationColumn("employer", "companies", label="Primary")],
     )
+    result = load_dataframe(frame, spec, client=client)
     assert result.rows_created == 2
     first = hub.get_object("contacts", str(result.id_map["1"]))
     assert first is not None
@@ -315,7 +333,7 @@ def test_unreachable_hubspot_aborts_the_load_with_every_row_reported(
     client = HubSpotClient("some-token", base_url=url, timeout=(0.5, 0.5))
     frame = pd.DataFrame({"contact_key": ["A", "B"], "email": ["a@example.com", "b@example.com"]})
     with pytest.raises(LoadAborted) as caught:
-        load_dataframe(frame, "contacts", client=client, key_column="contact_key")
+        load_dataframe(frame, _contacts("contact_key"), client=client)
     client.close()
     assert "never answered" in str(caught.value) and "some-token" not in str(caught.value)
     rows = caught.value.result.rows
@@ -335,7 +353,8 @@ def test_results_without_trace_ids_are_matched_by_content(
             "city": [None if i % 3 else "Oslo" for i in range(150)],
         }
     )
-    result = load_dataframe(frame, "companies", client=client_for(hub), key_column="k")
+    spec = HubSpotLoadSpec(object_type="companies", key_column="k", preflight="off")
+    result = load_dataframe(frame, spec, client=client_for(hub))
     assert result.rows_created == 150 and result.rows_failed == 0
     assert len(set(result.id_map.values())) == 150
     for row in result.rows:
@@ -364,9 +383,8 @@ def test_external_id_property_is_found_and_used_to_reconcile_lost_answers(
         }
     )
     # No unique_property given: preflight reads the definitions and finds external_id (hasUniqueValue).
-    result = load_dataframe(
-        frame, "companies", client=client_for(hub, batch_size=20), key_column="k", preflight="quarantine"
-    )
+    spec = HubSpotLoadSpec(object_type="companies", key_column="k", preflight="quarantine")
+    result = load_dataframe(frame, spec, client=client_for(hub, batch_size=20))
     assert sum(b.reconciled for b in result.batches) > 0  # some answers were lost and looked up
     assert result.rows_created == 400 and result.rows_failed == 0
     assert not result.warnings
@@ -386,7 +404,7 @@ def test_answers_lost_but_every_row_found_by_lookup_is_not_a_load_that_never_ans
     # Every write is committed and its answer dropped; the lookups by email (reads) are answered.
     hub = sandbox_factory(config=loader_config(faults=FaultConfig(drop_after_commit_rate=1.0)))
     frame = pd.DataFrame({"k": ["A", "B", "C"], "email": ["a@example.com", "b@example.com", "c@example.com"]})
-    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k")
+    result = load_dataframe(frame, _contacts("k"), client=client_for(hub))
     assert [b.http_status for b in result.batches] == [None]  # no write was ever answered
     assert result.rows_created == 3 and result.rows_failed == 0 and result.stopped is None
     assert sum(b.reconciled for b in result.batches) == 3
@@ -415,7 +433,7 @@ def test_the_load_formats_the_key_column_once(
         {"k": pd.Series(keys, dtype=object), "email": [f"p{i}@example.com" for i in range(5)]}
     )
     CountedKey.formatted = 0
-    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k", preflight=preflight)
+    result = load_dataframe(frame, _contacts("k", preflight=preflight), client=client_for(hub))
     assert [r.key for r in result.rows] == [f"K{i}" for i in range(5)] and result.rows_created == 5
     # Once by the load (checked before preflight, reused to send); preflight checks its frame itself.
     assert CountedKey.formatted == len(keys) * (1 if preflight == "off" else 2)
@@ -428,7 +446,7 @@ def test_quarantined_rows_keep_the_keys_checked_before_preflight(
     frame = pd.DataFrame(
         {"k": keys, "email": ["a@example.com", "not-an-email", "c@example.com", "d@example.com"]}
     )
-    result = load_dataframe(frame, "contacts", client=client_for(hub), key_column="k", preflight="quarantine")
+    result = load_dataframe(frame, _contacts("k", preflight="quarantine"), client=client_for(hub))
     texts = [str(k) for k in keys]
     assert [(r.key, r.position, r.status) for r in result.rows] == [
         (texts[0], 0, CREATED),

@@ -27,10 +27,11 @@ from hubspot_loader.core.model import (
     LoadResult,
 )
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import LoadAborted, load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, LoadAborted, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
 ROWS = pd.DataFrame({"key": ["K1", "K2", "K3"], "email": ["a@example.com", "b@example.com", "c@example.com"]})
+ROWS_SPEC = HubSpotLoadSpec(object_type="contacts", key_column="key", preflight="off")
 
 
 @dg.asset
@@ -91,7 +92,7 @@ def test_status_is_complete_only_when_every_batch_said_so(
 ) -> None:
     hub = sandbox_factory(faults=FaultConfig(status_sequence=sequence))
     with HubSpotClient(hub.token, base_url=hub.base_url, max_in_flight=1) as client:
-        result = load_dataframe(ROWS, "contacts", client=client, key_column="key", batch_size=1)
+        result = load_dataframe(ROWS, ROWS_SPEC.replace(batch_size=1), client=client)
     assert [b.status for b in result.batches] == list(sequence)
     assert result.hubspot_status == expected
 
@@ -99,20 +100,13 @@ def test_status_is_complete_only_when_every_batch_said_so(
 def test_status_of_loads_that_sent_nothing(sandbox_factory: Callable[..., SandboxHandle]) -> None:
     hub = sandbox_factory()
     with HubSpotClient(hub.token, base_url=hub.base_url) as client:
-        assert (
-            load_dataframe(ROWS, "contacts", client=client, key_column="key", dry_run=True).hubspot_status
-            == DRY_RUN
-        )
-        assert load_dataframe(ROWS.iloc[:0], "contacts", client=client, key_column="key").hubspot_status == (
-            NOTHING_TO_SEND
-        )
+        assert load_dataframe(ROWS, ROWS_SPEC, client=client, dry_run=True).hubspot_status == DRY_RUN
+        assert load_dataframe(ROWS.iloc[:0], ROWS_SPEC, client=client).hubspot_status == NOTHING_TO_SEND
         held_back = ROWS.assign(email=["not-an-email"] * 3)  # preflight holds every row back
-        quarantined = load_dataframe(
-            held_back, "contacts", client=client, key_column="key", preflight="quarantine"
-        )
+        quarantined = load_dataframe(held_back, ROWS_SPEC.replace(preflight="quarantine"), client=client)
         assert quarantined.rows_failed == 3 and quarantined.hubspot_status == NOTHING_TO_SEND
     with HubSpotClient("wrong-token", base_url=hub.base_url) as client, pytest.raises(LoadAborted) as caught:
-        load_dataframe(ROWS, "contacts", client=client, key_column="key", preflight="quarantine")
+        load_dataframe(ROWS, ROWS_SPEC.replace(preflight="quarantine"), client=client)
     assert caught.value.result.hubspot_status == NOT_SENT
 
 

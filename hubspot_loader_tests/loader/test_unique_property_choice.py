@@ -13,7 +13,7 @@ import pytest
 
 from hubspot_loader.core.model import RECONCILED
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader.preflight_step import unique_property_for
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
@@ -51,7 +51,8 @@ def test_a_capitalised_contacts_load_reconciles_a_lost_answer_by_email(
     hub = sandbox_factory(faults=FaultConfig(drop_after_commit_rate=1.0))
     frame = pd.DataFrame({"key": ["K1", "K2", "K3"], "email": [f"p{i}@example.com" for i in range(3)]})
     with HubSpotClient(hub.token, base_url=hub.base_url) as client:
-        result = load_dataframe(frame, "Contacts", client=client, key_column="key")
+        spec = HubSpotLoadSpec(object_type="Contacts", key_column="key", preflight="off")
+        result = load_dataframe(frame, spec, client=client)
     assert [r.status for r in result.rows] == [RECONCILED] * 3
     assert not any("no unique property" in w for w in result.warnings)
     assert hub.counts()["contacts"] == 3

@@ -8,7 +8,7 @@ import pandas as pd
 
 from hubspot_loader.core.model import CREATED, FAILED
 from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 LONG = "x" * 70_000
@@ -122,7 +122,8 @@ def test_quarantine_mode_creates_exactly_the_good_rows(hub: Hub) -> None:
     assert list(split.positions) == [0, 6, 7]
     assert list(split.frame["id"]) == GOOD
 
-    result = load_dataframe(split.frame, "contacts", client=hub.client, properties=MAPPING, key_column="id")
+    spec = HubSpotLoadSpec(object_type="contacts", properties=MAPPING, key_column="id", preflight="off")
+    result = load_dataframe(split.frame, spec, client=hub.client)
     rows = [split.restore(r, key_column="id") for r in result.rows] + split.rejected
     rows.sort(key=lambda r: r.position)
 
@@ -140,7 +141,8 @@ def test_quarantine_without_key_column_restores_source_positions_as_keys(hub: Hu
         df, object_type="contacts", definitions=hub.definitions("contacts"), mapping=MAPPING
     )
     split = report.quarantine(df)
-    result = load_dataframe(split.frame, "contacts", client=hub.client, properties=MAPPING)
+    spec = HubSpotLoadSpec(object_type="contacts", properties=MAPPING, preflight="off")
+    result = load_dataframe(split.frame, spec, client=hub.client)
     restored = sorted((split.restore(r, key_column=None) for r in result.rows), key=lambda r: r.position)
     assert [(r.key, r.position, r.status) for r in restored] == [
         ("0", 0, CREATED),

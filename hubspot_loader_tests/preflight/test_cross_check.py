@@ -15,7 +15,7 @@ import pandas as pd
 
 from hubspot_loader.core.model import CREATED
 from hubspot_loader.core.preflight import PREFLIGHT, run_preflight
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 CASES: list[tuple[str, Any]] = [
@@ -147,10 +147,10 @@ def test_a_rejected_row_keeps_no_unique_value_the_sandbox_agrees(hub: Hub) -> No
 
 
 def test_quarantine_loads_every_row_hubspot_accepts_and_no_conflict_happens(hub: Hub) -> None:
-    result = load_dataframe(
-        unique_frame(), "contacts", client=hub.client, properties=UNIQUE_MAPPING, key_column="id",
-        preflight="quarantine",
-    )  # fmt: skip
+    spec = HubSpotLoadSpec(
+        object_type="contacts", properties=UNIQUE_MAPPING, key_column="id", preflight="quarantine"
+    )
+    result = load_dataframe(unique_frame(), spec, client=hub.client)
     created = [r.key for r in result.rows if r.status == CREATED]
     assert created == ["u1", "u4", "u5", "u7", "u8"]
     assert {r.error.category for r in result.rows if r.error is not None} == {PREFLIGHT}

@@ -10,7 +10,7 @@ import pytest
 from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn
 from hubspot_loader.core.preflight import PreflightError, run_preflight, schema_from_properties
 from hubspot_loader.errors import HubSpotValidationError
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader_tests.preflight.conftest import Hub, wire_properties
 
 
@@ -64,9 +64,8 @@ def test_custom_object_schema_is_generated_and_predicts_the_sandbox(hub: Hub, ob
     assert (first[0], second[0], second[1]) == (201, 409, {"CONFLICT"})
     # ... and the rows preflight passes load through the loader.
     split = report.quarantine(df)
-    result = load_dataframe(
-        split.frame, object_type, client=hub.client, properties=MAPPING, key_column="code"
-    )
+    spec = HubSpotLoadSpec(object_type=object_type, properties=MAPPING, key_column="code", preflight="off")
+    result = load_dataframe(split.frame, spec, client=hub.client)
     # v1 passes preflight (first with its code) but the cross-check above already created it: CONFLICT.
     assert [(r.key, r.status) for r in result.rows] == [("v1", FAILED), ("v2", CREATED), ("v6", CREATED)]
     assert result.rows[0].error is not None and result.rows[0].error.category == "CONFLICT"
@@ -135,7 +134,8 @@ def test_custom_object_associations_need_a_type_or_label(hub: Hub) -> None:
 
 def test_unresolved_warehouse_keys_are_reported_per_row_and_the_rest_loads(hub: Hub) -> None:
     companies = pd.DataFrame({"key": ["co1", "co2"], "name": ["One", "Two"]})
-    loaded = load_dataframe(companies, "companies", client=hub.client, key_column="key")
+    companies_spec = HubSpotLoadSpec(object_type="companies", key_column="key", preflight="off")
+    loaded = load_dataframe(companies, companies_spec, client=hub.client)
     id_map = loaded.id_map
     df = pd.DataFrame(
         {
@@ -162,15 +162,14 @@ def test_unresolved_warehouse_keys_are_reported_per_row_and_the_rest_loads(hub: 
     ]
     assert "warehouse key 'co8', 'co7'" in report.problems[1].message
     split = report.quarantine(df)
-    result = load_dataframe(
-        split.frame,
-        "contacts",
-        client=hub.client,
+    spec = HubSpotLoadSpec(
+        object_type="contacts",
         properties={"email": "email"},
         associations=[association],
         key_column="id",
-        id_maps={"companies": id_map},
+        preflight="off",
     )
+    result = load_dataframe(split.frame, spec, client=hub.client, id_maps={"companies": id_map})
     assert [(r.key, r.status) for r in result.rows] == [("c1", CREATED), ("c2", CREATED), ("c3", CREATED)]
     contacts = {o["properties"]["email"]: o for o in hub.handle.objects("contacts")}
     assert set(contacts) == {"c1@example.com", "c2@example.com", "c3@example.com"}

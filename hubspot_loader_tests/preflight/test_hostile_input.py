@@ -18,7 +18,7 @@ from hubspot_loader.core.formatting import format_value
 from hubspot_loader.core.model import CREATED, FAILED
 from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
 from hubspot_loader.errors import DuplicateColumnsError, LoadUsageError
-from hubspot_loader.load import load_dataframe
+from hubspot_loader.load import HubSpotLoadSpec, load_dataframe
 from hubspot_loader_tests.preflight.conftest import Hub
 
 
@@ -110,7 +110,8 @@ def surrogate_frame() -> pd.DataFrame:
 def test_lone_surrogate_category_next_to_inf_is_rejected_per_row_in_quarantine(hub: Hub) -> None:
     # Before: UnicodeEncodeError from pandas hashing the categorical dtype in pandera's failure cases.
     df = surrogate_frame()
-    result = load_dataframe(df, "contacts", client=hub.client, key_column="id", preflight="quarantine")
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="id", preflight="quarantine")
+    result = load_dataframe(df, spec, client=hub.client)
     statuses = {r.key: r.status for r in result.rows}
     assert statuses == {"s-0": FAILED, "s-1": CREATED, "s-2": CREATED}
     failed = {r.key: r.error for r in result.rows if r.error is not None}
@@ -191,10 +192,13 @@ def test_non_str_column_names_work_when_mapped(hub: Hub) -> None:
 
 def test_non_str_column_names_load_in_quarantine_mode(hub: Hub) -> None:
     df = pd.DataFrame({"id": ["k1", "k2"], 0: ["Ann", "Bo"], 1: ["gold", "platinum"]})
-    result = load_dataframe(
-        df, "contacts", client=hub.client, properties={0: "firstname", 1: "tier"}, key_column="id",
+    spec = HubSpotLoadSpec(
+        object_type="contacts",
+        properties={0: "firstname", 1: "tier"},
+        key_column="id",
         preflight="quarantine",
-    )  # fmt: skip
+    )
+    result = load_dataframe(df, spec, client=hub.client)
     assert [(r.key, r.status) for r in result.rows] == [("k1", CREATED), ("k2", FAILED)]
     assert result.rows[1].error is not None and result.rows[1].error.property == "1"
     assert [o["properties"]["firstname"] for o in hub.handle.objects("contacts")] == ["Ann"]

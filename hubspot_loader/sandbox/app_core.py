@@ -61,6 +61,8 @@ class Route:
     op: str | None = None
     to_ref: str | None = None
     search: bool = False
+    prefix: str = ""
+    """The literal head of the matched path template (``/crm/v3/properties``): says which family."""
 
     @property
     def write(self) -> bool:
@@ -208,13 +210,19 @@ class AppCore:
         trace_id: str | None = None,
         new: bool | None = None,
     ) -> dict[str, Any]:
-        """Render a ``SimplePublicObject``: all properties, or ``properties`` plus always-returned ones."""
+        """Render a ``SimplePublicObject``: all properties, or ``properties`` plus always-returned ones.
+
+        Requested names the object type does not define are left out: HubSpot ignores them ("If any of the
+        specified properties are not present on the requested object(s), they will be ignored", Spec repo
+        ``Objects/…/objects.json``, parameter ``properties``). Defined properties without a value are
+        ``null``, as in HubSpot's answers (hubspot-api-nodejs#323), although the spec types values as strings.
+        """
         props: dict[str, str | None]
         if properties is None:
             props = dict(stored.properties)
         else:
             names = [*ALWAYS_RETURNED, obj.modified_property, *(properties or obj.default_properties)]
-            props = {n: stored.properties.get(n) for n in names}
+            props = {n: stored.properties.get(n) for n in names if n in obj.properties}
         data: dict[str, Any] = {
             "id": str(stored.id),
             "properties": props,
@@ -229,7 +237,7 @@ class AppCore:
         if trace_id is not None and self.config.echo_trace_ids:
             data["objectWriteTraceId"] = trace_id
         data["url"] = (
-            f"https://app.hubspot.com/contacts/{self.config.portal_id}/record/{obj.type_id}/{stored.id}"
+            f"https://{self.config.ui_domain}/contacts/{self.config.portal_id}/record/{obj.type_id}/{stored.id}"
         )
         return data
 
@@ -330,14 +338,14 @@ class AppCore:
     def _attach_associations(
         self, body: dict[str, Any], obj: ObjectType, stored: StoredObject, wanted: list[str]
     ) -> None:
+        """Add ``associations`` for the object types in ``wanted``; unknown types are ignored.
+
+        Spec repo ``Objects/…/objects.json``, parameter ``associations``: "If any of the specified
+        associations do not exist, they will be ignored."
+        """
         if not wanted:
             return
-        targets: list[ObjectType] = []
-        for ref in wanted:
-            target = self.catalog.resolve(ref)
-            if target is None:
-                raise errors.unknown_object_type(ref)
-            targets.append(target)
+        targets = [t for t in (self.catalog.resolve(ref) for ref in wanted) if t is not None]
         out: dict[str, Any] = {}
         links = self.store.associations(obj.type_id, stored.id)
         for target in targets:

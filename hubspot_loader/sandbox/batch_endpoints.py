@@ -193,6 +193,7 @@ class BatchEndpoints(AppCore):
                         else []
                     )
                     for p in history
+                    if p in obj.properties
                 }
             results.append(item)
         error_items = []

@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--portal-id", type=int)
     p.add_argument(
+        "--ui-domain",
+        metavar="HOST",
+        help="uiDomain of account-info and the host of record urls (app.hubspot.com)",
+    )
+    p.add_argument(
         "--rate-limit", type=int, metavar="N", help="requests per rolling 10 s per token (default 190)"
     )
     p.add_argument(
@@ -141,6 +146,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     simple = {
         "db": "db_path",
         "portal_id": "portal_id",
+        "ui_domain": "ui_domain",
         "rate_limit": "rate_limit_per_10s",
         "daily_limit": "daily_limit",
         "retry_after": "retry_after_seconds",
@@ -198,14 +204,19 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until Ctrl-C (SIGINT) or SIGTERM; returns the exit code."""
-    from hubspot_loader.sandbox.runner import start_sandbox
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    return serve(config)
+
+
+def serve(config: SandboxConfig) -> int:
+    """Run a sandbox with ``config`` in the foreground until Ctrl-C or SIGTERM; returns the exit code."""
+    from hubspot_loader.sandbox.runner import start_sandbox
+
     handle = start_sandbox(config)
     print(f"HubSpot sandbox running at {handle.base_url}", flush=True)
     for token in config.tokens:

@@ -261,6 +261,7 @@ class SandboxConfig:
     port: int = 0
     db_path: str | None = None
     portal_id: int = 12345678
+    ui_domain: str = "app.hubspot.com"
     tokens: tuple[TokenConfig, ...] = field(default_factory=_default_tokens)
     rate_limit_per_10s: int = 190
     rate_limit_window_ms: int = 10_000

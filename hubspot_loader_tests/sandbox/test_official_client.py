@@ -163,3 +163,182 @@ def test_api_request_reaches_2026_03_paths(sandbox: SandboxHandle) -> None:
         }
     )
     assert resp.status_code == 201 and resp.json()["status"] == "COMPLETE"
+
+
+def _company(hs: HubSpot) -> str:
+    from hubspot.crm.companies import SimplePublicObjectInputForCreate
+
+    created = hs.crm.companies.basic_api.create(
+        simple_public_object_input_for_create=SimplePublicObjectInputForCreate(properties={"name": "Acme"})
+    )
+    return str(created.id)
+
+
+def test_single_object_endpoints_parse_strictly(sandbox: SandboxHandle) -> None:
+    from hubspot.crm.contacts import (
+        SimplePublicObject,
+        SimplePublicObjectInput,
+        SimplePublicObjectInputForCreate,
+        SimplePublicObjectWithAssociations,
+    )
+    from hubspot.crm.contacts.exceptions import NotFoundException
+
+    hs = client(sandbox)
+    company_id = _company(hs)
+    link = {
+        "to": {"id": company_id},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}],
+    }
+    created = hs.crm.contacts.basic_api.create(
+        simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
+            properties={"email": "a@example.com"}, associations=[link]
+        )
+    )
+    assert isinstance(created, SimplePublicObject) and created.properties["email"] == "a@example.com"
+    got = hs.crm.contacts.basic_api.get_by_id(
+        contact_id=created.id, properties=["email", "never_defined"], associations=["companies"]
+    )
+    assert isinstance(got, SimplePublicObjectWithAssociations)
+    assert "never_defined" not in got.properties
+    assert {a.id for a in got.associations["companies"].results} == {company_id}
+    page = hs.crm.contacts.basic_api.get_page(limit=1, associations=["companies"])
+    assert [r.id for r in page.results] == [created.id] and page.paging is None
+    updated = hs.crm.contacts.basic_api.update(
+        contact_id=created.id,
+        simple_public_object_input=SimplePublicObjectInput(properties={"lastname": "Y"}),
+    )
+    assert updated.properties["lastname"] == "Y"
+    assert hs.crm.contacts.basic_api.archive(contact_id=created.id) is None
+    with pytest.raises(NotFoundException) as missing:
+        hs.crm.contacts.basic_api.get_by_id(contact_id=created.id)
+    assert json.loads(missing.value.body)["category"] == "OBJECT_NOT_FOUND"
+
+
+def test_batch_update_archive_and_multi_status_reads_parse(sandbox: SandboxHandle) -> None:
+    from hubspot.crm.contacts import (
+        BatchInputSimplePublicObjectBatchInput,
+        BatchInputSimplePublicObjectBatchInputUpsert,
+        BatchInputSimplePublicObjectId,
+        BatchReadInputSimplePublicObjectId,
+        BatchResponseSimplePublicObjectWithErrors,
+        BatchResponseSimplePublicUpsertObjectWithErrors,
+    )
+
+    hs = client(sandbox)
+    created = hs.crm.contacts.batch_api.create(
+        batch_input_simple_public_object_batch_input_for_create=batch(
+            {"properties": {"email": "a@example.com"}}
+        )
+    )
+    cid = created.results[0].id
+    updated = hs.crm.contacts.batch_api.update(
+        batch_input_simple_public_object_batch_input=BatchInputSimplePublicObjectBatchInput(
+            inputs=[{"id": cid, "properties": {"firstname": "Z"}}]
+        )
+    )
+    assert type(updated).__name__ == "BatchResponseSimplePublicObject"
+    assert updated.results[0].properties["firstname"] == "Z"
+    lenient = client(sandbox, strict=False)
+    partial_read = lenient.crm.contacts.batch_api.read(
+        batch_read_input_simple_public_object_id=BatchReadInputSimplePublicObjectId(
+            inputs=[{"id": cid}, {"id": "999"}], properties=[], properties_with_history=[]
+        )
+    )
+    assert isinstance(partial_read, BatchResponseSimplePublicObjectWithErrors)
+    assert partial_read.errors[0].context == {"ids": ["999"]}
+    partial_upsert = lenient.crm.contacts.batch_api.upsert(
+        batch_input_simple_public_object_batch_input_upsert=BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=[
+                {"id": "b@example.com", "idProperty": "email", "properties": {}, "objectWriteTraceId": "u1"},
+                {"id": "broken", "idProperty": "email", "properties": {}, "objectWriteTraceId": "u2"},
+            ]
+        )
+    )
+    assert isinstance(partial_upsert, BatchResponseSimplePublicUpsertObjectWithErrors)
+    assert partial_upsert.results[0].new is True
+    archived = hs.crm.contacts.batch_api.archive(
+        batch_input_simple_public_object_id=BatchInputSimplePublicObjectId(inputs=[{"id": cid}])
+    )
+    assert archived is None and sandbox.counts()["contacts"] == 1
+
+
+def test_property_create_and_read_parse_strictly(sandbox: SandboxHandle) -> None:
+    from hubspot.crm.properties import ApiException as PropertiesApiException
+    from hubspot.crm.properties import ModelProperty, PropertyCreate
+
+    hs = client(sandbox)
+    body = PropertyCreate(
+        name="loyalty_tier",
+        label="Loyalty tier",
+        type="enumeration",
+        field_type="select",
+        group_name="contactinformation",
+        options=[{"label": "Gold", "value": "gold", "hidden": False, "displayOrder": 0}],
+    )
+    created = hs.crm.properties.core_api.create(object_type="contacts", property_create=body)
+    assert isinstance(created, ModelProperty)
+    assert created.group_name == "contactinformation" and created.options[0].value == "gold"
+    read = hs.crm.properties.core_api.get_by_name(object_type="contacts", property_name="loyalty_tier")
+    assert read.to_dict() == created.to_dict()
+    with pytest.raises(PropertiesApiException) as refused:
+        hs.crm.properties.core_api.create(object_type="contacts", property_create=body)
+    assert refused.value.status == 409
+    with pytest.raises(PropertiesApiException) as missing:
+        hs.crm.properties.core_api.get_by_name(object_type="contacts", property_name="never_defined")
+    assert missing.value.status == 404
+
+
+def test_association_reads_parse_strictly_and_2026_03_paths_answer(sandbox: SandboxHandle) -> None:
+    from hubspot.crm.contacts import SimplePublicObjectInputForCreate
+
+    hs = client(sandbox)
+    company_id = _company(hs)
+    link = {
+        "to": {"id": company_id},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}],
+    }
+    cid = hs.crm.contacts.basic_api.create(
+        simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
+            properties={"email": "a@example.com"}, associations=[link]
+        )
+    ).id
+    page = hs.crm.associations.v4.basic_api.get_page(
+        object_type="contacts", object_id=cid, to_object_type="companies"
+    )
+    assert [r.to_object_id for r in page.results] == [company_id]
+    assert sorted(t.type_id for t in page.results[0].association_types) == [1, 279]
+    dated = hs.api_request(
+        {"method": "GET", "path": f"/crm/objects/2026-03/contacts/{cid}/associations/companies"}
+    )
+    assert dated.status_code == 200 and dated.json()["results"][0]["toObjectId"] == int(company_id)
+    prop = hs.api_request(
+        {
+            "method": "POST",
+            "path": "/crm/properties/2026-03/contacts",
+            "body": {
+                "name": "renewal_date",
+                "label": "Renewal date",
+                "type": "date",
+                "fieldType": "date",
+                "groupName": "contactinformation",
+            },
+        }
+    )
+    assert prop.status_code == 201
+    assert prop.headers["Location"] == "https://api.hubapi.com/crm/properties/2026-03/contacts/renewal_date"
+    details = hs.api_request({"method": "GET", "path": "/account-info/v3/details"})
+    assert details.status_code == 200 and details.json()["portalId"] == 12345678
+
+
+def test_validation_errors_raise_with_hubspot_body(sandbox: SandboxHandle) -> None:
+    hs = client(sandbox)
+    with pytest.raises(ApiException) as invalid:
+        hs.crm.objects.batch_api.create(
+            object_type="contacts",
+            batch_input_simple_public_object_batch_input_for_create=batch({"properties": {"email": "nope"}}),
+        )
+    assert invalid.value.status == 400
+    body = json.loads(invalid.value.body)
+    assert body["category"] == "VALIDATION_ERROR"
+    assert body["errors"][0]["code"] == "INVALID_EMAIL"
+    assert body["correlationId"] == invalid.value.headers["X-HubSpot-Correlation-Id"]

@@ -46,7 +46,7 @@ FORBIDDEN = {
 }
 #: the loader modules that may start a sandbox: the opt-in Dagster resource for tests and the demo, and the
 #: CLI's ``hubspot-loader sandbox`` command
-SANDBOX_BRIDGES = {"dagster/sandbox_resource.py", "cli/__init__.py"}
+SANDBOX_BRIDGES = {"dagster/sandbox_resource.py", "cli/sandbox_command.py"}
 
 
 def _modules() -> Iterator[tuple[str, Path]]:

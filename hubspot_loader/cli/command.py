@@ -1,16 +1,14 @@
 """``hubspot-loader load``: check everything that can be checked, then load, then account for every row.
 
-Order: the object types (``--object-type``, ``--associate``), the file and its columns, the
-``--keys-from`` files, the token and client settings, one read from HubSpot (token, URL, object type and
-property names), and only then the load. A mistake found on the way is one line on stderr and exit 2,
-with nothing sent.
+Order: the ``--spec`` file and the flags (:mod:`hubspot_loader.cli.settle`), the object types
+(``--object-type``, ``--associate``), the file and its columns, the ``--keys-from`` files, the token and
+client settings, one read from HubSpot (token, URL, object type and property names), and only then the
+load. A mistake found on the way is one line on stderr and exit 2, with nothing sent.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -42,18 +40,22 @@ from hubspot_loader.cli.files import (
     read_input,
     write_failed_rows,
     write_id_map,
+    write_schema_failures,
 )
-from hubspot_loader.cli.objects import check_object_type
+from hubspot_loader.cli.options import LoadOptions
 from hubspot_loader.cli.progress import LoadProgress
-from hubspot_loader.cli.report import dry_run_report, problems_report, summary
+from hubspot_loader.cli.report import FAILED_ROWS_SHOWN, dry_run_report, problems_report, summary
+from hubspot_loader.cli.settle import SettledLoad, settle_load
 from hubspot_loader.cli.state import default_state_path, prepare_state_dir
-from hubspot_loader.core.model import AssociationColumn, LoadResult, RowOutcomes
+from hubspot_loader.core.model import LoadResult, RowOutcomes
 from hubspot_loader.core.plan import property_mapping
 from hubspot_loader.core.preflight import PreflightError
+from hubspot_loader.core.spec import HubSpotLoadSpec
 from hubspot_loader.core.stops import LoadAborted
+from hubspot_loader.core.validation import DataValidationError
 from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError, LoadUsageError, MissingColumnsError
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
+from hubspot_loader.load import LoadRun, load_dataframe
 from hubspot_loader.preflight_step import unique_property_for
 from hubspot_loader.state.ledger import SQLiteLedger
 
@@ -62,64 +64,58 @@ from hubspot_loader.state.ledger import SQLiteLedger
 class LoadInputs:
     """The checked inputs of one load."""
 
-    object_type: str
+    settled: SettledLoad
     frame: pd.DataFrame
     mapping: dict[str, str]
     """Column → property, as :func:`~hubspot_loader.core.plan.property_mapping` settled it."""
-    associations: list[AssociationColumn]
     id_maps: dict[str, dict[str, str]]
 
+    @property
+    def spec(self) -> HubSpotLoadSpec:
+        """The load spec (flags over the spec file; object types checked)."""
+        return self.settled.spec
 
-def prepare_inputs(args: argparse.Namespace) -> LoadInputs:
-    """Check the object types, read the file, settle its columns and read the ``--keys-from`` files.
+
+def prepare_inputs(options: LoadOptions) -> LoadInputs:
+    """Settle the spec, read the file, settle its columns and read the id-map (``--keys-from``) files.
 
     Raises:
-        UsageError: an unknown object type, a file that cannot be loaded, a column the options name that
-            is not in the file, a ``--keys-from`` file that does not fit.
+        UsageError: a bad spec file or flag, an unknown object type, a file that cannot be loaded, a
+            column the options name that is not in the file, a ``--keys-from`` file that does not fit.
         LoadUsageError: the options do not fit the file (e.g. two columns mapped to one property).
 
     """
-    object_type = check_object_type(args.object_type)
-    associations = [
-        dataclasses.replace(
-            a, to_object_type=check_object_type(a.to_object_type, option=f"--associate {a.column}=")
-        )
-        for a in args.associations
-    ]
-    keys_from = dict(args.keys_from)
-    associated = {a.column for a in associations}
-    for column in keys_from:
-        if column not in associated:
-            raise UsageError(
-                f"--keys-from {column}=...: no --associate {column}=OBJECT_TYPE is given for that column"
-            )
-    frame = read_input(args.file)
-    properties = dict(args.properties) if args.properties else None
+    settled = settle_load(options)
+    spec = settled.spec
+    key = str(spec.key_column)
+    frame = read_input(options.file)
     try:
-        mapping = property_mapping(frame, properties, key_column=args.key, associations=associations)
+        mapping = property_mapping(frame, spec.properties, key_column=key, associations=spec.associations)
     except MissingColumnsError as exc:
-        raise UsageError(missing_columns_line(exc, key=args.key, associations=associations)) from None
-    id_maps: dict[str, dict[str, str]] = {}
-    for i, association in enumerate(associations):
-        path = keys_from.get(association.column)
-        if path is not None:
-            name = f"--keys-from {association.column}={path}"
-            id_maps[name] = read_id_map(path, option=name)
-            associations[i] = dataclasses.replace(association, keys_from=name)
-    return LoadInputs(object_type, frame, mapping, associations, id_maps)
+        raise UsageError(
+            missing_columns_line(
+                exc,
+                key=key,
+                associations=spec.associations,
+                property_label=settled.property_label,
+                association_label=settled.association_label,
+            )
+        ) from None
+    id_maps = {name: read_id_map(f.path, option=f.label) for name, f in settled.id_map_files.items()}
+    return LoadInputs(settled, frame, mapping, id_maps)
 
 
-def make_client(args: argparse.Namespace, token: str) -> HubSpotClient:
+def make_client(options: LoadOptions, token: str, batch_size: int) -> HubSpotClient:
     """Build the HTTP client for this load; bad settings are a :class:`UsageError`."""
     try:
         return HubSpotClient(
             token,
-            base_url=args.base_url,
-            api_version=args.api_version,
+            base_url=options.base_url,
+            api_version=options.api_version,
             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
-            max_in_flight=args.max_in_flight,
-            requests_per_10s=args.requests_per_10s,
-            batch_size=args.batch_size,
+            max_in_flight=options.max_in_flight,
+            requests_per_10s=options.requests_per_10s,
+            batch_size=batch_size,
         )
     except (HubSpotConfigurationError, ValueError) as exc:
         raise UsageError(one_line(str(exc))) from None
@@ -127,20 +123,20 @@ def make_client(args: argparse.Namespace, token: str) -> HubSpotClient:
 
 @contextlib.contextmanager
 def open_state(
-    args: argparse.Namespace, client: HubSpotClient | None
+    options: LoadOptions, client: HubSpotClient | None
 ) -> Iterator[tuple[SQLiteLedger | None, Path | None]]:
     """Open the sync-state ledger; yield it and its path, or ``(None, None)`` with ``--no-state``.
 
     A dry run only reads it: it is opened when the file exists and a portal is known (a token or
     ``--portal``), and never created.
     """
-    if args.no_state:
-        if args.full_refresh:
+    if options.no_state:
+        if options.full_refresh:
             raise UsageError("--full-refresh sends every row again using the sync state; drop --no-state")
         yield None, None
         return
-    path = (args.state or default_state_path()).expanduser()
-    if args.dry_run and (not path.exists() or (client is None and not args.portal)):
+    path = (options.state or default_state_path()).expanduser()
+    if options.dry_run and (not path.exists() or (client is None and not options.portal)):
         yield None, None
         return
     try:
@@ -156,29 +152,29 @@ def open_state(
         ledger.close()
 
 
-def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def run_load(options: LoadOptions, out: TextIO, err: TextIO) -> int:
     """Run ``hubspot-loader load``; returns the exit code (see :mod:`hubspot_loader.cli.exits`)."""
-    object_type = args.object_type
+    object_type = options.object_type or ""
     try:
-        inputs = prepare_inputs(args)
-        object_type = inputs.object_type
+        inputs = prepare_inputs(options)
+        object_type = inputs.spec.object_type
         if len(inputs.frame) == 0:
-            out.write(f"nothing to load: {args.file} has a header row but no rows\n")
+            out.write(f"nothing to load: {options.file} has a header row but no rows\n")
             return EXIT_OK
         token = os.environ.get(TOKEN_ENV, "").strip()  # a pasted token often carries a newline
-        if not token and not args.dry_run:
+        if not token and not options.dry_run:
             raise UsageError(
                 f"set ${TOKEN_ENV} to your HubSpot private app's access token (export {TOKEN_ENV}=pat-...)"
             )
-        if not token and any(a.label for a in inputs.associations):
+        if not token and any(a.label for a in inputs.spec.associations):
             raise UsageError(
                 f"--associate with a label is looked up in HubSpot: set ${TOKEN_ENV}, even for --dry-run"
             )
-        client = make_client(args, token) if token else None
+        client = make_client(options, token, inputs.settled.batch_size) if token else None
         with contextlib.ExitStack() as stack:
             if client is not None:
                 stack.callback(client.close)
-            return _checked_load(args, inputs, client, out, err)
+            return _checked_load(options, inputs, client, out, err)
     except UsageError as exc:
         err.write(f"error: {exc}\n")
         return exc.exit_code
@@ -186,42 +182,41 @@ def run_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"error: {_refusal(exc)}\n")
         return EXIT_USAGE
     except HubSpotError as exc:
-        explained = explain_hubspot_error(exc, object_type=object_type, base_url=args.base_url)
+        explained = explain_hubspot_error(exc, object_type=object_type, base_url=options.base_url)
         err.write(f"error: {explained.message}; nothing was sent\n")
         return explained.exit_code
+    except DataValidationError as exc:
+        return _schema_refused(options, exc, out, err)
 
 
 def _checked_load(
-    args: argparse.Namespace, inputs: LoadInputs, client: HubSpotClient | None, out: TextIO, err: TextIO
+    options: LoadOptions, inputs: LoadInputs, client: HubSpotClient | None, out: TextIO, err: TextIO
 ) -> int:
     """Read from HubSpot once (token, URL, object type, property names), then load."""
-    object_type = inputs.object_type
+    spec = inputs.spec
+    object_type = spec.object_type
     definitions = probe(client, object_type) if client is not None else None
     mapping = inputs.mapping
-    if definitions is not None and args.preflight != "off":
+    if definitions is not None and spec.preflight != "off":
         check_properties_exist(mapping, definitions, object_type)
-    unique = args.unique_property or unique_property_for(object_type, mapping.values(), definitions)
-    if unique is None and not args.dry_run:
+    unique = spec.unique_property or unique_property_for(object_type, mapping.values(), definitions)
+    if unique is None and not options.dry_run:
         err.write(f"warning: {no_unique_property_warning(object_type)}\n")
-    if client is None and args.preflight != "off":
+    if client is None and spec.preflight != "off":
         err.write(
             f"warning: ${TOKEN_ENV} is not set: the dry run cannot read HubSpot's properties (no preflight)\n"
         )
-    with open_state(args, client) as (ledger, state_path):
-        progress = LoadProgress(len(inputs.frame), err, enabled=not args.no_progress and not args.dry_run)
+    spec = spec.replace(
+        properties=mapping, unique_property=unique, preflight=spec.preflight if client is not None else "off"
+    )
+    with open_state(options, client) as (ledger, state_path):
+        enabled = not options.no_progress and not options.dry_run
+        progress = LoadProgress(len(inputs.frame), err, enabled=enabled)
         try:
-            spec = HubSpotLoadSpec(
-                object_type=object_type,
-                key_column=args.key,
-                properties=mapping,
-                associations=inputs.associations,
-                unique_property=unique,
-                preflight=args.preflight if client is not None else "off",
-            )
             run = LoadRun(
-                portal=args.portal,
-                sync_mode="full_refresh" if args.full_refresh else "incremental",
-                preview_rows=args.preview,
+                portal=options.portal,
+                sync_mode="full_refresh" if options.full_refresh else "incremental",
+                preview_rows=options.preview,
                 on_batch=progress,
             )
             result = load_dataframe(
@@ -231,19 +226,19 @@ def _checked_load(
                 ledger=ledger,
                 id_maps=inputs.id_maps,
                 run=run,
-                dry_run=args.dry_run,
+                dry_run=options.dry_run,
             )
         except LoadAborted as exc:
             progress.finish(exc.result)
-            return _stopped(args, exc, state_path, out, err)
+            return _stopped(options, exc, state_path, out, err)
         except PreflightError as exc:
             progress.close()
-            return _refused(args, exc, out, err)
-        except BaseException:  # LoadUsageError included: run_load reports it
+            return _refused(options, exc, out, err)
+        except BaseException:  # LoadUsageError, DataValidationError included: run_load reports them
             progress.close()
             raise
         progress.finish(result)
-    return _finished(args, result, state_path, out, err)
+    return _finished(options, spec, result, state_path, out, err)
 
 
 def _refusal(exc: LoadUsageError) -> str:
@@ -255,24 +250,59 @@ def _refusal(exc: LoadUsageError) -> str:
 
 
 def _finished(
-    args: argparse.Namespace, result: LoadResult, state: Path | None, out: TextIO, err: TextIO
+    options: LoadOptions,
+    spec: HubSpotLoadSpec,
+    result: LoadResult,
+    state: Path | None,
+    out: TextIO,
+    err: TextIO,
 ) -> int:
-    if args.dry_run:
+    if options.dry_run:
         dry_run_report(result, out)
         problems_report(result, err)
-        return EXIT_ROWS_FAILED if result.rows_failed else EXIT_OK
-    out.write(summary(result, state=state) + "\n")
-    problems_report(result, err)
-    _write_files(args, result, out)
-    return EXIT_ROWS_FAILED if result.rows_failed else EXIT_OK
+    else:
+        out.write(summary(result, state=state) + "\n")
+        problems_report(result, err)
+        _write_files(options, result, out)
+    if not result.rows_failed:
+        return EXIT_OK
+    if spec.failure_threshold is None or spec.threshold_exceeded(result.rows_failed, result.rows_total):
+        return EXIT_ROWS_FAILED
+    out.write(
+        f"{result.rows_failed} failed row(s) of {result.rows_total} are within the failure threshold "
+        f"({spec.failure_threshold:g}): exit {EXIT_OK}\n"
+    )
+    return EXIT_OK
 
 
-def _stopped(args: argparse.Namespace, exc: LoadAborted, state: Path | None, out: TextIO, err: TextIO) -> int:
+def _schema_refused(options: LoadOptions, exc: DataValidationError, out: TextIO, err: TextIO) -> int:
+    """Report a frame that failed the spec's schema (nothing was sent); write the refused rows."""
+    entries = exc.report.entries
+    for entry in entries[:FAILED_ROWS_SHOWN]:
+        err.write(f"failed: {entry.describe()}\n")
+    if len(entries) > FAILED_ROWS_SHOWN:
+        err.write(f"failed: ... and {len(entries) - FAILED_ROWS_SHOWN} more (see the failed-rows file)\n")
+    head = one_line(exc.report.message.splitlines()[0])
+    if exc.rows_failed and not options.dry_run:
+        path = options.failed_rows or failed_rows_path(options.file)
+        write_schema_failures(entries, path)
+        out.write(f"{exc.rows_failed} failed rows written to {path}\n")
+    if not exc.rows_failed:  # the schema could not run on this frame at all
+        err.write(f"error: {options.file}: {head}; check the schema; nothing was sent\n")
+        return EXIT_USAGE
+    err.write(
+        f"error: {options.file} does not pass the schema ({head}); nothing was sent. Fix those rows (see "
+        "the failed-rows file) or the schema\n"
+    )
+    return EXIT_ROWS_FAILED
+
+
+def _stopped(options: LoadOptions, exc: LoadAborted, state: Path | None, out: TextIO, err: TextIO) -> int:
     explained = explain_stop(exc)
     result = exc.result
     out.write(summary(result, state=state) + "\n")
     problems_report(result, err)
-    _write_files(args, result, out)
+    _write_files(options, result, out)
     err.write(
         f"error: {explained.message}. {result.rows_created} row(s) created before the stop are kept; "
         f"{result.rows_failed} not created\n"
@@ -280,25 +310,25 @@ def _stopped(args: argparse.Namespace, exc: LoadAborted, state: Path | None, out
     return explained.exit_code
 
 
-def _refused(args: argparse.Namespace, exc: PreflightError, out: TextIO, err: TextIO) -> int:
+def _refused(options: LoadOptions, exc: PreflightError, out: TextIO, err: TextIO) -> int:
     explained = explain_preflight(exc)
     report = exc.report
-    if report.rows and not args.dry_run:
+    if report.rows and not options.dry_run:
         refused = LoadResult(object_type=report.object_type, rows=RowOutcomes(report.rows))
-        _write_files(args, refused, out, ids=False)
+        _write_files(options, refused, out, ids=False)
     err.write(f"error: {explained.message}\n")
     return explained.exit_code
 
 
-def _write_files(args: argparse.Namespace, result: LoadResult, out: TextIO, *, ids: bool = True) -> None:
+def _write_files(options: LoadOptions, result: LoadResult, out: TextIO, *, ids: bool = True) -> None:
     """Write the failed-rows file (when rows failed) and the ``--ids-out`` file; never in a dry run."""
-    if args.dry_run:
+    if options.dry_run:
         return
     if result.rows_failed:
-        path = args.failed_rows or failed_rows_path(args.file)
+        path = options.failed_rows or failed_rows_path(options.file)
         write_failed_rows(result, path)
         out.write(f"{result.rows_failed} failed rows written to {path}\n")
-    if ids and args.ids_out is not None:
+    if ids and options.ids_out is not None:
         id_map = result.id_map
-        write_id_map(id_map, args.ids_out)
-        out.write(f"{len(id_map)} ids (key,hubspot_id) written to {args.ids_out}\n")
+        write_id_map(id_map, options.ids_out)
+        out.write(f"{len(id_map)} ids (key,hubspot_id) written to {options.ids_out}\n")

@@ -16,7 +16,8 @@ import pandas as pd
 from hubspot_loader.cli.exits import UsageError
 from hubspot_loader.core.model import AssociationColumn, LoadResult
 from hubspot_loader.core.plan import closest_column
-from hubspot_loader.core.tables import failed_rows_table
+from hubspot_loader.core.schemas import ValidationEntry
+from hubspot_loader.core.tables import FAILED_ROWS_COLUMNS, failed_rows_table
 from hubspot_loader.errors import MissingColumnsError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -122,19 +123,25 @@ COLUMNS_LISTED = 20
 
 
 def missing_columns_line(
-    exc: MissingColumnsError, *, key: str, associations: Sequence[AssociationColumn]
+    exc: MissingColumnsError,
+    *,
+    key: str,
+    associations: Sequence[AssociationColumn],
+    property_label: str = "--property column",
+    association_label: str = "--associate column",
 ) -> str:
     """Say which option names each column the file lacks, and the file's columns, in one line.
 
     ``exc`` is what :func:`hubspot_loader.core.plan.property_mapping` raised: its ``columns`` are the missing
     names, its ``available`` the file's columns; a likely typo gets the library's own guess
     (:func:`~hubspot_loader.core.plan.closest_column`). "--property column 'mial' (did you mean 'mail'?) is
-    not in the file; its columns are: id, mail".
+    not in the file; its columns are: id, mail". ``property_label`` and ``association_label`` say where
+    the other columns were named (a flag, or a spec file's field).
     """
     associated = {a.column for a in associations}
 
     def named(column: str) -> str:
-        option = "--associate column" if column in associated else "--property column"
+        option = association_label if column in associated else property_label
         close = closest_column(column, exc.available)
         guess = f" (did you mean {close!r}?)" if close else ""
         return f"{'key column' if column == key else option} {column!r}{guess}"
@@ -145,6 +152,16 @@ def missing_columns_line(
     if len(exc.available) > COLUMNS_LISTED:
         listing += f" and {len(exc.available) - COLUMNS_LISTED} more"
     return f"{' and '.join(map(named, missing))} {verb} not in the file; its columns are: {listing}"
+
+
+def write_schema_failures(entries: Sequence[ValidationEntry], path: Path) -> None:
+    """Write the rows a schema refused in the failed-rows file's columns (category ``SCHEMA``)."""
+    records = [
+        {"key": e.key, "position": e.position, "category": "SCHEMA", "code": e.check, "property": e.column,
+         "message": e.describe(), "http_status": None}
+        for e in entries
+    ]  # fmt: skip
+    pd.DataFrame.from_records(records, columns=list(FAILED_ROWS_COLUMNS)).to_csv(path, index=False)
 
 
 def failed_rows_path(input_path: Path) -> Path:

@@ -41,11 +41,12 @@ ACCEPTED_FORMS = (
 )
 
 
-def check_object_type(text: str, *, option: str = "--object-type") -> str:
+def check_object_type(text: str, *, option: str = "--object-type", label: str | None = None) -> str:
     """Return the object type to load for ``text``, or raise :class:`UsageError` with a suggestion.
 
     ``contact``, ``Contacts`` and ``0-1`` all give ``contacts``; ``contcts`` raises "unknown object
-    type 'contcts'; did you mean 'contacts'?".
+    type 'contcts'; did you mean 'contacts'?". The message starts with ``label`` when given (a spec
+    file's field: ``load.yaml: object_type``), else with ``option`` unless it is ``--object-type``.
     """
     name = text.strip()
     canonical = normalize_object_type(name)
@@ -57,6 +58,8 @@ def check_object_type(text: str, *, option: str = "--object-type") -> str:
         return name
     close = difflib.get_close_matches(name.lower(), (*STANDARD_OBJECT_TYPES, *_ALIASES), n=1, cutoff=0.6)
     where = f"{option} {text!r}: " if option != "--object-type" else ""
+    if label is not None:
+        where = f"{label}: "
     if close:
         suggestion = normalize_object_type(close[0])
         raise UsageError(f"{where}unknown object type {text!r}; did you mean {suggestion!r}?")

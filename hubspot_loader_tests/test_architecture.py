@@ -20,7 +20,6 @@ LONG_MODULES: dict[str, str] = {}
 #: functions over the length limit
 LONG_FUNCTIONS = {
     "dagster/assets.py:build_hubspot_load_asset": "replaced by the load spec and translator (issue #12)",
-    "core/batching.py:match_results": "to be split by answer shape (issue #12)",
 }
 #: public functions and constructors over the parameter limit
 WIDE_SIGNATURES = {

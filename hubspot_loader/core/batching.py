@@ -145,9 +145,7 @@ def _match_by_content(
                 for row in pending.values()
                 if all(_same_value(v, props.get(k)) for k, v in row.properties.items())
             ]
-            signatures = {
-                (tuple(sorted(r.properties.items())), repr(r.associations)) for r in candidates
-            }
+            signatures = {(tuple(sorted(r.properties.items())), repr(r.associations)) for r in candidates}
             if candidates and len(signatures) == 1:
                 settle(candidates[0], CREATED, hubspot_id=str(result.get("id")))
                 progress = True
@@ -155,6 +153,122 @@ def _match_by_content(
                 still.append(result)
         remaining = still
     return remaining
+
+
+def outcome_for(
+    row: PreparedInput,
+    status: str,
+    *,
+    batch_index: int,
+    hubspot_id: str | None = None,
+    error: RowError | None = None,
+) -> RowOutcome:
+    """Return the outcome of input ``row`` in batch ``batch_index`` (its key, position and trace id kept)."""
+    return RowOutcome(
+        key=row.key,
+        position=row.position,
+        status=status,
+        hubspot_id=hubspot_id,
+        error=error,
+        trace_id=row.trace_id,
+        batch_index=batch_index,
+    )
+
+
+class _Matcher:
+    """One answer being matched to its batch's rows; each row is settled exactly once."""
+
+    def __init__(self, rows: Sequence[PreparedInput], http_status: int, batch_index: int) -> None:
+        self.pending: dict[str, PreparedInput] = {row.trace_id: row for row in rows}
+        self.outcomes: dict[str, RowOutcome] = {}
+        self.created = self.failed = 0
+        self.http_status = http_status
+        self.batch_index = batch_index
+        self.unattributed_errors: list[RowError] = []
+
+    def settle(
+        self, row: PreparedInput, status: str, hubspot_id: str | None = None, error: RowError | None = None
+    ) -> None:
+        self.outcomes[row.trace_id] = outcome_for(
+            row, status, batch_index=self.batch_index, hubspot_id=hubspot_id, error=error
+        )
+        self.pending.pop(row.trace_id, None)
+        if status == FAILED:
+            self.failed += 1
+        else:
+            self.created += 1
+
+    def errors(self, items: Sequence[Any]) -> None:
+        """Fail the rows each error item names by ``context.objectWriteTraceId``; keep the others."""
+        for item in items:
+            error = row_error(item, http_status=self.http_status)
+            context = item.get("context") if isinstance(item, Mapping) else None
+            traces = context.get("objectWriteTraceId") if isinstance(context, Mapping) else None
+            if isinstance(traces, str):
+                traces = [traces]
+            hit = False
+            for trace in traces or []:
+                row = self.pending.get(str(trace))
+                if row is not None:
+                    self.settle(row, FAILED, error=error)
+                    hit = True
+            if not hit:
+                self.unattributed_errors.append(error)
+
+    def results(self, items: Sequence[Any]) -> list[Mapping[str, Any]]:
+        """Create the rows the results name by trace id; return the results that name none."""
+        orphans: list[Mapping[str, Any]] = []
+        for result in items:
+            if not isinstance(result, Mapping):
+                continue
+            trace = result.get("objectWriteTraceId")
+            row = self.pending.get(str(trace)) if trace is not None else None
+            if row is not None:
+                self.settle(row, CREATED, hubspot_id=str(result.get("id")))
+            else:
+                orphans.append(result)
+        return orphans
+
+    def by_unique_value(
+        self, orphans: list[Mapping[str, Any]], unique_property: str
+    ) -> list[Mapping[str, Any]]:
+        """Give each orphan result to the one pending row that sent its unique value; return the rest."""
+        by_value: dict[str, list[PreparedInput]] = {}
+        for row in self.pending.values():
+            key = _unique_key(row.properties.get(unique_property))
+            if key is not None:
+                by_value.setdefault(key, []).append(row)
+        still: list[Mapping[str, Any]] = []
+        for result in orphans:
+            props = result.get("properties")
+            key = _unique_key(props.get(unique_property)) if isinstance(props, Mapping) else None
+            candidates = by_value.get(key, []) if key is not None else []
+            if len(candidates) == 1:
+                self.settle(candidates.pop(), CREATED, hubspot_id=str(result.get("id")))
+            else:
+                still.append(result)
+        return still
+
+    def fail_unmatched(self, orphans: list[Mapping[str, Any]]) -> None:
+        """Fail every row still pending with a message saying what could not be matched."""
+        errors = self.unattributed_errors
+        if orphans or errors:
+            detail = []
+            if orphans:
+                detail.append(f"{len(orphans)} result(s) without objectWriteTraceId")
+            if errors:
+                detail.append(
+                    f"{len(errors)} error(s) without objectWriteTraceId, first: {errors[0].message}"
+                )
+            message = (
+                "HubSpot's answer could not be matched to this row (" + "; ".join(detail) + "); "
+                "the row may or may not have been created"
+            )
+        else:
+            message = "HubSpot's answer named neither a result nor an error for this row"
+        error = RowError(category="UNMATCHED_RESULT", message=message, http_status=self.http_status)
+        for row in list(self.pending.values()):
+            self.settle(row, FAILED, error=error)
 
 
 def match_results(
@@ -166,97 +280,15 @@ def match_results(
     unique_property: str | None,
 ) -> MatchResult:
     """Match a 201/207 body's ``results`` and ``errors`` to ``rows``; every row gets exactly one outcome."""
-    pending: dict[str, PreparedInput] = {row.trace_id: row for row in rows}
-    outcomes: dict[str, RowOutcome] = {}
-    created = failed = 0
-
-    def settle(
-        row: PreparedInput, status: str, hubspot_id: str | None = None, error: RowError | None = None
-    ) -> None:
-        nonlocal created, failed
-        outcomes[row.trace_id] = RowOutcome(
-            key=row.key,
-            position=row.position,
-            status=status,
-            hubspot_id=hubspot_id,
-            error=error,
-            trace_id=row.trace_id,
-            batch_index=batch_index,
-        )
-        pending.pop(row.trace_id, None)
-        if status == FAILED:
-            failed += 1
-        else:
-            created += 1
-
-    unattributed_errors: list[RowError] = []
-    for item in body.get("errors") or []:
-        error = row_error(item, http_status=http_status)
-        context = item.get("context") if isinstance(item, Mapping) else None
-        traces = context.get("objectWriteTraceId") if isinstance(context, Mapping) else None
-        if isinstance(traces, str):
-            traces = [traces]
-        hit = False
-        for trace in traces or []:
-            row = pending.get(str(trace))
-            if row is not None:
-                settle(row, FAILED, error=error)
-                hit = True
-        if not hit:
-            unattributed_errors.append(error)
-
-    orphans: list[Mapping[str, Any]] = []
-    for result in body.get("results") or []:
-        if not isinstance(result, Mapping):
-            continue
-        trace = result.get("objectWriteTraceId")
-        row = pending.get(str(trace)) if trace is not None else None
-        if row is not None:
-            settle(row, CREATED, hubspot_id=str(result.get("id")))
-        else:
-            orphans.append(result)
-
+    matcher = _Matcher(rows, http_status, batch_index)
+    matcher.errors(body.get("errors") or [])
+    orphans = matcher.results(body.get("results") or [])
     if orphans and unique_property:
-        by_value: dict[str, list[PreparedInput]] = {}
-        for row in pending.values():
-            key = _unique_key(row.properties.get(unique_property))
-            if key is not None:
-                by_value.setdefault(key, []).append(row)
-        still: list[Mapping[str, Any]] = []
-        for result in orphans:
-            props = result.get("properties")
-            key = _unique_key(props.get(unique_property)) if isinstance(props, Mapping) else None
-            candidates = by_value.get(key, []) if key is not None else []
-            if len(candidates) == 1:
-                settle(candidates.pop(), CREATED, hubspot_id=str(result.get("id")))
-            else:
-                still.append(result)
-        orphans = still
-
-    if orphans and pending:
-        orphans = _match_by_content(orphans, pending, settle)
-
-    if len(orphans) == 1 and len(pending) == 1 and not unattributed_errors:
-        settle(next(iter(pending.values())), CREATED, hubspot_id=str(orphans[0].get("id")))
+        orphans = matcher.by_unique_value(orphans, unique_property)
+    if orphans and matcher.pending:
+        orphans = _match_by_content(orphans, matcher.pending, matcher.settle)
+    if len(orphans) == 1 and len(matcher.pending) == 1 and not matcher.unattributed_errors:
+        matcher.settle(next(iter(matcher.pending.values())), CREATED, hubspot_id=str(orphans[0].get("id")))
         orphans = []
-
-    for row in list(pending.values()):
-        if orphans or unattributed_errors:
-            detail = []
-            if orphans:
-                detail.append(f"{len(orphans)} result(s) without objectWriteTraceId")
-            if unattributed_errors:
-                detail.append(
-                    f"{len(unattributed_errors)} error(s) without objectWriteTraceId, first: "
-                    f"{unattributed_errors[0].message}"
-                )
-            message = (
-                "HubSpot's answer could not be matched to this row (" + "; ".join(detail) + "); "
-                "the row may or may not have been created"
-            )
-        else:
-            message = "HubSpot's answer named neither a result nor an error for this row"
-        settle(
-            row, FAILED, error=RowError(category="UNMATCHED_RESULT", message=message, http_status=http_status)
-        )
-    return MatchResult(outcomes=outcomes, created=created, failed=failed)
+    matcher.fail_unmatched(orphans)
+    return MatchResult(outcomes=matcher.outcomes, created=matcher.created, failed=matcher.failed)

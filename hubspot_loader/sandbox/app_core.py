@@ -32,6 +32,7 @@ from hubspot_loader.sandbox.store import (
     WriteInput,
     now_ms,
 )
+from hubspot_loader.sandbox.store_core import unique_key
 from hubspot_loader.sandbox.validation import format_ms, validate_properties
 
 WRITE_ROUTES = frozenset(
@@ -44,10 +45,32 @@ WRITE_ROUTES = frozenset(
         "object/update",
         "object/archive",
         "properties/create",
+        "associations/batch/create",
+        "associations/batch/associate/default",
+        "associations/batch/archive",
+        "associations/batch/labels/archive",
     }
 )
 ASSOCIATION_CATEGORIES = frozenset({"HUBSPOT_DEFINED", "INTEGRATOR_DEFINED", "USER_DEFINED", "WORK"})
 ALWAYS_RETURNED = ("hs_object_id", "createdate")
+
+
+def refuse_duplicate_ids(targets: list[tuple[str, str]]) -> None:
+    """400 ``Duplicate IDs found in batch input`` when two inputs name the same ``(idProperty, id)``.
+
+    Whole batch, with or without trace ids (Rudder fixtures; a third-party live probe). Emails compare
+    case-insensitively; the message lists each duplicated id once, as first sent.
+    """
+    seen: dict[tuple[str, str], str] = {}
+    duplicates: dict[tuple[str, str], str] = {}
+    for id_property, value in targets:
+        key = (id_property, unique_key(id_property, value))
+        if key in seen:
+            duplicates.setdefault(key, seen[key])
+        else:
+            seen[key] = value
+    if duplicates:
+        raise errors.duplicate_ids(list(duplicates.values()))
 
 
 @dataclass
@@ -102,7 +125,7 @@ class AppCore:
         self.faults.set(self.config.faults)
         self.statuses.set(self.config.faults)
         self.catalog = Catalog(self.config)
-        self.store.catalog = self.catalog
+        self.store.set_catalog(self.catalog)
 
     def close(self) -> None:
         """Persist counters and close the database."""

@@ -1,16 +1,16 @@
-"""The batch endpoints: create, upsert, update, archive and read (``…/{objectType}/batch/…``)."""
+"""The batch create and upsert endpoints (``…/{objectType}/batch/create``, ``…/batch/upsert``).
+
+Batch update, archive and read are in :mod:`~hubspot_loader.sandbox.batch_sync_endpoints`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from hubspot_loader.sandbox import errors
-from hubspot_loader.sandbox.app_core import AppCore, Route
+from hubspot_loader.sandbox.app_core import AppCore, Route, refuse_duplicate_ids
 from hubspot_loader.sandbox.config import TokenConfig
 from hubspot_loader.sandbox.http_types import Request, Response
 from hubspot_loader.sandbox.statuses import CANCELED, COMPLETE, listed_count
 from hubspot_loader.sandbox.store import StoredObject, now_ms
-from hubspot_loader.sandbox.validation import format_ms
 
 
 class BatchEndpoints(AppCore):
@@ -81,11 +81,7 @@ class BatchEndpoints(AppCore):
         if len(names) > 1:
             raise errors.validation("All inputs of a batch upsert must use the same idProperty")
         id_property = self._id_property(obj, names.pop() if names else None)
-        ids = [str(i.get("id", "")) for i in inputs]
-        keys = [v.lower() if id_property == "email" else v for v in ids]
-        duplicates = sorted({v for v in keys if keys.count(v) > 1})
-        if duplicates:
-            raise errors.validation(f"Duplicate IDs found in batch input: {duplicates}")
+        refuse_duplicate_ids([(id_property, str(i.get("id", ""))) for i in inputs])
         trace_mode = self._trace_mode(inputs)
         valid, error_items = self._validate_inputs(
             obj, inputs, trace_mode, creating=False, id_property=id_property
@@ -106,106 +102,4 @@ class BatchEndpoints(AppCore):
         traces = {w.index: w.trace_id for w in valid}
         results = [self.render(obj, s, trace_id=traces.get(i), new=new) for i, s, new in outcome.results]
         error_items += [self._failure_item(f, traces.get(f.index)) for f in outcome.failures]
-        return self._batch_body(results, error_items, started, 200)
-
-    def h_batch_update(self, req: Request, route: Route, token: TokenConfig) -> Response:
-        """``POST …/batch/update``: update by ``hs_object_id`` (default) or a unique ``idProperty``."""
-        started = now_ms()
-        obj = self._object_type(route, token, write=True)
-        _data, inputs = self._inputs(req)
-        names = {i.get("idProperty") for i in inputs} - {None}
-        if len(names) > 1:
-            raise errors.validation("All inputs of a batch update must use the same idProperty")
-        id_property = self._id_property(obj, names.pop()) if names else "hs_object_id"
-        trace_mode = self._trace_mode(inputs)
-        valid, error_items = self._validate_inputs(obj, inputs, trace_mode, creating=False)
-        for w in valid:
-            w.id_value = str(inputs[w.index].get("id", ""))
-        outcome = self.store.upsert(
-            obj,
-            id_property,
-            valid,
-            source=self._source(token),
-            allow_create=False,
-            conflicts_per_item=trace_mode,
-            counters=self._counter_snapshot(),
-        )
-        if outcome.whole_batch_failure is not None:
-            raise self._whole(outcome.whole_batch_failure)
-        self.counters.writes(obj.name, updated=len(outcome.results))
-        traces = {w.index: w.trace_id for w in valid}
-        results = [self.render(obj, s, trace_id=traces.get(i)) for i, s, _n in outcome.results]
-        error_items += [self._failure_item(f, traces.get(f.index)) for f in outcome.failures]
-        return self._batch_body(results, error_items, started, 200)
-
-    def h_batch_archive(self, req: Request, route: Route, token: TokenConfig) -> Response:
-        """``POST …/batch/archive``: 204, unknown ids ignored."""
-        obj = self._object_type(route, token, write=True)
-        _data, inputs = self._inputs(req)
-        ids = [int(str(i.get("id"))) for i in inputs if str(i.get("id", "")).isdigit()]
-        archived = self.store.archive(obj, ids, counters=self._counter_snapshot())
-        self.counters.writes(obj.name, archived=archived)
-        return Response(204)
-
-    def h_batch_read(self, req: Request, route: Route, token: TokenConfig) -> Response:
-        """``POST …/batch/read``: by id or a unique ``idProperty``; missing ids → 207 ``OBJECT_NOT_FOUND``."""
-        started = now_ms()
-        obj = self._object_type(route, token, write=False)
-        data, inputs = self._inputs(req)
-        id_property = data.get("idProperty") or "hs_object_id"
-        prop = obj.properties.get(id_property)
-        if prop is None or not prop.unique:
-            raise errors.validation(
-                f"Unable to perform batch read by non-unique {obj.type_id} property "
-                f"{id_property} in portal ID {self.config.portal_id}"
-            )
-        history = [p for p in data.get("propertiesWithHistory") or [] if isinstance(p, str)]
-        if history and len(inputs) > 50:
-            raise errors.validation(
-                "The maximum number of inputs supported in a batch request for property "
-                "histories is 50. Please reduce the number of items and try again"
-            )
-        properties = [p for p in data.get("properties") or [] if isinstance(p, str)]
-        archived = req.param("archived", "false") == "true"
-        results: list[dict[str, Any]] = []
-        missing: list[str] = []
-        for raw in inputs:
-            value = str(raw.get("id", ""))
-            if archived and id_property == "hs_object_id":
-                stored = self.store.get(obj, int(value) if value.isdigit() else None, archived=True)
-            else:
-                stored = self.store.find(obj, id_property, value)
-            if stored is None:
-                missing.append(value)
-                continue
-            item = self.render(obj, stored, properties=properties)
-            if history:
-                item["propertiesWithHistory"] = {
-                    p: (
-                        [
-                            {
-                                "value": stored.properties[p],
-                                "timestamp": format_ms(stored.updated_ms),
-                                "sourceType": "API",
-                            }
-                        ]
-                        if p in stored.properties
-                        else []
-                    )
-                    for p in history
-                    if p in obj.properties
-                }
-            results.append(item)
-        error_items = []
-        if missing:
-            error_items.append(
-                {
-                    "status": "error",
-                    "category": "OBJECT_NOT_FOUND",
-                    "message": f"Could not get some {obj.error_name} objects, they may be deleted or "
-                    "not exist. "
-                    "Check that ids are valid.",
-                    "context": {"ids": missing},
-                }
-            )
         return self._batch_body(results, error_items, started, 200)

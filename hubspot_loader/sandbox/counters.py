@@ -14,10 +14,11 @@ class Counters:
     """Thread-safe counters of CRM API traffic (inspection requests are not counted).
 
     ``requests`` counts every CRM API request received (including rejected ones), ``write_requests``
-    those routed to a write endpoint (batch create/upsert/update/archive, single create/update/delete)
+    those routed to a write endpoint (``WRITE_ROUTES``: object and association batch writes, single writes)
     whatever their outcome, ``by_status`` the HTTP status codes sent, ``by_route`` ``"METHOD family"``,
     ``by_object_type`` requests per resolved object type name, ``created``/``updated``/``archived``
-    objects per type, ``inputs`` batch inputs received per type, ``faults`` injected faults by kind.
+    objects per type, ``inputs`` batch inputs received per type, ``faults`` injected faults by kind,
+    ``associations_created``/``associations_archived`` association types added or removed (from side).
     """
 
     def __init__(self, initial: dict[str, Any] | None = None) -> None:
@@ -28,6 +29,7 @@ class Counters:
             self.write_requests = int(initial.get("write_requests", 0))
             self.rate_limited = int(initial.get("rate_limited", 0))
             self.associations_created = int(initial.get("associations_created", 0))
+            self.associations_archived = int(initial.get("associations_archived", 0))
             for name in _MAPS:
                 getattr(self, name).update(initial.get(name, {}))
 
@@ -37,6 +39,7 @@ class Counters:
         self.write_requests = 0
         self.rate_limited = 0
         self.associations_created = 0
+        self.associations_archived = 0
         self.by_status: Counter[str] = Counter()
         self.by_route: Counter[str] = Counter()
         self.by_object_type: Counter[str] = Counter()
@@ -71,9 +74,15 @@ class Counters:
             self.faults[kind] += 1
 
     def writes(
-        self, object_type: str, created: int = 0, updated: int = 0, archived: int = 0, associations: int = 0
+        self,
+        object_type: str,
+        created: int = 0,
+        updated: int = 0,
+        archived: int = 0,
+        associations: int = 0,
+        associations_archived: int = 0,
     ) -> None:
-        """Record committed writes."""
+        """Record committed writes (association counts are of from-side types created or removed)."""
         with self._lock:
             if created:
                 self.created[object_type] += created
@@ -82,6 +91,7 @@ class Counters:
             if archived:
                 self.archived[object_type] += archived
             self.associations_created += associations
+            self.associations_archived += associations_archived
 
     def snapshot(self) -> dict[str, Any]:
         """Return a JSON-compatible copy."""
@@ -91,6 +101,7 @@ class Counters:
                 "write_requests": self.write_requests,
                 "rate_limited": self.rate_limited,
                 "associations_created": self.associations_created,
+                "associations_archived": self.associations_archived,
             }
             for name in _MAPS:
                 data[name] = dict(copy.copy(getattr(self, name)))

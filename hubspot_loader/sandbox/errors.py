@@ -42,6 +42,38 @@ def validation(message: str, **extra: Any) -> HubSpotError:
     return HubSpotError(400, error_body(message, "VALIDATION_ERROR", **extra))
 
 
+def duplicate_ids(ids: list[str]) -> HubSpotError:
+    """400 for an update or upsert naming the same record twice (Rudder fixtures; amp-labs fixture).
+
+    Real body: ``{"status":"error","message":"Duplicate IDs found in batch input: [12877907025]. IDs must be
+    unique","correlationId":"…","context":{"ids":["12877907025"]},"category":"VALIDATION_ERROR"}``.
+    """
+    return validation(
+        f"Duplicate IDs found in batch input: [{', '.join(ids)}]. IDs must be unique", context={"ids": ids}
+    )
+
+
+def objects_not_found_item(
+    error_name: str, ids: list[str], traces: list[str] | None = None
+) -> dict[str, Any]:
+    """Build the 207 error item of a batch read or update for ids that name no record (reference §16.1).
+
+    ``Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.`` with
+    ``context.ids`` (hubspot-api-php#619; amp-labs connectors fixture ``batch/update/contacts``), plus
+    ``context.objectWriteTraceId`` when the inputs carry trace ids (Rudder fixtures ``network.ts``).
+    """
+    context: dict[str, list[str]] = {"ids": ids}
+    if traces:
+        context["objectWriteTraceId"] = traces
+    return {
+        "status": "error",
+        "category": "OBJECT_NOT_FOUND",
+        "message": f"Could not get some {error_name} objects, they may be deleted or not exist. "
+        "Check that ids are valid.",
+        "context": context,
+    }
+
+
 def unauthorized() -> HubSpotError:
     """401 for a missing or unknown token, with ``X-HubSpot-Auth-Failure``."""
     return HubSpotError(

@@ -5,7 +5,8 @@
 table in :mod:`~hubspot_loader.sandbox.routing`; state and shared helpers are in
 :mod:`~hubspot_loader.sandbox.app_core`; the endpoints are in :mod:`~hubspot_loader.sandbox.batch_endpoints`,
 :mod:`~hubspot_loader.sandbox.object_endpoints`, :mod:`~hubspot_loader.sandbox.property_endpoints` and
-:mod:`~hubspot_loader.sandbox.association_endpoints`. Their names stay importable from here.
+:mod:`~hubspot_loader.sandbox.batch_sync_endpoints`, :mod:`~hubspot_loader.sandbox.association_endpoints` and
+:mod:`~hubspot_loader.sandbox.association_batch`. Their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from hubspot_loader.sandbox.app_core import (
     AppCore,
     Route,
 )
+from hubspot_loader.sandbox.association_batch import AssociationBatchEndpoints
 from hubspot_loader.sandbox.association_endpoints import AssociationEndpoints
 from hubspot_loader.sandbox.batch_endpoints import BatchEndpoints
+from hubspot_loader.sandbox.batch_sync_endpoints import BatchSyncEndpoints
 from hubspot_loader.sandbox.config import TokenConfig
 from hubspot_loader.sandbox.errors import HubSpotError
 from hubspot_loader.sandbox.faults import (
@@ -52,7 +55,14 @@ from hubspot_loader.sandbox.routing import (
 V4_OBJECT_PREFIXES = ASSOCIATION_READ_PREFIXES
 
 
-class SandboxApp(BatchEndpoints, ObjectEndpoints, PropertyEndpoints, AssociationEndpoints):
+class SandboxApp(
+    BatchEndpoints,
+    BatchSyncEndpoints,
+    ObjectEndpoints,
+    PropertyEndpoints,
+    AssociationEndpoints,
+    AssociationBatchEndpoints,
+):
     """State and behaviour of one sandbox (shared by all server threads)."""
 
     # ------------------------------------------------------------------ routing
@@ -73,7 +83,6 @@ class SandboxApp(BatchEndpoints, ObjectEndpoints, PropertyEndpoints, Association
             prefix=matched.prefix,
         )
 
-    # ------------------------------------------------------------------ the request pipeline
     # ------------------------------------------------------------------ the request pipeline
     def handle(self, req: Request) -> Response:
         """Answer one CRM API request (everything outside ``/__sandbox__/`` and ``/``)."""

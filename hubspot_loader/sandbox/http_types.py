@@ -42,6 +42,10 @@ class Request:
         values = self.query.get(name)
         return values[0] if values else default
 
+    def flag(self, name: str) -> bool:
+        """Read a boolean query parameter: ``true`` in any case (the official client sends ``True``)."""
+        return (self.param(name) or "").lower() == "true"
+
     def param_list(self, name: str) -> list[str]:
         """All values of a repeated or comma-separated query parameter."""
         out: list[str] = []

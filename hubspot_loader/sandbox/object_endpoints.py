@@ -51,7 +51,7 @@ class ObjectEndpoints(AppCore):
             if prop is None or not prop.unique:
                 raise errors.validation(f"Property {id_property} is not a unique identifier property")
         value = route.object_id or ""
-        if req.param("archived", "false") == "true":
+        if req.flag("archived"):
             stored = self.store.get(obj, int(value) if value.isdigit() else None, archived=True)
         else:
             stored = self.store.find(obj, id_property, value)
@@ -82,7 +82,7 @@ class ObjectEndpoints(AppCore):
             after = int(req.param("after", "0") or 0)
         except ValueError:
             raise errors.validation("limit and after must be integers") from None
-        archived = req.param("archived", "false") == "true"
+        archived = req.flag("archived")
         items = [o for o in self.store.all(obj, archived=archived) if o.id > after]
         page = items[:limit]
         results = []

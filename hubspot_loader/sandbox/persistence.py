@@ -76,14 +76,20 @@ class SqlitePersistence:
         associations: Iterable[AssociationRow],
         next_ids: dict[str, int],
         counters: dict[str, Any] | None = None,
+        removed_associations: Iterable[AssociationRow] = (),
     ) -> None:
-        """Upsert objects and associations and store id counters in one transaction."""
+        """Upsert objects and associations, delete removed ones, store id counters (one transaction)."""
         with self._lock:
             cur = self._conn.cursor()
             cur.execute("BEGIN")
             cur.executemany(
                 "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
                 [(t, i, json.dumps(p), c, u, int(a)) for t, i, p, c, u, a in objects],
+            )
+            cur.executemany(
+                "DELETE FROM associations WHERE from_type_id = ? AND from_id = ? AND to_type_id = ? "
+                "AND to_id = ? AND association_type_id = ?",
+                list(removed_associations),
             )
             cur.executemany("INSERT OR IGNORE INTO associations VALUES (?, ?, ?, ?, ?)", list(associations))
             cur.executemany("INSERT OR REPLACE INTO id_counters VALUES (?, ?)", list(next_ids.items()))

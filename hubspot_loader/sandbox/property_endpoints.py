@@ -44,7 +44,7 @@ class PropertyEndpoints(AppCore):
             raise errors.bad_input(
                 f'Cannot deserialize value of type `DataSensitivity` from String "{sensitivity}"'
             )
-        if req.param("archived", "false") == "true":
+        if req.flag("archived"):
             return Response(200, {"results": []})
         results = [
             p.to_api(i) for i, p in enumerate(obj.properties.values()) if p.data_sensitivity == sensitivity
@@ -54,7 +54,7 @@ class PropertyEndpoints(AppCore):
     def h_property_get(self, req: Request, route: Route, token: TokenConfig) -> Response:
         """``GET …/properties/{objectType}/{propertyName}``: one ``Property``, or 404."""
         obj = self._schema_object(route, token, write=False)
-        if req.param("archived", "false") != "true":
+        if not req.flag("archived"):
             for index, prop in enumerate(obj.properties.values()):
                 if prop.name == route.op:
                     return Response(200, prop.to_api(index))

@@ -16,6 +16,16 @@ OBJECT_PREFIXES = ("/crm/v3/objects", "/crm/objects/2026-03")
 PROPERTY_PREFIXES = ("/crm/v3/properties", "/crm/properties/2026-03")
 #: where the association labels are read (reference §11.3)
 LABEL_PREFIXES = ("/crm/v4/associations", "/crm/associations/v4", "/crm/associations/2026-03")
+#: the associations API's batch endpoints (reference §16.5; ``/crm/associations/v4`` is the schema API's)
+ASSOCIATION_BATCH_PREFIXES = ("/crm/v4/associations", "/crm/associations/2026-03")
+#: batch operation path → handler suffix
+ASSOCIATION_BATCH_OPERATIONS = (
+    ("create", "create"),
+    ("associate/default", "default"),
+    ("archive", "archive"),
+    ("labels/archive", "labels_archive"),
+    ("read", "read"),
+)
 #: where one record's associations to an object type are read (reference §16.5)
 ASSOCIATION_READ_PREFIXES = ("/crm/v4/objects", "/crm/objects/2026-03")
 #: the account information API (reference §16.7)
@@ -78,6 +88,14 @@ def _build_table() -> tuple[RouteSpec, ...]:
         routes.append(
             RouteSpec("GET", f"{prefix}/{{fromObjectType}}/{{toObjectType}}/labels", "labels", "h_labels")
         )
+    for prefix in ASSOCIATION_BATCH_PREFIXES:
+        base = f"{prefix}/{{fromObjectType}}/{{toObjectType}}/batch"
+        for op, handler in ASSOCIATION_BATCH_OPERATIONS:
+            routes.append(
+                RouteSpec(
+                    "POST", f"{base}/{op}", f"associations/batch/{op}", f"h_association_batch_{handler}"
+                )
+            )
     for prefix in ASSOCIATION_READ_PREFIXES:
         template = f"{prefix}/{{objectType}}/{{objectId}}/associations/{{toObjectType}}"
         routes.append(RouteSpec("GET", template, "associations/read", "h_associations_read"))

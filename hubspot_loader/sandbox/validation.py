@@ -140,11 +140,10 @@ def validate_properties(
             errors.append(PropertyError("PROPERTY_DOESNT_EXIST", name, f'Property "{name}" does not exist'))
             continue
         if prop.read_only:
-            errors.append(
-                PropertyError(
-                    "READ_ONLY_VALUE", name, f"{name} is a read only property; its value cannot be set."
-                )
-            )
+            # a real answer's text (mautic/mautic#8785, 2020): "hs_object_id" is a calculated property; its
+            # value cannot be set.
+            message = f'"{name}" is a calculated property; its value cannot be set.'
+            errors.append(PropertyError("READ_ONLY_VALUE", name, message))
             continue
         normalised, error = _check(prop, text)
         if error is not None:

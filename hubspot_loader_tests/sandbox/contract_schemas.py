@@ -14,7 +14,13 @@ answers and says so (``docs/sandbox.md``, *Spec versus real answers*):
 - association reads give ``toObjectId`` as a number (spec: string; Associations guide, hubspot-api-php#261)
   and ``label: null`` for unlabeled types (spec: string; Associations guide);
 - the 429 body has ``errorType`` and ``policyName`` and no ``category`` (spec ``Error`` requires it;
-  Usage guide, reference §5.8).
+  Usage guide, reference §5.8);
+- ``LabelsBetweenObjectPair`` ids are numbers (spec: strings; a real v4 PUT answer, hotglue cassette
+  ``create_association_non_unified_test``).
+
+Some error items have their own schemas: the kinds documented by HubSpot or seen in real answers
+(``OBJECT_NOT_FOUND`` with ``context.ids``, ``crm.associations.NO_ASSOCIATIONS_FOUND``, invalid association
+targets, duplicate ids); see ``docs/sandbox.md`` for their sources.
 """
 
 from __future__ import annotations
@@ -79,23 +85,46 @@ _RECORD_FIELDS: dict[str, Any] = {
 _RECORD_REQUIRED = ["id", "properties", "createdAt", "updatedAt", "archived"]
 
 
-def _batch(item: str, *, with_errors: bool) -> dict[str, Any]:
+def _batch(
+    item: str | None, *, with_errors: bool, error_item: str = "BatchErrorItem", errors_optional: bool = False
+) -> dict[str, Any]:
+    """A batch answer whose results are ``item`` (any object for ``None``).
+
+    ``with_errors`` requires ``errors``/``numErrors`` (items of ``error_item``); ``errors_optional`` allows
+    them (schemas whose 200 answer carries them, e.g. ``BatchResponsePublicDefaultAssociation``); otherwise
+    they must be absent.
+    """
     props: dict[str, Any] = {
         "status": {"enum": BATCH_STATUSES},
-        "results": {"type": "array", "items": _ref(item)},
+        "results": {"type": "array", "items": _ref(item) if item else {"type": "object"}},
         "requestedAt": TIMESTAMP,
         "startedAt": TIMESTAMP,
         "completedAt": TIMESTAMP,
         "links": {"type": "object", "additionalProperties": {"type": "string"}},
     }
     required = ["status", "results", "startedAt", "completedAt"]
-    if with_errors:
+    if with_errors or errors_optional:
         props["numErrors"] = {"type": "integer"}
-        props["errors"] = {"type": "array", "items": _ref("BatchErrorItem"), "minItems": 1}
-        required += ["numErrors", "errors"]
+        props["errors"] = {"type": "array", "items": _ref(error_item), "minItems": 1}
+        if with_errors:
+            required += ["numErrors", "errors"]
     else:
         props["errors"] = False
     return _object(required, props)
+
+
+def _error_item(category: str, message_pattern: str, context_keys: list[str], **extra: Any) -> dict[str, Any]:
+    """A 207 error item of one documented kind: its category, message form and ``context`` keys."""
+    return _object(
+        ["status", "category", "message", "context", *extra],
+        {
+            "status": {"const": "error"},
+            "category": {"const": category},
+            "message": {"type": "string", "pattern": message_pattern},
+            "context": {**STRING_ARRAYS, "required": context_keys},
+            **{key: {"const": value} for key, value in extra.items()},
+        },
+    )
 
 
 DEFS: dict[str, Any] = {
@@ -129,6 +158,93 @@ DEFS: dict[str, Any] = {
             "message": {"type": "string"},
             "context": STRING_ARRAYS,
         },
+    ),
+    # the batch read/update item for ids that name no record (hubspot-api-php#619, amp-labs fixture)
+    "ObjectNotFoundItem": _error_item(
+        "OBJECT_NOT_FOUND",
+        r"^Could not get some [A-Z_0-9]+ objects, they may be deleted or not exist\. "
+        r"Check that ids are valid\.$",
+        ["ids"],
+    ),
+    "BatchResponseSimplePublicObjectWithMissingIds": _batch(
+        "SimplePublicObject", with_errors=True, error_item="ObjectNotFoundItem"
+    ),
+    # a v4 association batch read of a record without associations (public captures, 2025-2026)
+    "NoAssociationsFoundItem": _error_item(
+        "OBJECT_NOT_FOUND",
+        r"^No [a-z_0-9]+ is associated with [a-z_0-9]+ \S+\.$",
+        ["fromObjectId", "fromObjectType", "toObjectType"],
+        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+    ),
+    # an association naming a record that does not exist (hubspot-api-nodejs#646)
+    "InvalidAssociationItem": _error_item(
+        "VALIDATION_ERROR",
+        r"^One or more associations are invalid$",
+        ["INVALID_OBJECT_IDS", "objectId", "objectType"],
+    ),
+    "DuplicateIdsError": _object(
+        ["status", "message", "category", "correlationId", "context"],
+        {
+            "status": {"const": "error"},
+            "message": {
+                "type": "string",
+                "pattern": r"^Duplicate IDs found in batch input: \[.+\]\. IDs must be unique$",
+            },
+            "category": {"const": "VALIDATION_ERROR"},
+            "correlationId": UUID,
+            "context": {**STRING_ARRAYS, "required": ["ids"]},
+        },
+    ),
+    "PublicObjectId": _object(["id"], {"id": {"type": "string", "pattern": r"^\d+$"}}),
+    "AssociationSpec": _object(
+        ["associationCategory", "associationTypeId"],
+        {"associationCategory": {"enum": ASSOCIATION_CATEGORIES}, "associationTypeId": {"type": "integer"}},
+    ),
+    # ids are numbers in real answers (a v4 PUT, hotglue cassette); the spec says strings
+    "LabelsBetweenObjectPair": _object(
+        ["fromObjectTypeId", "fromObjectId", "toObjectTypeId", "toObjectId", "labels"],
+        {
+            "fromObjectTypeId": {"type": "string", "pattern": r"^\d+-\d+$"},
+            "fromObjectId": {"type": "integer"},
+            "toObjectTypeId": {"type": "string", "pattern": r"^\d+-\d+$"},
+            "toObjectId": {"type": "integer"},
+            "labels": {"type": "array", "items": {"type": "string"}},
+        },
+    ),
+    "BatchResponseLabelsBetweenObjectPair": _batch("LabelsBetweenObjectPair", with_errors=False),
+    "BatchResponseLabelsBetweenObjectPairWithErrors": _batch("LabelsBetweenObjectPair", with_errors=True),
+    "BatchResponseLabelsBetweenObjectPairWithInvalidRecords": _batch(
+        "LabelsBetweenObjectPair", with_errors=True, error_item="InvalidAssociationItem"
+    ),
+    "PublicDefaultAssociation": _object(
+        ["from", "to", "associationSpec"],
+        {
+            "from": _ref("PublicObjectId"),
+            "to": _ref("PublicObjectId"),
+            "associationSpec": _ref("AssociationSpec"),
+        },
+    ),
+    "BatchResponsePublicDefaultAssociation": _batch(
+        "PublicDefaultAssociation", with_errors=False, errors_optional=True
+    ),
+    "BatchResponsePublicDefaultAssociationWithInvalidRecords": _batch(
+        "PublicDefaultAssociation", with_errors=True, error_item="InvalidAssociationItem"
+    ),
+    "BatchResponse": _batch(None, with_errors=False, errors_optional=True),
+    "Paging": _object([], {"next": _ref("NextPage")}),
+    "PublicAssociationMultiWithLabel": _object(
+        ["from", "to"],
+        {
+            "from": _ref("PublicObjectId"),
+            "to": {"type": "array", "items": _ref("MultiAssociatedObjectWithLabel"), "minItems": 1},
+            "paging": _ref("Paging"),
+        },
+    ),
+    "BatchResponsePublicAssociationMultiWithLabel": _batch(
+        "PublicAssociationMultiWithLabel", with_errors=False
+    ),
+    "BatchResponsePublicAssociationMultiWithLabelWithNoAssociations": _batch(
+        "PublicAssociationMultiWithLabel", with_errors=True, error_item="NoAssociationsFoundItem"
     ),
     "BatchResponseSimplePublicObject": _batch("SimplePublicObject", with_errors=False),
     "BatchResponseSimplePublicObjectWithErrors": _batch("SimplePublicObject", with_errors=True),

@@ -1,0 +1,186 @@
+"""The ledger's writes as SQLAlchemy Core statements, the same for SQLite and PostgreSQL.
+
+Both databases speak ``INSERT … ON CONFLICT (portal, object_type, row_key) DO UPDATE SET … WHERE …`` with
+``excluded`` and ``RETURNING``; only the clock differs. On PostgreSQL "now" is the server's ``now()`` (the
+transaction's start), so machines with skewed clocks agree on when a lease expires; on SQLite it is this
+process's UTC clock, bound as a parameter (every writer of a SQLite file is on the same machine).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from hubspot_loader.state.entries import CREATED, FAILED, PENDING
+from hubspot_loader.state.schema import ENTRY_COLUMNS, IS_PENDING, PRIMARY_KEY, UtcTimestamp, sync_rows
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def now_expr(dialect: Dialect) -> ColumnElement[Any]:
+    """Return the time leases are compared with (see the module docstring)."""
+    if dialect.name == "postgresql":
+        return sa.func.now()
+    return sa.literal(datetime.now(timezone.utc), UtcTimestamp())
+
+
+def expiry_expr(dialect: Dialect, lease_seconds: float) -> ColumnElement[Any]:
+    """``now`` plus ``lease_seconds``: when a lease taken now expires."""
+    ttl = timedelta(seconds=lease_seconds)
+    if dialect.name == "postgresql":
+        return sa.func.now() + sa.literal(ttl, sa.Interval())
+    return sa.literal(datetime.now(timezone.utc) + ttl, UtcTimestamp())
+
+
+def _insert(dialect: Dialect) -> Upsert:
+    if dialect.name == "postgresql":
+        return postgresql.insert(sync_rows)
+    return sqlite.insert(sync_rows)
+
+
+def row_filter(portal: str, object_type: str) -> ColumnElement[bool]:
+    """Select the rows of one portal and object type."""
+    return sa.and_(sync_rows.c.portal == portal, sync_rows.c.object_type == object_type)
+
+
+def keys_filter(dialect: Dialect, keys: list[str]) -> ColumnElement[bool]:
+    """Select ``keys``: ``row_key = ANY(%s)`` with one array parameter on PostgreSQL, ``IN (?, …)`` on SQLite.
+
+    (An ``IN`` list is a parameter per key; psycopg parses such long statements anew every time.)
+    """
+    if dialect.name == "postgresql":
+        return sync_rows.c.row_key == sa.any_(sa.literal(keys, postgresql.ARRAY(sa.Text())))
+    return sync_rows.c.row_key.in_(keys)
+
+
+def pending_filter(portal: str, object_type: str) -> ColumnElement[bool]:
+    """Select the pending rows of one portal and object type (through the partial pending index)."""
+    return sa.and_(row_filter(portal, object_type), IS_PENDING)
+
+
+def pending_upsert(dialect: Dialect) -> sa.Insert:
+    """Write rows ahead as pending, keeping ``hubspot_id`` and ``first_run_id`` (version 1 semantics).
+
+    Leases are neither checked nor changed: the unleased write of a single writer per object type.
+    """
+    ins = _insert(dialect)
+    return ins.on_conflict_do_update(index_elements=list(PRIMARY_KEY), set_=_sent_columns(ins.excluded))
+
+
+_SENT_COLUMNS = (
+    "content_hash",
+    "last_run_id",
+    "status",
+    "updated_at",
+    "partition",
+    "unique_property",
+    "unique_value",
+)
+"""What a write-ahead overwrites on a known row (``hubspot_id`` and ``first_run_id`` are kept)."""
+
+
+def _sent_columns(excluded: Any, *extra: str) -> dict[str, Any]:
+    return {name: getattr(excluded, name) for name in (*_SENT_COLUMNS, *extra)}
+
+
+def claiming_upsert(
+    dialect: Dialect, lease_owner: str, lease_seconds: float, resend_created: bool
+) -> sa.Insert:
+    """Write rows ahead as pending **and** lease them to ``lease_owner``, only where the claim is allowed.
+
+    An existing row is claimed when the owner already holds it, or when nobody holds a live lease on it
+    and it is ``failed`` (or ``created`` with ``resend_created``). Rows left out are not touched. On
+    PostgreSQL the conflicting row is locked (whether updated or not) and the condition is evaluated on
+    its latest committed version, so two claimers never both win, and reading the rows back in the same
+    transaction (:func:`holders_select`) tells which ones this claim holds. (No ``RETURNING``: SQLAlchemy
+    would render the batch as one long multi-row statement, which psycopg parses anew for every batch.)
+    """
+    ins = _insert(dialect).values(
+        lease_owner=sa.literal(lease_owner, sa.Text()), lease_expires_at=expiry_expr(dialect, lease_seconds)
+    )
+    x = ins.excluded
+    held = sync_rows.c
+    reusable = held.status == FAILED  # no IN (…): expanding parameters do not work with executemany
+    if resend_created:
+        reusable = sa.or_(reusable, held.status == CREATED)
+    allowed = sa.or_(
+        held.lease_owner == x.lease_owner,
+        sa.and_(
+            sa.or_(held.lease_owner.is_(None), held.lease_expires_at <= now_expr(dialect)),
+            reusable,
+        ),
+    )
+    return ins.on_conflict_do_update(
+        index_elements=list(PRIMARY_KEY),
+        set_=_sent_columns(x, "lease_owner", "lease_expires_at"),
+        where=allowed,
+    ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps INSERT rowcounts only when asked
+
+
+def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
+    """Record outcomes exactly as given; keep the old ``partition`` when none is given.
+
+    With ``lease_owner``, that owner's lease on rows settled ``created`` or ``failed`` ends with the
+    settlement (rows settled ``pending`` stay held until :meth:`release_leases`); other owners' leases
+    are kept.
+    """
+    ins = _insert(dialect)
+    x = ins.excluded
+    values: dict[str, Any] = {
+        "hubspot_id": x.hubspot_id,
+        "last_run_id": x.last_run_id,
+        "status": x.status,
+        "error": x.error,
+        "updated_at": x.updated_at,
+        "partition": sa.func.coalesce(x.partition, sync_rows.c.partition),
+    }
+    if lease_owner is not None:
+        ends = sa.and_(sync_rows.c.lease_owner == sa.literal(lease_owner, sa.Text()), x.status != PENDING)
+        values["lease_owner"] = sa.case((ends, sa.null()), else_=sync_rows.c.lease_owner)
+        values["lease_expires_at"] = sa.case((ends, sa.null()), else_=sync_rows.c.lease_expires_at)
+    return ins.on_conflict_do_update(index_elements=list(PRIMARY_KEY), set_=values)
+
+
+def claim_in_doubt_update(
+    dialect: Dialect, portal: str, object_type: str, lease_owner: str, lease_seconds: float
+) -> sa.Update:
+    """Lease every pending row of the object type that no other owner holds a live lease on."""
+    held = sync_rows.c
+    free = sa.or_(
+        held.lease_owner.is_(None),
+        held.lease_owner == lease_owner,
+        held.lease_expires_at <= now_expr(dialect),
+    )
+    return (
+        sync_rows.update()
+        .where(pending_filter(portal, object_type), free)
+        .values(lease_owner=lease_owner, lease_expires_at=expiry_expr(dialect, lease_seconds))
+        .returning(*ENTRY_COLUMNS)
+    )
+
+
+def holders_select(dialect: Dialect, portal: str, object_type: str, keys: list[str]) -> sa.Select[Any]:
+    """Select the entries of ``keys`` with whether their lease is live (``lease_live``)."""
+    live = sa.and_(sync_rows.c.lease_owner.is_not(None), sync_rows.c.lease_expires_at > now_expr(dialect))
+    return sa.select(*ENTRY_COLUMNS, live.label("lease_live")).where(
+        row_filter(portal, object_type), keys_filter(dialect, keys)
+    )
+
+
+__all__ = [
+    "claim_in_doubt_update",
+    "claiming_upsert",
+    "expiry_expr",
+    "holders_select",
+    "keys_filter",
+    "now_expr",
+    "pending_filter",
+    "pending_upsert",
+    "row_filter",
+    "settle_upsert",
+]

@@ -41,6 +41,7 @@ from requests.adapters import HTTPAdapter
 
 from hubspot_loader._version import __version__
 from hubspot_loader.core.model import MAX_BATCH_SIZE, BatchOutcome, PreparedInput
+from hubspot_loader.core.portal import AccountInfo, parse_account_info
 from hubspot_loader.core.secrets import token_fingerprint
 from hubspot_loader.errors import (
     HubSpotConfigurationError,
@@ -54,11 +55,17 @@ from hubspot_loader.http.base_url import DEFAULT_BASE_URL, check_base_url, no_pr
 from hubspot_loader.http.batch_state import BeforeSend, LoadState
 from hubspot_loader.http.batch_writer import BatchWriter
 from hubspot_loader.http.ratelimit import RateLimiter
-from hubspot_loader.http.retry import RetryPolicy, parse_retry_after
+from hubspot_loader.http.retry import parse_retry_after
+from hubspot_loader.http.settings import (
+    DEFAULT_MAX_SPLIT_REQUESTS,
+    ClientSettings,
+    check_batch_size,
+    settings_from_keywords,
+)
 from hubspot_loader.http.transport import Answer, encode_body, is_ambiguous
 
-DEFAULT_MAX_SPLIT_REQUESTS = 1000
-"""Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
+ACCOUNT_INFO_PATH = "/account-info/v3/details"
+"""HubSpot's account details (``portalId``, ``uiDomain`` ...); reference §16.7."""
 
 
 class HubSpotClient:
@@ -68,20 +75,16 @@ class HubSpotClient:
         access_token: private-app or OAuth token, sent as ``Authorization: Bearer``. Never logged,
             never in exception text or ``repr``.
         base_url: API root. Plain ``http://`` is refused unless the host is loopback (the sandbox).
-        api_version: ``"2026-03"`` (date-versioned paths, default) or ``"v3"`` (legacy paths).
-        timeout: seconds, or ``(connect, read)`` seconds, per HTTP request.
-        max_in_flight: batches sent concurrently (also sizes the connection pool).
-        requests_per_10s: the app's rolling 10-second budget (100 Free/Starter, 190 Pro/Enterprise).
-        batch_size: default inputs per batch-create request (1-100).
-        retry: the retry policy; :class:`~hubspot_loader.http.retry.RetryPolicy` defaults when ``None``.
-        max_split_requests: extra requests one ``batch_create`` call may spend isolating whole-batch
-            failures; rows left unisolated fail with "not isolated: split budget exhausted".
+        settings: the tunables (:class:`~hubspot_loader.http.settings.ClientSettings`: API version,
+            timeout, concurrency, rate budget, batch size, retries, split budget, resending after
+            ambiguous failures); its defaults when ``None``. Each is also an attribute of the client
+            (``client.batch_size``, ``client.retry`` ...), and ``client.settings`` is the object.
         session: a ``requests.Session`` to use (not closed by :meth:`close`); a pooled one by default.
-        resend_ambiguous: without a ``unique_property``, resend rows after an ambiguous failure
-            or a ``CANCELED`` answer (default, recorded as a batch warning) or fail them as possibly
-            created. Never after a ``PENDING``/``PROCESSING`` answer
-            (see :mod:`hubspot_loader.http.reconcile`).
-        rate_limiter: a limiter to share with other clients of the same token.
+        rate_limiter: a limiter to share with other clients of the same token (then
+            ``settings.requests_per_10s`` is unused).
+        **deprecated: the settings as keywords (``max_in_flight=4``, ...), the old form: accepted for
+            one release with a :class:`DeprecationWarning`; a :class:`TypeError` beside ``settings`` or
+            for a name that is not a setting.
 
     """
 
@@ -90,47 +93,38 @@ class HubSpotClient:
         access_token: str,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        api_version: str = "2026-03",
-        timeout: float | tuple[float, float] = (5.0, 60.0),
-        max_in_flight: int = 4,
-        requests_per_10s: int = 100,
-        batch_size: int = MAX_BATCH_SIZE,
-        retry: RetryPolicy | None = None,
-        max_split_requests: int = DEFAULT_MAX_SPLIT_REQUESTS,
+        settings: ClientSettings | None = None,
         session: requests.Session | None = None,
-        resend_ambiguous: bool = True,
         rate_limiter: RateLimiter | None = None,
+        **deprecated: Any,
     ) -> None:
         if not access_token or any(c in access_token for c in "\r\n") or access_token != access_token.strip():
             raise HubSpotConfigurationError("access_token must be a non-empty token without whitespace")
         checked = check_base_url(base_url)
-        if not api_version or "/" in api_version:
-            raise HubSpotConfigurationError(f"bad api_version {api_version!r}")
-        if max_in_flight < 1:
-            raise HubSpotConfigurationError("max_in_flight must be at least 1")
-        if max_split_requests < 0:
-            raise HubSpotConfigurationError("max_split_requests must not be negative")
+        settings = settings_from_keywords(settings, deprecated)
+        self.settings = settings
         self._token = access_token
         self.base_url = checked.url
         self._proxies = no_proxy_for(checked)
-        self.api_version = api_version
-        self.timeout = timeout
-        self.max_in_flight = max_in_flight
-        self.batch_size = self._check_batch_size(batch_size)
-        self.retry = retry or RetryPolicy()
-        self.max_split_requests = max_split_requests
-        self.resend_ambiguous = resend_ambiguous
-        self.limiter = rate_limiter or RateLimiter(requests_per_10s)
+        self.api_version = settings.api_version
+        self.timeout = settings.timeout
+        self.max_in_flight = settings.max_in_flight
+        self.batch_size = settings.batch_size
+        self.retry = settings.retry
+        self.max_split_requests = settings.max_split_requests
+        self.resend_ambiguous = settings.resend_ambiguous
+        self.limiter = rate_limiter or RateLimiter(settings.requests_per_10s)
         self.user_agent = f"hubspot-loader/{__version__}"
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max_in_flight + 1, max_retries=0)
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.max_in_flight + 1, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
         self._session = session
         self._cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
+        self._sent = _RequestCount()
 
     # ---------------------------------------------------------------- plumbing
 
@@ -157,11 +151,7 @@ class HubSpotClient:
 
     @staticmethod
     def _check_batch_size(batch_size: int) -> int:
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            raise HubSpotConfigurationError(
-                f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}"
-            )
-        return batch_size
+        return check_batch_size(batch_size)
 
     @property
     def token_fingerprint(self) -> str:
@@ -190,9 +180,30 @@ class HubSpotClient:
             return f"/crm/v4/associations/{a}/{b}/labels"
         return f"/crm/associations/{self.api_version}/{a}/{b}/labels"
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client has sent (retries included), reads and writes alike."""
+        return self._sent.value
+
+    def objects_root(self, object_type: str) -> str:
+        """Return the path of ``object_type``'s objects (list, search: ``…/objects/{type}``)."""
+        t = quote(object_type, safe="")
+        if self.api_version.startswith("v"):
+            return f"/crm/{self.api_version}/objects/{t}"
+        return f"/crm/objects/{self.api_version}/{t}"
+
+    def read_request(self, method: str, path: str, payload: Any = None, *, what: str) -> Answer:
+        """Send an idempotent read (a GET, a search, a batch read) with full retries; return the 2xx answer.
+
+        Paced by the client's rate limiter like every request. Raises the :class:`HubSpotError` of a
+        non-2xx answer (or of no answer) after the retries the policy allows.
+        """
+        return self._request(method, path, payload, what=what)
+
     def send_once(self, method: str, path: str, data: bytes | None) -> Answer:
         """Send one paced HTTP request; return its answer. Transport exceptions propagate (token redacted)."""
         sent_at = self.limiter.reserve()
+        self._sent.add()
         headers = {
             "Authorization": f"Bearer {self._token}",
             "Accept": "application/json",
@@ -331,6 +342,16 @@ class HubSpotClient:
             f"association labels {from_type}->{to_type}",
         )
 
+    def account_info(self) -> AccountInfo:
+        """Read the token's portal id and UI domain (``GET /account-info/v3/details``); not cached.
+
+        Raises the read's :class:`~hubspot_loader.errors.HubSpotError` after its retries (e.g.
+        :class:`~hubspot_loader.errors.HubSpotScopeError` for a token without access to it), or a
+        :class:`~hubspot_loader.errors.HubSpotError` naming the field when the answer lacks one.
+        """
+        answer = self._request("GET", ACCOUNT_INFO_PATH, what="account info")
+        return parse_account_info(answer.body)
+
     # ---------------------------------------------------------------- batch create
 
     def batch_create(
@@ -414,4 +435,23 @@ class HubSpotClient:
             raise fatal
 
 
-__all__ = ["BeforeSend", "HubSpotClient", "encode_body", "is_ambiguous"]
+class _RequestCount:
+    """A thread-safe count of the requests a client sent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+__all__ = [
+    "DEFAULT_MAX_SPLIT_REQUESTS",
+    "BeforeSend",
+    "ClientSettings",
+    "HubSpotClient",
+    "encode_body",
+    "is_ambiguous",
+]

@@ -30,6 +30,7 @@ from hubspot_loader.errors import HubSpotConfigurationError
 from hubspot_loader.http.base_url import check_base_url, transport_host
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
+from hubspot_loader.http.settings import ClientSettings
 
 TOKEN = "pat-guard-secret-token"
 NO_RETRY = RetryPolicy(max_attempts=1, backoff_base_s=0.01, backoff_max_s=0.01, max_elapsed_s=5)
@@ -105,7 +106,9 @@ REFUSED = [
 @pytest.mark.parametrize("url", REFUSED)
 def test_refused_base_urls_open_no_socket(url: str, connects: list[Any]) -> None:
     with pytest.raises(HubSpotConfigurationError) as caught:
-        client = HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(0.5, 0.5))
+        client = HubSpotClient(
+            TOKEN, base_url=url, settings=ClientSettings(retry=NO_RETRY, timeout=(0.5, 0.5))
+        )
         client.properties("contacts")  # only reached if the guard let it through
     assert TOKEN not in str(caught.value)
     assert connects == []
@@ -151,7 +154,9 @@ def test_any_accepted_url_is_read_alike_and_never_plain_http_off_loopback(
 
 def test_plain_http_loopback_still_works(sandbox: Any, connects: list[Any]) -> None:
     for spelled in (sandbox.base_url, sandbox.base_url.replace("http://", "HTTP://") + "/"):
-        with HubSpotClient(sandbox.token, base_url=spelled, retry=NO_RETRY) as client:
+        with HubSpotClient(
+            sandbox.token, base_url=spelled, settings=ClientSettings(retry=NO_RETRY)
+        ) as client:
             assert any(p["name"] == "email" for p in client.properties("contacts"))
     assert connects and all(_is_loopback_address(a) for a in connects)
 
@@ -169,7 +174,11 @@ def test_plain_http_never_goes_through_an_environment_proxy(
             monkeypatch.setenv(name, proxy_url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
-        client = HubSpotClient(sandbox.token, base_url=sandbox.base_url, retry=NO_RETRY, timeout=(10, 30))
+        client = HubSpotClient(
+            sandbox.token,
+            base_url=sandbox.base_url,
+            settings=ClientSettings(retry=NO_RETRY, timeout=(10, 30)),
+        )
         with client:
             assert client.properties("contacts")
         with pytest.raises(BlockingIOError):
@@ -227,12 +236,13 @@ def test_https_still_works_and_verifies_certificates(
 ) -> None:
     url, cert = tls_server
     _PropertiesHandler.seen_auth.clear()
-    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(10, 30)) as client:
+    patient = ClientSettings(retry=NO_RETRY, timeout=(10, 30))
+    with HubSpotClient(TOKEN, base_url=url, settings=patient) as client:
         with pytest.raises(Exception) as untrusted:  # not in the CA bundle: verification is on
             client.properties("contacts")
         assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted.value) and TOKEN not in str(untrusted.value)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    with HubSpotClient(TOKEN, base_url=url, retry=NO_RETRY, timeout=(10, 30)) as client:
+    with HubSpotClient(TOKEN, base_url=url, settings=patient) as client:
         assert [p["name"] for p in client.properties("contacts")] == ["email"]
     assert _PropertiesHandler.seen_auth == [f"Bearer {TOKEN}"]
 

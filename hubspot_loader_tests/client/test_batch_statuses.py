@@ -22,6 +22,7 @@ from hubspot_loader.core.model import (
 )
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import FaultConfig
 
 from .conftest import contact, rows_of, stored_by_id, stored_emails
@@ -37,11 +38,11 @@ RETRY = RetryPolicy(
 )
 
 
-def client_for(sandbox: Any, **kwargs: Any) -> HubSpotClient:
-    kwargs.setdefault("retry", RETRY)
-    kwargs.setdefault("timeout", (2.0, 10.0))
-    kwargs.setdefault("max_in_flight", 1)
-    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, **kwargs)
+def client_for(sandbox: Any, **settings: Any) -> HubSpotClient:
+    settings.setdefault("retry", RETRY)
+    settings.setdefault("timeout", (2.0, 10.0))
+    settings.setdefault("max_in_flight", 1)
+    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, settings=ClientSettings(**settings))
 
 
 def route_counts(sandbox: Any) -> Counter[str]:

@@ -11,16 +11,17 @@ import pytest
 from hubspot_loader.core.model import CREATED, FAILED, RATE_LIMIT_DAILY, RECONCILED, BatchOutcome
 from hubspot_loader.errors import HubSpotRateLimitError, HubSpotScopeError
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import FaultConfig
 from hubspot_loader.sandbox.config import TokenConfig
 
 from .conftest import FAST_RETRY, contacts, rows_of, stored_emails
 
 
-def client_for(sandbox: Any, **kwargs: Any) -> HubSpotClient:
-    kwargs.setdefault("retry", FAST_RETRY)
-    kwargs.setdefault("timeout", (2.0, 10.0))
-    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, **kwargs)
+def client_for(sandbox: Any, **settings: Any) -> HubSpotClient:
+    settings.setdefault("retry", FAST_RETRY)
+    settings.setdefault("timeout", (2.0, 10.0))
+    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, settings=ClientSettings(**settings))
 
 
 def assert_exactly_once(sandbox: Any, outcomes: list[BatchOutcome], n: int) -> None:
@@ -42,7 +43,7 @@ def test_403_missing_scope_raises_with_required_scopes(sandbox_factory: Any) -> 
         TokenConfig("read-only", scopes=frozenset({"crm.objects.contacts.read"})),
     )
     sandbox = sandbox_factory(tokens=tokens)
-    client = HubSpotClient("read-only", base_url=sandbox.base_url, retry=FAST_RETRY)
+    client = HubSpotClient("read-only", base_url=sandbox.base_url, settings=ClientSettings(retry=FAST_RETRY))
     with pytest.raises(HubSpotScopeError) as caught:
         list(client.batch_create("contacts", contacts(3, "scope")))
     exc = caught.value

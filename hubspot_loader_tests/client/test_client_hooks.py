@@ -10,14 +10,17 @@ import requests
 
 from hubspot_loader.core.model import CREATED, PreparedInput
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 
 from .conftest import FAST_RETRY, contacts, rows_of, stored_emails
 
 
-def client_for(sandbox: Any, **kwargs: Any) -> HubSpotClient:
-    kwargs.setdefault("retry", FAST_RETRY)
-    kwargs.setdefault("timeout", (2.0, 10.0))
-    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, **kwargs)
+def client_for(sandbox: Any, *, session: requests.Session | None = None, **settings: Any) -> HubSpotClient:
+    settings.setdefault("retry", FAST_RETRY)
+    settings.setdefault("timeout", (2.0, 10.0))
+    return HubSpotClient(
+        sandbox.token, base_url=sandbox.base_url, settings=ClientSettings(**settings), session=session
+    )
 
 
 def _creates(sandbox: Any) -> int:

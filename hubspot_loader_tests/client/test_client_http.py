@@ -15,14 +15,17 @@ from hubspot_loader.errors import (
     HubSpotValidationError,
 )
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 
 from .conftest import FAST_RETRY, RecordingSession, contact, contacts, rows_of, stored_by_id, stored_emails
 
 
-def client_for(sandbox: Any, **kwargs: Any) -> HubSpotClient:
-    kwargs.setdefault("retry", FAST_RETRY)
-    kwargs.setdefault("timeout", (2.0, 10.0))
-    return HubSpotClient(sandbox.token, base_url=sandbox.base_url, **kwargs)
+def client_for(sandbox: Any, *, session: Any = None, **settings: Any) -> HubSpotClient:
+    settings.setdefault("retry", FAST_RETRY)
+    settings.setdefault("timeout", (2.0, 10.0))
+    return HubSpotClient(
+        sandbox.token, base_url=sandbox.base_url, settings=ClientSettings(**settings), session=session
+    )
 
 
 def test_201_results_mapped_by_trace_id_despite_shuffling(sandbox: Any) -> None:
@@ -188,7 +191,7 @@ def test_split_budget_exhausted_fails_rows_with_reason(sandbox: Any) -> None:
 
 def test_401_raises_without_token_in_text(sandbox: Any) -> None:
     secret = "pat-na1-00000000-dead-beef-0000-000000000000"
-    client = HubSpotClient(secret, base_url=sandbox.base_url, retry=FAST_RETRY)
+    client = HubSpotClient(secret, base_url=sandbox.base_url, settings=ClientSettings(retry=FAST_RETRY))
     with pytest.raises(HubSpotAuthenticationError) as caught:
         list(client.batch_create("contacts", contacts(3, "auth")))
     exc = caught.value
@@ -284,7 +287,7 @@ def test_accepts_https_and_loopback_http(url: str) -> None:
 
 def test_rejects_bad_batch_size_and_token() -> None:
     with pytest.raises(HubSpotConfigurationError):
-        HubSpotClient("t", batch_size=101)
+        HubSpotClient("t", settings=ClientSettings(batch_size=101))
     with pytest.raises(HubSpotConfigurationError):
         HubSpotClient("t\r\nX-Injected: 1")
 
@@ -295,7 +298,8 @@ def test_connection_refused_is_not_ambiguous_and_fails_rows() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = HubSpotClient("tok", base_url=f"http://127.0.0.1:{port}", retry=FAST_RETRY, timeout=(0.5, 0.5))
+    quick = ClientSettings(retry=FAST_RETRY, timeout=(0.5, 0.5))
+    client = HubSpotClient("tok", base_url=f"http://127.0.0.1:{port}", settings=quick)
     started = time.monotonic()
     (outcome,) = list(client.batch_create("contacts", contacts(2, "refused"), unique_property="email"))
     assert time.monotonic() - started < 30  # within the retry budget (max_elapsed_s), not a speed claim

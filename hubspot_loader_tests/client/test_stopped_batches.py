@@ -17,6 +17,7 @@ from hubspot_loader.core.model import FAILED, NOT_SENT, UNMATCHED_RESULT, BatchO
 from hubspot_loader.errors import HubSpotAuthenticationError
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
 from .conftest import contact
@@ -59,10 +60,12 @@ def test_a_pending_batch_stopped_by_another_batchs_401_reports_its_rows_in_doubt
     client = HubSpotClient(
         sandbox.token,
         base_url=sandbox.base_url,
-        retry=LONG_POLL,
-        max_in_flight=2,
-        timeout=(2.0, 10.0),
-        requests_per_10s=1000,  # the poll's look-ups must not hold batch 1 back
+        settings=ClientSettings(
+            retry=LONG_POLL,
+            max_in_flight=2,
+            timeout=(2.0, 10.0),
+            requests_per_10s=1000,  # the poll's look-ups must not hold batch 1 back
+        ),
     )
     outcomes: list[BatchOutcome] = []
     with client, pytest.raises(HubSpotAuthenticationError):
@@ -106,7 +109,11 @@ def test_rows_committed_without_an_answer_then_refused_401_are_in_doubt(
     retry = RetryPolicy(max_attempts=3, backoff_base_s=0.01, backoff_max_s=0.02)
     outcomes: list[Any] = []
     with (
-        HubSpotClient(sandbox.token, base_url=sandbox.base_url, retry=retry, max_in_flight=1) as client,
+        HubSpotClient(
+            sandbox.token,
+            base_url=sandbox.base_url,
+            settings=ClientSettings(retry=retry, max_in_flight=1),
+        ) as client,
         pytest.raises(HubSpotAuthenticationError),
     ):
         outcomes.extend(client.batch_create("companies", rows))

@@ -108,8 +108,13 @@ from hubspot_loader.errors import HubSpotError, LoadUsageError
 from hubspot_loader.load_request import LoadRequest, legacy_arguments, resolved_schema
 from hubspot_loader.load_request import LoadRun as LoadRun
 from hubspot_loader.load_request import ProgressCallback as ProgressCallback
+from hubspot_loader.preflight_step import (
+    PreflightContext,
+    restore_positions,
+    run_preflight_step,
+    unique_property_for,
+)
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
-from hubspot_loader.preflight_step import restore_positions, run_preflight_step, unique_property_for
 from hubspot_loader.state.ledger import SyncLedger, content_hash, default_portal
 from hubspot_loader.state.sync import IN_DOUBT as IN_DOUBT
 from hubspot_loader.state.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
@@ -173,10 +178,14 @@ def _load(request: LoadRequest) -> LoadResult:
         df, spec.object_type, client, spec.properties, associations, key_column, request.id_maps, result
     )
     keys = checked_keys(df, key_column, spec.naive_timezone)  # once; before preflight, as without it
+    # the sync exists before preflight: online preflight reads the ledger (rows it skips, rows' own records)
+    sync = _sync(request.ledger, client, spec.object_type, run, spec.unique_property)
+    preflight = PreflightContext(
+        plan, client, associations, request.id_maps, spec.naive_timezone, spec.preflight,
+        batch_size=spec.batch_size, sync=sync,
+    )  # fmt: skip
     try:
-        quarantine = run_preflight_step(
-            df, plan, client, associations, request.id_maps, spec.naive_timezone, spec.preflight, result
-        )
+        quarantine = run_preflight_step(df, preflight, result)
     except LoadAborted as exc:
         raise _finished(exc) from exc.__cause__
     if quarantine is not None:
@@ -185,7 +194,8 @@ def _load(request: LoadRequest) -> LoadResult:
     if unique_property is None:  # definitions preflight read are cached: no request
         definitions = client.properties(spec.object_type) if client and result.preflight is not None else None
         unique_property = unique_property_for(spec.object_type, plan.properties.values(), definitions)
-    sync = _sync(request.ledger, client, spec.object_type, run, unique_property)
+    if sync is not None:
+        sync.unique_property = unique_property
     job = _Job(
         df,
         plan,

@@ -1,18 +1,36 @@
 """The preflight step of :func:`hubspot_loader.load.load_dataframe`.
 
-It reads HubSpot's definitions, checks the frame, holds back (or blocks on) the rows HubSpot would
-reject, and gives the loaded rows back their positions.
+It reads HubSpot's definitions, checks the frame, reads the existing records HubSpot's answer depends on
+(online modes), holds back (or blocks on) the rows HubSpot would reject, and gives the loaded rows back
+their positions.
 
-The reads follow the failure model: a token refused (401) or HubSpot unreachable stops the load
-(:class:`~hubspot_loader.core.stops.LoadAborted`, every row ``NOT_SENT``); a token that may not read the
-definitions (403) skips preflight with a warning naming the scope, and the rows go to HubSpot, which
-judges them. A preflight that fails unexpectedly on this frame is skipped the same way in
-``quarantine`` mode and blocks the load in ``block`` mode.
+Online preflight (``quarantine``, ``block``) reads, for the rows that pass the definitions:
+
+- the unique values they send (a contact's ``email``, any ``hasUniqueValue`` property): a value an
+  existing record holds fails its row as HubSpot's 409 would (``CONFLICT``, naming the record);
+- the record ids of association columns without ``keys_from``: an id that does not exist fails its row as
+  HubSpot's 400 would (``INVALID_OBJECT_IDS``). Ids an id map of this run holds need no read.
+
+Rows the sync ledger will not send (created by an earlier run, incremental) are not read, and no row is
+flagged against its own record (the id the ledger holds for its key, or the record an in-doubt earlier
+attempt created, which the load then adopts). The reads go through the load's client and rate limiter
+and may spend at most :data:`LOOKUP_SHARE` of the load's expected write requests (at least
+:data:`MIN_LOOKUP_REQUESTS`); what they cost is in ``result.preflight.cost``.
+
+The reads follow the failure model: a token refused (401), HubSpot unreachable or the daily limit stops the
+load (:class:`~hubspot_loader.core.stops.LoadAborted`, every row ``NOT_SENT``); a token that may not read
+the definitions (403) skips preflight with a warning naming the scope, and the rows go to HubSpot, which
+judges them; a lookup HubSpot refuses (403, 400, 404, 5xx after retries) leaves those rows unchecked,
+with a warning. A preflight that fails unexpectedly on this frame is skipped the same way in the
+quarantine modes and blocks the load in the block modes.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -22,15 +40,30 @@ from hubspot_loader.core.model import AssociationColumn, LoadResult
 from hubspot_loader.core.plan import LoadPlan
 from hubspot_loader.core.preflight import (
     BlockingProblem,
+    ExistingRecords,
+    KnownRow,
+    LookupPlan,
+    PreflightChecks,
+    PreflightCost,
     PreflightError,
     PreflightReport,
+    PreflightRequest,
     Quarantine,
-    run_preflight,
 )
+from hubspot_loader.core.preflight.existing import unique_key
 from hubspot_loader.core.row_store import RowOutcomes
 from hubspot_loader.core.spec import PreflightMode as PreflightMode
-from hubspot_loader.core.stops import aborted, read_scope, schema_read_scope, stop_reason
-from hubspot_loader.errors import HubSpotError, HubSpotScopeError, HubSpotValidationError
+from hubspot_loader.core.stops import LoadAborted, aborted, read_scope, schema_read_scope, stop_reason
+from hubspot_loader.errors import (
+    HubSpotAuthenticationError,
+    HubSpotError,
+    HubSpotRateLimitError,
+    HubSpotScopeError,
+    HubSpotTransportError,
+    HubSpotValidationError,
+)
+from hubspot_loader.http.reads import RecordReader, RecordsRead
+from hubspot_loader.state import ledger as ledger_mod
 from hubspot_loader.state.sync import LoadSync, skipped_if_created
 
 if TYPE_CHECKING:
@@ -38,37 +71,66 @@ if TYPE_CHECKING:
 
 
 PREFLIGHT_FAILED = "PREFLIGHT_FAILED"
-"""Code of the blocking problem when preflight itself fails on a frame (``block`` mode)."""
+"""Code of the blocking problem when preflight itself fails on a frame (block modes)."""
+
+ONLINE_MODES = frozenset({"quarantine", "block"})
+"""The modes that read existing records."""
+BLOCK_MODES = frozenset({"block", "offline_block"})
+"""The modes in which any predicted failure stops the load."""
+
+LOOKUP_SHARE = 0.05
+"""Online preflight's reads of existing records may take at most this share of the load's expected write
+requests (one per ``batch_size`` rows to send)."""
+MIN_LOOKUP_REQUESTS = 25
+"""... or this many requests, whichever is more: a row HubSpot refuses whole-batch (409, 400) costs the load
+several requests to isolate, so small loads are better checked in full."""
+
+
+@dataclass(frozen=True)
+class PreflightContext:
+    """How the load runs preflight: its plan, client, associations, id maps, mode and sync state."""
+
+    plan: LoadPlan
+    client: HubSpotClient | None
+    associations: Sequence[AssociationColumn]
+    id_maps: Mapping[str, Mapping[str, str]] | None
+    naive_timezone: str
+    mode: PreflightMode
+    batch_size: int | None = None
+    """Inputs per write request (``None``: the client's); sizes the lookup budget."""
+    sync: LoadSync | None = None
+    """The load's view of the ledger: rows it will skip are not read, rows it created are not flagged."""
 
 
 class _Skip(Exception):
     """Preflight cannot run; the message is the warning to record."""
 
 
-def run_preflight_step(
-    df: pd.DataFrame,
-    plan: LoadPlan,
-    client: HubSpotClient | None,
-    associations: Sequence[AssociationColumn],
-    id_maps: Mapping[str, Mapping[str, str]] | None,
-    naive_timezone: str,
-    mode: PreflightMode,
-    result: LoadResult,
-) -> Quarantine | None:
-    """Run preflight; raise in block mode, return the split in quarantine mode (``None``: nothing to do).
+class _NotPreflights(Exception):
+    """An error that is not preflight's own (the ledger's storage): the step re-raises ``error`` unchanged."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def run_preflight_step(df: pd.DataFrame, context: PreflightContext, result: LoadResult) -> Quarantine | None:
+    """Run preflight; raise in the block modes, return the split in the others (``None``: nothing to hold).
 
     Raises:
-        PreflightError: ``block`` mode and rows would be rejected, or a problem no quarantine removes.
-        LoadAborted: reading the definitions was refused (401) or got no answer.
+        PreflightError: a block mode and rows would be rejected, or a problem no quarantine removes.
+        LoadAborted: a read was refused (401), got no answer, or hit the daily limit.
 
     """
+    mode, plan, client = context.mode, context.plan, context.client
     if mode == "off":
         return None
     if client is None:
         result.warnings.append("preflight skipped: it needs a client to read HubSpot's property definitions")
         return None
+    started, sent_before = time.monotonic(), client.requests_sent
     try:
-        definitions, labels = _definitions(plan, client, associations)
+        definitions, labels = _definitions(plan, client, context.associations)
     except _Skip as skip:
         result.warnings.append(str(skip))
         return None
@@ -76,33 +138,49 @@ def run_preflight_step(
         doing = f"reading the {plan.object_type} property definitions and association labels (preflight)"
         message = stop_reason(exc, plan.object_type, doing=doing, scope=schema_read_scope(plan.object_type))
         raise aborted(df, plan.key_column, result, message) from exc
+    cost = PreflightCost()
     try:
-        report = run_preflight(
+        request = PreflightRequest(
             df,
-            object_type=plan.object_type,
-            definitions=definitions,
-            mapping=plan.properties,
+            plan.object_type,
+            definitions,
+            plan.properties,
             key_column=plan.key_column,
-            associations=associations,
+            associations=context.associations,
             labels=labels,
-            id_maps=id_maps,
-            naive_timezone=naive_timezone,
+            id_maps=context.id_maps,
+            naive_timezone=context.naive_timezone,
         )
+        checks = PreflightChecks(request)
+        existing = _read_existing(df, checks, context, client, result, cost) if mode in ONLINE_MODES else None
+        report = checks.report(existing)
+    except LoadAborted:
+        raise
+    except _NotPreflights as wrapped:
+        raise wrapped.error from None
     except Exception as exc:  # a frame preflight cannot check: HubSpot judges it (or block says so)
-        reason = f"preflight could not check this frame ({type(exc).__name__}: {exc})"
-        if mode == "block":
-            problem = BlockingProblem(PREFLIGHT_FAILED, reason + "; nothing was sent")
-            raise PreflightError(
-                PreflightReport(object_type=plan.object_type, rows_total=len(df), blocking=[problem])
-            ) from exc
-        result.warnings.append(f"preflight skipped: {reason}; HubSpot judges the rows")
+        _failed(exc, mode, plan, df, result)
         return None
+    cost.requests = client.requests_sent - sent_before
+    cost.seconds = time.monotonic() - started
+    report.cost = cost
     result.preflight = report
     if report.ok:
         return None
-    if mode == "block":
+    if mode in BLOCK_MODES:
         raise PreflightError(report)
     return report.quarantine(df)
+
+
+def _failed(exc: BaseException, mode: str, plan: LoadPlan, df: pd.DataFrame, result: LoadResult) -> None:
+    """Block on a preflight that could not check the frame (block modes), or skip it with a warning."""
+    reason = f"preflight could not check this frame ({type(exc).__name__}: {exc})"
+    if mode in BLOCK_MODES:
+        problem = BlockingProblem(PREFLIGHT_FAILED, reason + "; nothing was sent")
+        raise PreflightError(
+            PreflightReport(object_type=plan.object_type, rows_total=len(df), blocking=[problem])
+        ) from exc
+    result.warnings.append(f"preflight skipped: {reason}; HubSpot judges the rows")
 
 
 def _definitions(
@@ -138,6 +216,135 @@ def _definitions(
                 f"labels; grant {read_scope(object_type)} to check them before sending ({exc})"
             ) from exc
     return definitions, labels
+
+
+def lookup_budget(rows_to_send: int, batch_size: int) -> int:
+    """Return the most lookup requests a load of ``rows_to_send`` rows may spend (:data:`LOOKUP_SHARE`)."""
+    writes = math.ceil(max(rows_to_send, 0) / max(batch_size, 1))
+    return max(MIN_LOOKUP_REQUESTS, math.floor(LOOKUP_SHARE * writes))
+
+
+def _read_existing(
+    df: pd.DataFrame,
+    checks: PreflightChecks,
+    context: PreflightContext,
+    client: HubSpotClient,
+    result: LoadResult,
+    cost: PreflightCost,
+) -> ExistingRecords:
+    """Read what HubSpot holds of the values and ids the rows send; record the cost and any shortfall.
+
+    Raises:
+        LoadAborted: a read was refused (401), got no answer, or hit the daily limit.
+
+    """
+    sync = context.sync
+    try:
+        known = sync.lookup_keys(checks.lookup_keys()) if sync is not None else {}
+    except Exception as exc:  # the ledger's storage: propagates as it does elsewhere in the load
+        raise _NotPreflights(exc) from exc
+    incremental = sync is not None and sync.mode == "incremental"
+    skipped = frozenset(
+        key
+        for key, entry in known.items()
+        if incremental and entry.status == ledger_mod.CREATED and entry.hubspot_id
+    )
+    existing = ExistingRecords(
+        skipped=skipped,
+        known={
+            key: KnownRow(
+                hubspot_id=entry.hubspot_id,
+                in_doubt=entry.status == ledger_mod.PENDING,
+                unique_property=entry.unique_property,
+                unique_value=entry.unique_value,
+            )
+            for key, entry in known.items()
+            if key not in skipped
+        },
+    )
+    lookups = checks.lookups(skipped)
+    if lookups.empty:
+        return existing
+    to_send = len(df) - int(checks.rejected.sum()) - len(skipped)
+    batch_size = context.batch_size or client.batch_size
+    budget = lookup_budget(to_send, batch_size)
+    reader = RecordReader(client, budget=budget)
+
+    def normalise(prop: str, text: str) -> str | None:
+        return unique_key(checks.props[prop], text)
+
+    incomplete: list[str] = []
+    for object_type, values, ids in _reads(lookups):
+        read = reader.read(object_type, values=values, ids=ids, normalise=normalise)
+        _merge(existing, read, normalize_object_type(object_type))
+        if read.error is not None:
+            _lookup_failed(df, read.error, object_type, context.plan, result)
+        if not read.complete:
+            incomplete.append(object_type)
+    cost.lookup_requests, cost.lookup_seconds, cost.lookup_budget = reader.requests, reader.seconds, budget
+    if incomplete:
+        cost.unchecked_rows = checks.unchecked_rows(existing, skipped)
+        if reader.taken >= budget:
+            writes = math.ceil(to_send / batch_size)
+            result.warnings.append(_budget_warning(budget, writes, incomplete, cost.unchecked_rows))
+    return existing
+
+
+def _budget_warning(budget: int, writes: int, incomplete: list[str], unchecked: int) -> str:
+    return (
+        f"preflight checked existing records for part of the rows only: its budget of {budget} read requests "
+        f"(the larger of {LOOKUP_SHARE:.0%} of the load's {writes} write requests and "
+        f"{MIN_LOOKUP_REQUESTS}) ran out while reading {', '.join(incomplete)}; {unchecked} row(s) were not "
+        "checked for unique values already used or associations to records that do not exist: HubSpot "
+        "judges them"
+    )
+
+
+def _reads(lookups: LookupPlan) -> list[tuple[str, dict[str, list[str]], list[str]]]:
+    """Group the lookups per object type (the loaded type's unique values, every type's target ids).
+
+    The smallest come first, so that a budget that runs out leaves the fewest rows unchecked.
+    """
+    loaded = normalize_object_type(lookups.object_type)
+    reads: dict[str, tuple[str, dict[str, list[str]], list[str]]] = {}
+    if any(lookups.values.values()):
+        reads[loaded] = (lookups.object_type, {p: v for p, v in lookups.values.items() if v}, [])
+    for target, ids in lookups.targets.items():
+        if not ids:
+            continue
+        name, values, known = reads.get(target, (target, {}, []))
+        reads[target] = (name, values, [*known, *ids])
+    return sorted(reads.values(), key=lambda r: sum(len(v) for v in r[1].values()) + len(r[2]))
+
+
+def _merge(existing: ExistingRecords, read: RecordsRead, target: str) -> None:
+    for prop, found in read.values.items():
+        existing.values.setdefault(prop, {}).update(found)
+    for prop, checked in read.values_checked.items():
+        existing.values_checked.setdefault(prop, set()).update(checked)
+    existing.targets_found.setdefault(target, set()).update(read.ids_found)
+    existing.targets_checked.setdefault(target, set()).update(read.ids_checked)
+
+
+def _lookup_failed(
+    df: pd.DataFrame, error: HubSpotError, object_type: str, plan: LoadPlan, result: LoadResult
+) -> None:
+    """Stop the load on a refused token, no answer or the daily limit; otherwise warn and go on.
+
+    Raises:
+        LoadAborted: the token was refused (401), HubSpot did not answer, or the daily limit is reached.
+
+    """
+    daily = isinstance(error, HubSpotRateLimitError) and error.daily
+    if isinstance(error, (HubSpotAuthenticationError, HubSpotTransportError)) or daily:
+        doing = f"reading existing {object_type} records (preflight)"
+        message = stop_reason(error, object_type, doing=doing, scope=read_scope(object_type))
+        raise aborted(df, plan.key_column, result, message) from error
+    hint = f"; grant {read_scope(object_type)} to check them" if isinstance(error, HubSpotScopeError) else ""
+    result.warnings.append(
+        f"preflight could not read existing {object_type} records ({error}){hint}: rows were not checked "
+        "for unique values already used or associations to records that do not exist; HubSpot judges them"
+    )
 
 
 def unique_property_for(

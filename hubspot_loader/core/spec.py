@@ -25,8 +25,14 @@ from hubspot_loader.core.model import MAX_BATCH_SIZE, AssociationColumn
 from hubspot_loader.core.timezones import check_zone
 from hubspot_loader.errors import InvalidSpecError
 
-PreflightMode = Literal["off", "block", "quarantine"]
-"""How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows."""
+PreflightMode = Literal["off", "block", "quarantine", "offline", "offline_block"]
+"""How a load uses preflight: not at all, to block the whole load, or to hold back the bad rows.
+
+``quarantine`` and ``block`` are online: besides the property definitions they read the existing records
+HubSpot's answer depends on (unique values already used, association targets that do not exist), within
+a bounded share of the load's requests. ``offline`` (quarantine) and ``offline_block`` judge the rows by
+the definitions alone, with no reads of records (``docs/preflight.md``).
+"""
 
 PREFLIGHT_MODES: tuple[str, ...] = get_args(PreflightMode)
 
@@ -54,7 +60,8 @@ class HubSpotLoadSpec:
         unique_property: a property with unique values (``email``, an external id) used to look rows up
             after a lost answer instead of resending them.
         preflight: ``quarantine`` (rows HubSpot would reject are reported and not sent), ``block`` (any
-            predicted failure stops the load, nothing sent) or ``off``.
+            predicted failure stops the load, nothing sent), their definitions-only forms ``offline`` and
+            ``offline_block`` (no reads of existing records), or ``off``.
         failure_threshold: more failed rows than this fail the Dagster step / the CLI run (a count, or a
             fraction below 1 of the rows); ``None``: failed rows never fail the step.
         batch_size: inputs per batch request (1-100); ``None``: the client's setting.
@@ -96,7 +103,8 @@ class HubSpotLoadSpec:
         default="quarantine",
         metadata=_doc(
             "quarantine: rows HubSpot would reject are reported, not sent; block: any predicted failure "
-            "stops the load; off."
+            "stops the load; offline / offline_block: the same from the property definitions alone, "
+            "without reading existing records; off."
         ),
     )
     failure_threshold: float | None = field(
@@ -186,7 +194,7 @@ def _optional_text(name: str, value: object) -> None:
 
 
 def _column_name(name: str, label: object) -> str:
-    """A column label as text, the way the load compares them (``3`` and ``"3"`` are one column)."""
+    """Return a column label as text, the way the load compares them (``3`` and ``"3"`` are one column)."""
     if isinstance(label, str):
         return label
     try:
@@ -220,7 +228,9 @@ def _associations(value: object) -> tuple[AssociationColumn, ...]:
     for i, item in enumerate(value):
         if isinstance(item, AssociationColumn):
             if not isinstance(item.column, str):
-                item = dataclasses.replace(item, column=_column_name(f"associations[{i}].column", item.column))
+                item = dataclasses.replace(
+                    item, column=_column_name(f"associations[{i}].column", item.column)
+                )
             columns.append(item)
             continue
         if not isinstance(item, Mapping):

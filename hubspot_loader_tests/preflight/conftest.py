@@ -73,11 +73,20 @@ class Hub:
     def writes(self) -> int:
         return int(self.handle.counters()["write_requests"])
 
-    def send_alone(self, object_type: str, properties: dict[str, Any]) -> tuple[int, set[str], Any]:
-        """POST one input (no trace id) to batch/create; return status, error codes and the body."""
+    def send_alone(
+        self, object_type: str, properties: dict[str, Any], associations: list[dict[str, Any]] | None = None
+    ) -> tuple[int, set[str], Any]:
+        """POST one input (no trace id) to batch/create; return status, error codes and the body.
+
+        The codes are those of ``errors[]``, plus the category of a 409 (``CONFLICT``) and
+        ``INVALID_OBJECT_IDS`` when a 400's context lists invalid association targets.
+        """
+        item: dict[str, Any] = {"properties": properties}
+        if associations:
+            item["associations"] = associations
         response = requests.post(
             f"{self.handle.base_url}/crm/v3/objects/{object_type}/batch/create",
-            json={"inputs": [{"properties": properties}]},
+            json={"inputs": [item]},
             headers={"Authorization": f"Bearer {self.handle.token}"},
             timeout=10,
         )
@@ -87,7 +96,15 @@ class Hub:
         )
         if response.status_code == 409:
             codes.add(str(body.get("category")))
+        if response.status_code == 400 and (body.get("context") or {}).get("INVALID_OBJECT_IDS"):
+            codes.add("INVALID_OBJECT_IDS")
         return response.status_code, codes, body
+
+    def create(self, object_type: str, properties: dict[str, Any]) -> str:
+        """Create one record directly (not through the loader); return its id."""
+        status, _codes, body = self.send_alone(object_type, properties)
+        assert status == 201, body
+        return str(body["results"][0]["id"])
 
 
 @pytest.fixture

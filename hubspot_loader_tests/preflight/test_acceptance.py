@@ -52,9 +52,8 @@ GOOD = ["good-1", "good-2", "good-3"]
 
 
 def preflight(hub: Hub, df: pd.DataFrame) -> PreflightReport:
-    return run_preflight(
-        df, object_type="contacts", definitions=hub.definitions("contacts"), mapping=MAPPING, key_column="id"
-    )
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="id")
+    return run_preflight(df, spec, definitions=hub.definitions("contacts"), mapping=MAPPING)
 
 
 def test_each_problem_is_reported_with_key_column_and_reason(hub: Hub) -> None:
@@ -138,7 +137,7 @@ def test_quarantine_mode_creates_exactly_the_good_rows(hub: Hub) -> None:
 def test_quarantine_without_key_column_restores_source_positions_as_keys(hub: Hub) -> None:
     df = acceptance_frame().drop(columns=["id"])
     report = run_preflight(
-        df, object_type="contacts", definitions=hub.definitions("contacts"), mapping=MAPPING
+        df, HubSpotLoadSpec(object_type="contacts"), definitions=hub.definitions("contacts"), mapping=MAPPING
     )
     split = report.quarantine(df)
     spec = HubSpotLoadSpec(object_type="contacts", properties=MAPPING, preflight="off")

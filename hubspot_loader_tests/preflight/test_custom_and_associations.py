@@ -45,9 +45,8 @@ def test_custom_object_schema_is_generated_and_predicts_the_sandbox(hub: Hub, ob
     assert schema.validate(good) is not None  # the generated schema accepts the good rows as they are
 
     df = vendors()
-    report = run_preflight(
-        df, object_type=object_type, definitions=definitions, mapping=MAPPING, key_column="code"
-    )
+    spec = HubSpotLoadSpec(object_type=object_type, key_column="code")
+    report = run_preflight(df, spec, definitions=definitions, mapping=MAPPING)
     assert {(p.key, p.column, p.code) for p in report.problems} == {
         ("v4", "vendor_code", "DUPLICATE_UNIQUE_VALUE"),  # v1 has the code first and is loaded
         ("v3", "category", "INVALID_OPTION"),
@@ -94,11 +93,9 @@ def test_association_configuration_problems_block(hub: Hub) -> None:
     ]
     report = run_preflight(
         df,
-        object_type="contacts",
+        HubSpotLoadSpec(object_type="contacts", key_column="id", associations=columns),
         definitions=hub.definitions("contacts"),
         mapping={"email": "email"},
-        key_column="id",
-        associations=columns,
         labels=labels_for(hub, "contacts", ["compnies", "companies"]),
     )
     codes = [b.code for b in report.blocking]
@@ -119,17 +116,17 @@ def test_association_configuration_problems_block(hub: Hub) -> None:
 
 def test_custom_object_associations_need_a_type_or_label(hub: Hub) -> None:
     df = pd.DataFrame({"code": ["v1"], "vendor_name": ["Acme"], "supplier_of": ["1"]})
+    spec = HubSpotLoadSpec(object_type="p_vendor", key_column="code")
     kwargs: dict[str, Any] = {
-        "object_type": "p_vendor",
         "definitions": hub.definitions("p_vendor"),
         "mapping": {"vendor_name": "vendor_name"},
-        "key_column": "code",
         "labels": labels_for(hub, "p_vendor", ["companies"]),
     }
-    default = run_preflight(df, associations=[AssociationColumn("supplier_of", "companies")], **kwargs)
+    unlabelled = spec.replace(associations=[AssociationColumn("supplier_of", "companies")])
+    default = run_preflight(df, unlabelled, **kwargs)
     assert [b.code for b in default.blocking] == ["UNKNOWN_ASSOCIATION_TYPE"]
     labelled = AssociationColumn("supplier_of", "companies", label="Supplier")
-    assert run_preflight(df, associations=[labelled], **kwargs).ok
+    assert run_preflight(df, spec.replace(associations=[labelled]), **kwargs).ok
 
 
 def test_unresolved_warehouse_keys_are_reported_per_row_and_the_rest_loads(hub: Hub) -> None:
@@ -147,11 +144,9 @@ def test_unresolved_warehouse_keys_are_reported_per_row_and_the_rest_loads(hub: 
     association = AssociationColumn("company_key", "companies", keys_from="companies")
     report = run_preflight(
         df,
-        object_type="contacts",
+        HubSpotLoadSpec(object_type="contacts", key_column="id", associations=[association]),
         definitions=hub.definitions("contacts"),
         mapping={"email": "email"},
-        key_column="id",
-        associations=[association],
         labels=labels_for(hub, "contacts", ["companies"]),
         id_maps={"companies": id_map},
     )

@@ -25,9 +25,8 @@ from hubspot_loader_tests.preflight.conftest import Hub
 def contacts_preflight(
     hub: Hub, df: pd.DataFrame, mapping: dict[Any, str], **options: Any
 ) -> PreflightReport:
-    return run_preflight(
-        df, object_type="contacts", definitions=hub.definitions("contacts"), mapping=mapping, **options
-    )
+    spec = HubSpotLoadSpec(object_type="contacts", **options)
+    return run_preflight(df, spec, definitions=hub.definitions("contacts"), mapping=mapping)
 
 
 def exact_text(value: Any) -> str:

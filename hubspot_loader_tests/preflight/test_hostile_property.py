@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hubspot_loader.core.formatting import format_series, format_value
 from hubspot_loader.core.model import FAILED
 from hubspot_loader.core.preflight import PREFLIGHT, PreflightReport, run_preflight
+from hubspot_loader.core.spec import HubSpotLoadSpec
 from hubspot_loader.errors import DuplicateColumnsError
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox import start_sandbox
@@ -203,12 +204,12 @@ def test_hostile_frames_get_a_named_verdict_per_row_that_the_sandbox_confirms(
     zone: str,
 ) -> None:
     df, mapping, key_column, collide = frame
-    options: dict[str, Any] = {"mapping": mapping, "key_column": key_column, "naive_timezone": zone}
+    spec = HubSpotLoadSpec(object_type="contacts", key_column=key_column, naive_timezone=zone)
     if collide:
         with pytest.raises(DuplicateColumnsError):
-            run_preflight(df, object_type="contacts", definitions=definitions, **options)
+            run_preflight(df, spec, definitions=definitions, mapping=mapping)
         return
-    report = run_preflight(df, object_type="contacts", definitions=definitions, **options)
+    report = run_preflight(df, spec, definitions=definitions, mapping=mapping)
     check_names(report, df, mapping, zone)
 
     predicted: dict[int, set[str]] = {}

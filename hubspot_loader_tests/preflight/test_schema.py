@@ -12,6 +12,7 @@ from pandera.errors import SchemaErrors
 
 from hubspot_loader.core.preflight import VALUE_CHECK, merge_schemas, run_preflight, schema_from_properties
 from hubspot_loader.core.schemas import CONTACTS_SCHEMA, validate_frame
+from hubspot_loader.core.spec import HubSpotLoadSpec
 from hubspot_loader_tests.preflight.conftest import Hub
 
 MAPPING = {"email": "email", "tier": "tier", "score": "score", "renewal_date": "renewal_date"}
@@ -45,9 +46,8 @@ def test_user_schema_wins_for_the_columns_it_declares(hub: Hub) -> None:
 
     # Through run_preflight the user's checks are reported per row like the generated ones.
     strict_tier = pa.DataFrameSchema({"tier": pa.Column(str, pa.Check.isin(["gold"]), nullable=True)})
-    report = run_preflight(
-        df, object_type="contacts", definitions=definitions, mapping=mapping, schema=strict_tier
-    )
+    spec = HubSpotLoadSpec(object_type="contacts", schema=strict_tier)
+    report = run_preflight(df, spec, definitions=definitions, mapping=mapping)
     assert [(p.key, p.column, p.code) for p in report.problems] == [("1", "tier", "isin(['gold'])")]
     # Columns only the user declares are kept; a user schema can be a pandera DataFrameSchema like ours.
     merged = merge_schemas(schema_from_properties(definitions, mapping), CONTACTS_SCHEMA)
@@ -57,10 +57,8 @@ def test_user_schema_wins_for_the_columns_it_declares(hub: Hub) -> None:
 
 def test_key_column_must_be_unique_and_non_null(hub: Hub) -> None:
     df = pd.DataFrame({"id": [1.0, 2.0, 1.0, None], "email": [f"{i}@example.com" for i in "abcd"]})
-    report = run_preflight(
-        df, object_type="contacts", definitions=hub.definitions("contacts"), mapping={"email": "email"},
-        key_column="id",
-    )  # fmt: skip
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="id")
+    report = run_preflight(df, spec, definitions=hub.definitions("contacts"), mapping={"email": "email"})
     assert [(p.position, p.code) for p in report.problems] == [
         (0, "INVALID_KEY"),
         (2, "INVALID_KEY"),
@@ -90,9 +88,8 @@ def test_generated_schema_is_vectorized_on_100k_rows(hub: Hub) -> None:
     mapping = {c: c for c in df.columns if c != "id"}
     definitions = hub.definitions("contacts")
     started = time.process_time()  # CPU time: not inflated by other processes on a loaded machine
-    report = run_preflight(
-        df, object_type="contacts", definitions=definitions, mapping=mapping, key_column="id"
-    )
+    spec = HubSpotLoadSpec(object_type="contacts", key_column="id")
+    report = run_preflight(df, spec, definitions=definitions, mapping=mapping)
     elapsed = time.process_time() - started
     bad_tier = set(np.flatnonzero(df["tier"].to_numpy() == "diamond").tolist())
     bad_interest = set(np.flatnonzero(df["interests"].to_numpy() == "tennis;curling").tolist())

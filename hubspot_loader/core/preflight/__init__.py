@@ -36,8 +36,8 @@ any                             its wire form is longer than 65,536 characters
                                 (``INVALID_DATETIME``)
 read-only or calculated         any value, even ``""`` (``READ_ONLY_VALUE``)
 not a property                  any value, even ``""`` (``PROPERTY_DOESNT_EXIST``)
-``hasUniqueValue``              an earlier row that HubSpot would accept has the same value
-                                (case-insensitive for ``email``; ``DUPLICATE_UNIQUE_VALUE``); a row
+``hasUniqueValue`` (and a        an earlier row that HubSpot would accept has the same value
+contact's ``email``)            (case-insensitive for ``email``; ``DUPLICATE_UNIQUE_VALUE``); a row
                                 rejected for another reason keeps no value
 ==============================  =============================================================
 
@@ -58,18 +58,27 @@ map) and one failed :class:`~hubspot_loader.core.model.RowOutcome` per bad row (
 HubSpot's code, the column and a reason phrased like HubSpot's), with ``bad_positions`` so a caller can
 quarantine those rows and load the rest (:meth:`PreflightReport.quarantine`). See ``docs/preflight.md``.
 
+Online preflight adds what only HubSpot's records tell: :class:`PreflightChecks` runs the same checks in
+phases, says which unique values and association record ids to read (:class:`LookupPlan`), and, given
+what the portal holds (:class:`ExistingRecords`), fails the rows HubSpot would refuse as ``CONFLICT``
+(409: an existing record holds the value) or ``INVALID_OBJECT_IDS`` (400: the target does not exist).
+The reads themselves are :mod:`hubspot_loader.http.reads`, run by :mod:`hubspot_loader.preflight_step`.
+
 The package is split by job: ``codes`` (the codes), ``properties`` (reading property definitions),
 ``cells`` (each column formatted once, as the loader sends it), ``values`` (the vectorized value checks
 on wire strings), ``rules`` (the rules generated from the definitions), ``schema`` (those rules as a
 pandera schema, and merging it with the user's), ``associations``, ``unique`` (which row keeps a unique
-value), ``user_schema``, ``explain`` (HubSpot-style messages), ``report`` and ``run``.
+value), ``existing`` (what online preflight read), ``mapping`` (the column → property mapping),
+``user_schema``, ``explain`` (HubSpot-style messages), ``report``, ``checks`` (the phases) and ``run``.
 Import from ``hubspot_loader.core.preflight`` itself.
 """
 
 from __future__ import annotations
 
+from hubspot_loader.core.preflight.checks import PreflightChecks, PreflightRequest
 from hubspot_loader.core.preflight.codes import (
     COLUMN_NOT_IN_FRAME,
+    CONFLICT,
     DUPLICATE_MAPPING,
     DUPLICATE_UNIQUE_VALUE,
     INVALID_DATE,
@@ -77,6 +86,7 @@ from hubspot_loader.core.preflight.codes import (
     INVALID_EMAIL,
     INVALID_INTEGER,
     INVALID_KEY,
+    INVALID_OBJECT_IDS,
     INVALID_OPTION,
     INVALID_STRING_LENGTH,
     INVALID_VALUE,
@@ -93,8 +103,10 @@ from hubspot_loader.core.preflight.codes import (
     UNRESOLVED_ASSOCIATION,
     VALUE_CHECK,
 )
+from hubspot_loader.core.preflight.existing import ExistingRecords, KnownRow, LookupPlan
 from hubspot_loader.core.preflight.report import (
     BlockingProblem,
+    PreflightCost,
     PreflightError,
     PreflightReport,
     Quarantine,
@@ -105,6 +117,7 @@ from hubspot_loader.core.preflight.schema import merge_schemas, schema_from_prop
 
 __all__ = [
     "COLUMN_NOT_IN_FRAME",
+    "CONFLICT",
     "DUPLICATE_MAPPING",
     "DUPLICATE_UNIQUE_VALUE",
     "INVALID_DATE",
@@ -112,6 +125,7 @@ __all__ = [
     "INVALID_EMAIL",
     "INVALID_INTEGER",
     "INVALID_KEY",
+    "INVALID_OBJECT_IDS",
     "INVALID_OPTION",
     "INVALID_STRING_LENGTH",
     "INVALID_VALUE",
@@ -128,8 +142,14 @@ __all__ = [
     "UNRESOLVED_ASSOCIATION",
     "VALUE_CHECK",
     "BlockingProblem",
+    "ExistingRecords",
+    "KnownRow",
+    "LookupPlan",
+    "PreflightChecks",
+    "PreflightCost",
     "PreflightError",
     "PreflightReport",
+    "PreflightRequest",
     "Quarantine",
     "RowProblem",
     "merge_schemas",

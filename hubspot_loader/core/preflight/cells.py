@@ -69,6 +69,7 @@ class ColumnData:
         self._wire: tuple[np.ndarray, np.ndarray, dict[int, str]] | None = None
         self._raw: np.ndarray | None = None
         self._codes: dict[str, np.ndarray] = {}
+        self._unique: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.series)
@@ -127,11 +128,14 @@ class ColumnData:
 
     def unique_values(self, prop: PropertyDefinition) -> np.ndarray:
         """Return the values as HubSpot compares them for uniqueness (``None``: no value)."""
-        values = prop.normalise(pd.Series(self.texts, dtype=object))
-        present = (values.notna() & (values != "")).to_numpy(dtype=bool)
-        out = np.full(len(values), None, dtype=object)
-        out[present] = values.to_numpy(dtype=object)[present]
-        return out
+        cached = self._unique.get(prop.name)
+        if cached is None:
+            values = prop.normalise(pd.Series(self.texts, dtype=object))
+            present = (values.notna() & (values != "")).to_numpy(dtype=bool)
+            cached = np.full(len(values), None, dtype=object)
+            cached[present] = values.to_numpy(dtype=object)[present]
+            self._unique[prop.name] = cached
+        return cached
 
     def key_problems(self) -> np.ndarray:
         """Mark the rows whose warehouse key (this column) is null, unformattable or not unique."""

@@ -24,6 +24,14 @@ DUPLICATE_UNIQUE_VALUE = "DUPLICATE_UNIQUE_VALUE"
 """Rows of the frame share a value of a ``hasUniqueValue`` property: HubSpot would create one of them
 (which one depends on batch timing) and reject the others as ``CONFLICT``."""
 UNRESOLVED_ASSOCIATION = "UNRESOLVED_ASSOCIATION"
+CONFLICT = "CONFLICT"
+"""An existing record already holds the row's unique value (``email``, compared case-insensitively, or a
+``hasUniqueValue`` property): HubSpot answers 409 ``CONFLICT`` ``<Object> already exists. Existing ID: N``
+(reference §5.4). Found by online preflight's reads."""
+INVALID_OBJECT_IDS = "INVALID_OBJECT_IDS"
+"""An association points at a record id that does not exist: HubSpot answers 400 ``VALIDATION_ERROR``
+``One or more associations are invalid`` with ``context.INVALID_OBJECT_IDS`` (reference §5.6). Found by
+online preflight's reads."""
 INVALID_KEY = "INVALID_KEY"
 """The row's warehouse key is null, unformattable or not unique."""
 

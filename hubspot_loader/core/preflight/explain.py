@@ -11,12 +11,14 @@ from hubspot_loader.core.model import AssociationColumn
 from hubspot_loader.core.preflight.associations import association_targets
 from hubspot_loader.core.preflight.cells import ColumnData, FrameData, too_long
 from hubspot_loader.core.preflight.codes import (
+    CONFLICT,
     DUPLICATE_UNIQUE_VALUE,
     INVALID_DATE,
     INVALID_DATETIME,
     INVALID_EMAIL,
     INVALID_INTEGER,
     INVALID_KEY,
+    INVALID_OBJECT_IDS,
     INVALID_OPTION,
     INVALID_STRING_LENGTH,
     INVALID_VALUE,
@@ -26,6 +28,7 @@ from hubspot_loader.core.preflight.codes import (
     UNRESOLVED_ASSOCIATION,
     VALUE_CHECK,
 )
+from hubspot_loader.core.preflight.existing import object_label
 from hubspot_loader.core.preflight.properties import PropertyDefinition, closest_properties
 from hubspot_loader.core.preflight.report import RowProblem
 from hubspot_loader.core.preflight.values import instants
@@ -105,6 +108,27 @@ class Explainer:
             )
         shown = f": value {case!r}" if case is not None else ""
         return problem(check, f"failed check {check}{shown}")
+
+    def conflict(self, position: int, column: str, existing_id: str, object_type: str) -> RowProblem:
+        """Return the problem of a row whose ``column`` value an existing record holds (HubSpot's 409)."""
+        data = self.frame.column(column)
+        prop = self.props[self.mapped[column]]
+        value = data.unique_values(prop)[position]
+        text = data.texts[position]
+        message = (
+            f"{object_label(object_type).capitalize()} already exists. Existing ID: {existing_id} "
+            f"(the existing record has {prop.name} {_short(str(value))!r})"
+        )
+        shown = _short(str(text)) if text is not None else None
+        return RowProblem(position, self.keys[position], column, prop.name, CONFLICT, message, shown)
+
+    def invalid_targets(self, position: int, column: str, target_type: str, ids: list[str]) -> RowProblem:
+        """Return the problem of a row pointing at record ids that do not exist (HubSpot's 400)."""
+        label = object_label(target_type)
+        listed = ", ".join(f"{label.replace(' ', '_').upper()}={i} is not valid" for i in ids)
+        message = f"One or more associations are invalid: {listed} (no {label} has that id)"
+        shown = _short(", ".join(ids))
+        return RowProblem(position, self.keys[position], column, None, INVALID_OBJECT_IDS, message, shown)
 
     def _value_code(self, data: ColumnData, prop: PropertyDefinition, position: int) -> str:
         code = data.value_codes(prop)[position]

@@ -64,6 +64,28 @@ class Quarantine:
 
 
 @dataclass
+class PreflightCost:
+    """What one preflight spent: HTTP requests (retries included) and wall-clock seconds.
+
+    Every request goes through the load's client and rate limiter, as the writes do.
+    """
+
+    requests: int = 0
+    """Every request preflight sent: property definitions, association labels and lookups."""
+    seconds: float = 0.0
+    """Wall-clock seconds of the whole preflight step (reads and checks)."""
+    lookup_requests: int = 0
+    """Of :attr:`requests`: the reads of existing records (online preflight; 0 offline)."""
+    lookup_seconds: float = 0.0
+    """Of :attr:`seconds`: the time those reads took."""
+    lookup_budget: int = 0
+    """The most lookup requests the load allowed (a share of its write requests; 0 offline)."""
+    unchecked_rows: int = 0
+    """Rows whose unique values or association targets could not all be checked against existing records
+    (the budget ran out, or a read was refused; the load's warnings say which): HubSpot judges them."""
+
+
+@dataclass
 class PreflightReport:
     """What preflight predicts HubSpot would reject, before anything is sent."""
 
@@ -76,6 +98,11 @@ class PreflightReport:
     """One failed outcome per bad row (category :data:`PREFLIGHT`; all its problems in the message)."""
     frame: pd.DataFrame | None = None
     """The frame as validated: coerced by the user's schema when everything passed, else the input."""
+    online: bool = False
+    """Whether existing records were read (unique values already used, association targets that do not
+    exist); ``False``: the definitions alone were used."""
+    cost: PreflightCost = field(default_factory=PreflightCost)
+    """Requests and seconds preflight spent (set by the load; zero when ``run_preflight`` is called alone)."""
 
     @property
     def bad_positions(self) -> set[int]:

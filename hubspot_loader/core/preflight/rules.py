@@ -90,6 +90,7 @@ def generated_rules(
     The rules name columns by their text (``0`` → ``"0"``).
     """
     where = object_type or "this object type"
+    contacts = object_type is not None and object_type.strip().lower() in CONTACT_TYPES
     rules = GeneratedRules()
     for column, prop_name in mapping.items():
         prop = props.get(prop_name)
@@ -103,12 +104,13 @@ def generated_rules(
         else:
             text = f"column {name!r}: values HubSpot accepts for {prop.type} property {prop.name!r}"
             rules.columns.append(ColumnRule(name, VALUE_CHECK, text, _value_test(prop)))
-            if prop.unique:
+            if prop.unique or (contacts and prop.name == "email"):
+                # a contact's email is unique whatever its definition says (reference §5.4)
                 rules.unique.append(UniqueRule(name, prop))
     if key_column is not None:
         text = f"key column {str(key_column)!r}: non-null and unique"
         rules.columns.append(ColumnRule(str(key_column), INVALID_KEY, text, ColumnData.key_problems))
-    if object_type is not None and object_type.strip().lower() in CONTACT_TYPES:
+    if contacts:
         identity = tuple(
             str(column)
             for column, prop_name in mapping.items()

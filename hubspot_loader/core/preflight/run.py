@@ -1,76 +1,61 @@
-"""Running preflight over a frame: configuration checks, the generated rules, and the row problems."""
+"""Running preflight over a frame at once, without reads: :func:`run_preflight`.
+
+The checks themselves are in :mod:`~hubspot_loader.core.preflight.checks`; online preflight runs them in
+phases (:class:`~hubspot_loader.core.preflight.checks.PreflightChecks`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
-from hubspot_loader.core.model import AssociationColumn
-from hubspot_loader.core.plan import check_column_names
-from hubspot_loader.core.preflight.associations import association_preflight
-from hubspot_loader.core.preflight.cells import FrameData
-from hubspot_loader.core.preflight.codes import (
-    COLUMN_NOT_IN_FRAME,
-    DUPLICATE_MAPPING,
-    DUPLICATE_UNIQUE_VALUE,
-    PROPERTY_DOESNT_EXIST,
-    READ_ONLY_VALUE,
-    REQUIRED_PROPERTY,
-    SCHEMA_ERROR,
-)
-from hubspot_loader.core.preflight.explain import Explainer, row_keys
-from hubspot_loader.core.preflight.properties import PropertyDefinition, closest_properties, parse_definitions
-from hubspot_loader.core.preflight.report import (
-    BlockingProblem,
-    PreflightReport,
-    RowProblem,
-    row_outcomes,
-)
-from hubspot_loader.core.preflight.rules import GeneratedRules, generated_rules
-from hubspot_loader.core.preflight.unique import unique_conflicts
-from hubspot_loader.core.preflight.user_schema import user_schema_problems
+from hubspot_loader.core.plan import check_column_names, property_mapping
+from hubspot_loader.core.preflight.checks import PreflightChecks, PreflightRequest
+from hubspot_loader.core.preflight.report import PreflightReport
+from hubspot_loader.core.spec import HubSpotLoadSpec
+from hubspot_loader.errors import InvalidSpecError
 
-_LISTED_COLUMNS = 30
-"""How many of the frame's columns a "not in the frame" message lists."""
+_DEPRECATED_KEYWORDS = ("object_type", "key_column", "associations", "schema", "naive_timezone")
+"""The old keyword form's settings that the load spec now carries."""
 
 
 def run_preflight(
     df: pd.DataFrame,
+    spec: HubSpotLoadSpec | None = None,
     *,
-    object_type: str,
     definitions: Sequence[Mapping[str, Any]],
-    mapping: Mapping[Any, str],
-    key_column: Hashable | None = None,
-    associations: Sequence[AssociationColumn] = (),
+    mapping: Mapping[Any, str] | None = None,
     labels: Mapping[str, Sequence[Mapping[str, Any]] | None] | None = None,
     id_maps: Mapping[str, Mapping[str, str]] | None = None,
-    schema: pa.DataFrameSchema | type[pa.DataFrameModel] | None = None,
-    naive_timezone: str = "UTC",
+    **deprecated: Any,
 ) -> PreflightReport:
     """Predict which rows of ``df`` HubSpot would reject, and what blocks the load as configured.
 
     Args:
         df: the rows to load. Its column names must be unique; they need not be strings.
-        object_type: the object type (``contacts``, ``2-123``, ``p_vendor`` ...), used in messages and
-            for the contact identity rule.
-        definitions: the properties API ``results`` for ``object_type``.
-        mapping: column → property for the columns the load sends (as settled by
-            :func:`hubspot_loader.load.property_mapping`). A column is the frame's label (``0``) or its
+        spec: the load (:class:`~hubspot_loader.core.spec.HubSpotLoadSpec`); preflight uses its
+            ``object_type`` (in messages and for the contact identity rule), ``key_column`` (non-null,
+            unique; without one a row's key is its position), ``associations``, ``schema`` (the user's
+            own, merged with the generated one, :func:`merge_schemas`; its failures are reported per row
+            too, with the check's name as the code; it must be the schema object, not an import path),
+            ``naive_timezone`` and, when ``mapping`` is not given, ``properties``. The spec names columns
+            by their text (``3`` is ``"3"``), as the frame's labels are compared.
+        definitions: the properties API ``results`` for the object type.
+        mapping: column → property for the columns the load sends; ``None``: what the load settles from
+            the spec (:func:`hubspot_loader.core.plan.property_mapping`, which raises the load's usage
+            errors, e.g. a named column not in the frame). A column is the frame's label (``0``) or its
             ``str`` (``"0"``); problems name it by its ``str``.
-        key_column: the warehouse-key column (non-null, unique); without one a row's key is its position.
-        associations: the load's association columns.
         labels: ``to_object_type`` (as written in the association column) → the labels API ``results``
-            for ``object_type`` → that type, or ``None`` when the labels API did not know the type.
+            for the object type → that type, or ``None`` when the labels API did not know the type.
             Targets not in the mapping (or ``labels=None``) are checked only against HubSpot's default
             type ids.
         id_maps: named warehouse-key → HubSpot-id maps, for association columns with ``keys_from``.
-        schema: the user's own schema, merged with the generated one (:func:`merge_schemas`); its
-            failures are reported per row too, with the check's name as the code.
-        naive_timezone: the zone naive datetimes are taken to be in (as for the load).
+        **deprecated: the old keyword form, ``run_preflight(df, object_type=..., definitions=...,
+            mapping=..., key_column=..., associations=..., schema=..., naive_timezone=...)``: still
+            accepted for one release, with a ``DeprecationWarning``.
 
     Returns:
         the report; nothing is raised for predicted failures, whatever the cells hold.
@@ -78,172 +63,58 @@ def run_preflight(
     Raises:
         hubspot_loader.errors.DuplicateColumnsError: two columns of ``df`` have the same name (as text,
             as for :func:`~hubspot_loader.load.load_dataframe`); nothing was checked.
+        hubspot_loader.errors.InvalidSpecError: ``spec.schema`` is an import path (core imports nothing:
+            pass ``spec.replace(schema=the_schema_object)``).
+        TypeError: neither a spec nor the old keywords, both, or an unknown keyword.
 
     """
-    check_column_names(df)
-    props = parse_definitions(definitions)
-    frame = FrameData(df, naive_timezone)
-    blocking, mapped = _mapping_problems(mapping, frame, props, object_type)
-    key_label = frame.resolve(key_column) if key_column is not None else None
-    if key_column is not None and key_label is None:
-        message = f"key column {key_column!r} is not in the frame; it has {_names(df)}"
-        blocking.append(BlockingProblem(COLUMN_NOT_IN_FRAME, message))
-
-    rules = generated_rules(props, mapped, key_column=key_label, object_type=object_type)
-    associated = _association_rules(object_type, associations, labels, id_maps, frame, rules, blocking)
-
-    keys = row_keys(frame, key_label)
-    explain = Explainer(frame, props, mapped, keys, associated, id_maps)
-    checked = df
-    problems: list[RowProblem] = []
-    if schema is not None:
-        user = schema.to_schema() if isinstance(schema, type) else schema
-        names = [*mapped, *([key_label] if key_label is not None else []), *associated]
-        generated = list(dict.fromkeys(frame.label(name) for name in names))
-        rules = _without_user_columns(rules, user)
-        checked, entries, failures = user_schema_problems(df, user, generated, key_label)
-        blocking.extend(failures)
-        for position, column, check, case in entries:
-            name = frame.resolve(column) if column is not None else None
-            problems.extend(explain.entry(position, name, check, case))
-    problems.extend(_rule_problems(rules, frame, explain, blocking))
-    problems.extend(_unique_problems(rules, frame, explain, problems))
-    problems.sort(key=lambda p: (p.position, p.column is None, p.column or "", p.code))
-    return PreflightReport(
-        object_type=object_type,
-        rows_total=len(df),
-        blocking=blocking,
-        problems=problems,
-        rows=row_outcomes(problems, key_label),
-        frame=checked if not problems and not blocking else df,
+    spec = _spec_of(spec, deprecated)
+    if isinstance(spec.schema, str):
+        raise InvalidSpecError(
+            "schema",
+            "is an import path; run_preflight imports nothing: pass the schema object "
+            "(spec.replace(schema=...))",
+            spec.schema,
+        )
+    if mapping is None:
+        check_column_names(df)  # the documented refusal comes before the mapping is settled
+        mapping = property_mapping(
+            df, spec.properties, key_column=spec.key_column, associations=spec.associations
+        )
+    request = PreflightRequest(
+        df,
+        spec.object_type,
+        definitions,
+        mapping,
+        key_column=spec.key_column,
+        associations=spec.associations,
+        labels=labels,
+        id_maps=id_maps,
+        schema=spec.schema,
+        naive_timezone=spec.naive_timezone,
     )
+    return PreflightChecks(request).report()
 
 
-def _association_rules(
-    object_type: str,
-    associations: Sequence[AssociationColumn],
-    labels: Mapping[str, Sequence[Mapping[str, Any]] | None] | None,
-    id_maps: Mapping[str, Mapping[str, str]] | None,
-    frame: FrameData,
-    rules: GeneratedRules,
-    blocking: list[BlockingProblem],
-) -> dict[str, AssociationColumn]:
-    """Check the association columns; add their problems and rules; return the checked columns."""
-    associated: dict[str, AssociationColumn] = {}
-    for association in associations:
-        column = frame.resolve(association.column)
-        found, rule = association_preflight(object_type, association, labels, id_maps, column)
-        blocking.extend(found)
-        if rule is not None:
-            rules.columns.append(rule)
-            associated[rule.column] = association
-    return associated
-
-
-def _names(df: pd.DataFrame) -> str:
-    """Return the frame's column names for a message (the first 30)."""
-    names = ", ".join(repr(c) for c in df.columns[:_LISTED_COLUMNS])
-    more = len(df.columns) - _LISTED_COLUMNS
-    return names + (f" and {more} more" if more > 0 else "")
-
-
-def _mapping_problems(
-    mapping: Mapping[Any, str], frame: FrameData, props: Mapping[str, PropertyDefinition], object_type: str
-) -> tuple[list[BlockingProblem], dict[str, str]]:
-    """Check the column → property mapping; return its blocking problems and the usable mapping.
-
-    The usable mapping names the columns as text (``0`` → ``"0"``).
-    """
-    blocking: list[BlockingProblem] = []
-    mapped: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for column, prop_name in mapping.items():
-        label = frame.resolve(column)
-        name = str(column)
-        if label is None:
-            message = f"column {column!r} is not in the frame; it has {_names(frame.df)}"
-            blocking.append(BlockingProblem(COLUMN_NOT_IN_FRAME, message, name, prop_name))
-            continue
-        if prop_name in seen:
-            message = f"columns {seen[prop_name]!r} and {name!r} both map to property {prop_name!r}"
-            blocking.append(BlockingProblem(DUPLICATE_MAPPING, message, name, prop_name))
-            continue
-        seen[prop_name] = name
-        mapped[label] = prop_name
-        blocking.extend(_property_problem(name, prop_name, props, object_type))
-    return blocking, mapped
-
-
-def _property_problem(
-    column: str, prop_name: str, props: Mapping[str, PropertyDefinition], object_type: str
-) -> list[BlockingProblem]:
-    prop = props.get(prop_name)
-    if prop is None:
-        close = closest_properties(prop_name, props)
-        hint = (
-            f"closest existing properties: {', '.join(repr(c) for c in close)}"
-            if close
-            else "no existing property has a similar name"
-        )
-        message = (
-            f"column {column!r} is mapped to property {prop_name!r}, which does not exist on "
-            f"{object_type}; {hint}"
-        )
-        return [
-            BlockingProblem(PROPERTY_DOESNT_EXIST, message, column, prop_name, tuple(close), per_row=True)
-        ]
-    if prop.read_only:
-        message = (
-            f"column {column!r} is mapped to property {prop_name!r}, which is read-only on {object_type} "
-            "(calculated or set by HubSpot); its values cannot be set"
-        )
-        return [BlockingProblem(READ_ONLY_VALUE, message, column, prop_name, per_row=True)]
-    return []
-
-
-def _without_user_columns(rules: GeneratedRules, user: pa.DataFrameSchema) -> GeneratedRules:
-    """Drop the generated rules the user's schema replaces (:func:`merge_schemas`: the user's column wins)."""
-    mine = {str(name) for name in user.columns}
-    taken = {check.name for check in user.checks}
-    return GeneratedRules(
-        columns=[rule for rule in rules.columns if rule.column not in mine],
-        unique=[rule for rule in rules.unique if rule.column not in mine],
-        identity=rules.identity if REQUIRED_PROPERTY not in taken else None,
+def _spec_of(spec: HubSpotLoadSpec | None, deprecated: Mapping[str, Any]) -> HubSpotLoadSpec:
+    """Return the spec given, or the one the deprecated keyword form describes (with its warning)."""
+    unknown = [k for k in deprecated if k not in _DEPRECATED_KEYWORDS]
+    if unknown:
+        raise TypeError(f"run_preflight() got an unexpected keyword argument {unknown[0]!r}")
+    if spec is not None:
+        if deprecated:
+            raise TypeError(
+                f"run_preflight() got a spec and the deprecated keyword {next(iter(deprecated))!r}; "
+                "put it in the spec"
+            )
+        return spec
+    if "object_type" not in deprecated:
+        raise TypeError("run_preflight() missing 1 required argument: 'spec' (a HubSpotLoadSpec)")
+    warnings.warn(
+        "run_preflight(df, object_type=...) is deprecated and goes in the next release; describe the load "
+        "once: run_preflight(df, HubSpotLoadSpec(object_type=..., key_column=..., ...), definitions=..., "
+        "mapping=...)",
+        DeprecationWarning,
+        stacklevel=3,
     )
-
-
-def _rule_problems(
-    rules: GeneratedRules, frame: FrameData, explain: Explainer, blocking: list[BlockingProblem]
-) -> list[RowProblem]:
-    """Evaluate the generated rules over the frame; one problem per failing (row, rule)."""
-    problems: list[RowProblem] = []
-    for rule in rules.columns:
-        try:
-            bad = rule.bad(frame.column(rule.column))
-        except Exception as exc:  # a rule that cannot run is reported, never raised
-            message = f"column {rule.column!r}: check {rule.code} failed ({exc!r})"
-            blocking.append(BlockingProblem(SCHEMA_ERROR, message, rule.column))
-            continue
-        for position in np.flatnonzero(bad).tolist():
-            problems.extend(explain.entry(position, rule.column, rule.code))
-    if rules.identity is not None:
-        for position in np.flatnonzero(rules.identity.bad(frame.column, len(frame))).tolist():
-            problems.extend(explain.entry(position, None, REQUIRED_PROPERTY))
-    return problems
-
-
-def _unique_problems(
-    rules: GeneratedRules, frame: FrameData, explain: Explainer, found: list[RowProblem]
-) -> list[RowProblem]:
-    """Rows repeating a unique value that an earlier row HubSpot would accept keeps."""
-    if not rules.unique:
-        return []
-    rejected = np.zeros(len(frame), dtype=bool)
-    rejected[[p.position for p in found]] = True
-    columns = [(rule.column, frame.column(rule.column).unique_values(rule.prop)) for rule in rules.unique]
-    problems: list[RowProblem] = []
-    for conflict in unique_conflicts(columns, rejected):
-        problems.extend(
-            explain.entry(conflict.position, conflict.column, DUPLICATE_UNIQUE_VALUE, keeper=conflict.keeper)
-        )
-    return problems
+    return HubSpotLoadSpec(**deprecated)

@@ -1,6 +1,6 @@
 """A growable integer column: one numpy buffer with reserved capacity, as narrow as its values allow.
 
-:class:`~hubspot_loader.core.model.RowOutcomes` keeps a load's per-row results in these columns. Two
+:class:`~hubspot_loader.core.row_store.RowOutcomes` keeps a load's per-row results in these columns. Two
 properties matter for loads of millions of rows:
 
 - **Capacity can be reserved.** A load knows how many rows it will report, so it reserves that many
@@ -11,6 +11,9 @@ properties matter for loads of millions of rows:
   caller expects (``int8`` for small codes, ``int32`` for positions) and is copied to the next wider
   type the first time a value does not fit, up to ``int64``. Values outside ``int64`` raise
   :class:`OverflowError`, as :class:`array.array` does.
+
+Like the store, a column is append-only: values are added at the end and reordered as a whole
+(:meth:`IntColumn.permute`, :meth:`IntColumn.move_to`); none is replaced, inserted or deleted on its own.
 """
 
 from __future__ import annotations
@@ -25,24 +28,24 @@ _WIDER: tuple[type[np.signedinteger[Any]], ...] = (np.int8, np.int16, np.int32, 
 _BOUNDS = {t: (int(np.iinfo(t).min), int(np.iinfo(t).max)) for t in _WIDER}
 _ITER_BLOCK = 4096
 """Values converted to Python ints at a time when iterating (not the whole column at once)."""
+_MOVE_BLOCK = 65_536
+"""Values moved at a time by :meth:`IntColumn.move_to`."""
 
 
 class IntColumn:
-    """A list of Python ints stored in a numpy buffer of a signed integer type.
+    """An append-only list of Python ints stored in a numpy buffer of a signed integer type.
 
-    Supports ``append``, ``extend``, ``insert``, indexing, item assignment, deletion (index or
-    slice), ``len`` and iteration, plus :meth:`reserve`, :meth:`view` and :meth:`permute`.
+    Supports ``append``, ``extend``, indexing, ``len`` and iteration, plus :meth:`reserve`, :meth:`view`,
+    :meth:`permute` and :meth:`move_to`.
     """
 
-    __slots__ = ("_data", "_len", "_version")
+    __slots__ = ("_data", "_len")
 
     def __init__(self, dtype: type[np.signedinteger[Any]] = np.int8, values: Iterable[int] = ()) -> None:
         if dtype not in _BOUNDS:
             raise TypeError(f"IntColumn holds signed numpy integers, not {dtype!r}")
         self._data: np.ndarray[Any, Any] = np.empty(0, dtype=dtype)
         self._len = 0
-        self._version = 0
-        """Bumped by every change, so that an iteration in progress sees it (as over a list)."""
         self.extend(values)
 
     @property
@@ -96,14 +99,10 @@ class IntColumn:
 
     def append(self, value: int) -> None:
         """Add ``value`` at the end."""
-        value = operator.index(value)
-        self._fit(value, value, 1)
-        self._data[self._len] = value
-        self._len += 1
-        self._version += 1
+        self.extend_ints([operator.index(value)])
 
     def extend(self, values: Iterable[int]) -> None:
-        """Add every value at the end."""
+        """Add every value at the end (all or none: a value that is not an integer or too big adds none)."""
         self.extend_ints([operator.index(v) for v in values])
 
     def extend_ints(self, items: Sequence[int]) -> None:
@@ -113,61 +112,22 @@ class IntColumn:
         self._fit(min(items), max(items), len(items))
         self._data[self._len : self._len + len(items)] = items
         self._len += len(items)
-        self._version += 1
 
-    def insert(self, index: int, value: int) -> None:
-        """Insert ``value`` before ``index`` (like ``list.insert``, out-of-range indexes clamp)."""
-        value = operator.index(value)
-        i = operator.index(index)
-        i = max(0, min(self._len, i + self._len if i < 0 else i))
-        self._fit(value, value, 1)
-        data = self._data
-        data[i + 1 : self._len + 1] = data[i : self._len].copy()
-        data[i] = value
-        self._len += 1
-        self._version += 1
-
-    def _index(self, index: int) -> int:
+    def __getitem__(self, index: int) -> int:
         i = operator.index(index)
         if i < 0:
             i += self._len
         if not 0 <= i < self._len:
             raise IndexError("IntColumn index out of range")
-        return i
-
-    def __getitem__(self, index: int) -> int:
-        return int(self._data[self._index(index)])
-
-    def __setitem__(self, index: int, value: int) -> None:
-        i = self._index(index)
-        value = operator.index(value)
-        self._fit(value, value, 0)
-        self._data[i] = value
-        self._version += 1
-
-    def __delitem__(self, index: int | slice) -> None:
-        if isinstance(index, slice):
-            keep = np.ones(self._len, dtype=bool)
-            keep[index] = False
-            kept = self.view()[keep]
-            self._data[: len(kept)] = kept
-            self._len = len(kept)
-            self._version += 1
-            return
-        i = self._index(index)
-        self._data[i : self._len - 1] = self._data[i + 1 : self._len].copy()
-        self._len -= 1
-        self._version += 1
+        return int(self._data[i])
 
     def __iter__(self) -> Iterator[int]:
+        # a block at a time, so that values appended meanwhile are seen (as over a list)
         i = 0
-        while i < self._len:  # a block at a time; re-read from ``i`` after a change, as a list would
-            version = self._version
-            for value in self._data[i : min(i + _ITER_BLOCK, self._len)].tolist():
-                yield value
-                i += 1
-                if self._version != version:
-                    break
+        while i < self._len:
+            block = self._data[i : min(i + _ITER_BLOCK, self._len)].tolist()
+            yield from block
+            i += len(block)
 
     def permute(self, order: np.ndarray[Any, Any]) -> None:
         """Reorder in place: value ``i`` becomes the value at ``order[i]`` (``order`` covers every value).
@@ -175,7 +135,6 @@ class IntColumn:
         A 64-bit column is moved as two planes of 32-bit halves, one after the other, so the temporary
         copy is half the column's size.
         """
-        self._version += 1
         view = self.view()
         if view.dtype.itemsize == 8:
             planes = view.view(np.int32).reshape(-1, 2)
@@ -185,12 +144,23 @@ class IntColumn:
         else:
             view[:] = view[order]
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, IntColumn):
-            return self._len == other._len and bool(np.array_equal(self.view(), other.view()))
-        return NotImplemented
+    def move_to(self, slots: np.ndarray[Any, Any], offset: int, scratch: np.ndarray[Any, Any]) -> None:
+        """Reorder in place: value ``i`` moves to slot ``slots[i] - offset`` (those slots cover every value).
 
-    __hash__ = None  # type: ignore[assignment]
+        ``scratch`` is a byte buffer of at least 4 bytes per value, which the caller can share between
+        columns: no other temporary is larger than a block. A 64-bit column is moved as two planes of
+        32-bit halves, one after the other.
+        """
+        view = self.view()
+        planes = view.view(np.int32).reshape(-1, 2) if view.dtype.itemsize == 8 else view.reshape(-1, 1)
+        for half in range(planes.shape[1]):
+            plane = planes[:, half]
+            moved = scratch[: plane.nbytes].view(plane.dtype)
+            for start in range(0, len(plane), _MOVE_BLOCK):
+                stop = start + _MOVE_BLOCK
+                block = slots[start:stop]
+                moved[block.astype(np.int64) - offset if offset else block] = plane[start:stop]
+            plane[:] = moved
 
     def __repr__(self) -> str:
         return f"IntColumn({self._data.dtype.name}, {self.view().tolist()!r})"

@@ -12,7 +12,7 @@ Every input row ends in exactly one :class:`RowOutcome`: created (with its HubSp
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableSequence, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -189,8 +189,9 @@ class LoadResult:
     """Everything one load did, row by row and batch by batch."""
 
     object_type: str
-    rows: MutableSequence[RowOutcome] = field(default_factory=RowOutcomes)
-    """One outcome per input row (a :class:`RowOutcomes` when built by the loader; any list works)."""
+    rows: RowOutcomes = field(default_factory=RowOutcomes)
+    """One outcome per input row, stored column by column; a list of :class:`RowOutcome` given or assigned
+    here is stored as a :class:`RowOutcomes`."""
     batches: list[BatchRecord] = field(default_factory=list)
     started: datetime | None = None
     finished: datetime | None = None
@@ -202,11 +203,14 @@ class LoadResult:
     stopped: str | None = None
     """Why the load stopped part-way (the one-line message of the ``LoadAborted`` raised), else ``None``."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "rows" and not isinstance(value, RowOutcomes):  # e.g. a list built by hand
+            value = RowOutcomes(value)
+        super().__setattr__(name, value)
+
     def count(self, status: str) -> int:
         """Count the rows with the given status."""
-        if isinstance(self.rows, RowOutcomes):
-            return self.rows.status_count(status)
-        return sum(1 for row in self.rows if row.status == status)
+        return self.rows.status_count(status)
 
     @property
     def rows_total(self) -> int:
@@ -231,16 +235,12 @@ class LoadResult:
     @property
     def failed_rows(self) -> list[RowOutcome]:
         """The failed rows, in input order."""
-        if isinstance(self.rows, RowOutcomes):
-            return sorted(self.rows.with_status(FAILED), key=lambda r: r.position)
-        return sorted((r for r in self.rows if r.status == FAILED), key=lambda r: r.position)
+        return sorted(self.rows.with_status(FAILED), key=lambda r: r.position)
 
     @property
     def id_map(self) -> dict[str, str]:
         """Warehouse key → HubSpot id for every row that has one (created, reconciled or skipped)."""
-        if isinstance(self.rows, RowOutcomes):
-            return dict(self.rows.key_ids())
-        return {r.key: r.hubspot_id for r in self.rows if r.hubspot_id is not None}
+        return dict(self.rows.key_ids())
 
     @property
     def requests(self) -> int:

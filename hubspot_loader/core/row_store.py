@@ -1,13 +1,28 @@
-"""A load's per-row results stored column by column: :class:`RowOutcomes` (re-exported by ``model``)."""
+"""A load's per-row results stored column by column: :class:`RowOutcomes` (re-exported by ``model``).
+
+The store is append-only and holds exactly what a load and its readers need:
+
+- *writing*: :meth:`RowOutcomes.reserve`, :meth:`~RowOutcomes.append`, :meth:`~RowOutcomes.extend`, and
+  :meth:`~RowOutcomes.sort_by_position` once the load is done (batches finish out of order);
+- *reading without building a row object*: ``len``, :meth:`~RowOutcomes.status_count`,
+  :meth:`~RowOutcomes.status_counts`, :meth:`~RowOutcomes.positions`, :meth:`~RowOutcomes.key_ids` and
+  :meth:`~RowOutcomes.to_frame`;
+- *reading rows*: iteration, ``rows[i]`` and :meth:`~RowOutcomes.with_status`, each :class:`RowOutcome`
+  rebuilt on access and equal to the one stored.
+
+No row is replaced, inserted or deleted.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableSequence
+import copy
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
-from operator import itemgetter
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from hubspot_loader.core.columns import IntColumn
 from hubspot_loader.core.rows import RowError, RowOutcome, decimal_int
@@ -18,7 +33,26 @@ _NO_ERROR = -1
 _TRACE_NONE, _TRACE_KEY, _TRACE_ROW, _TRACE_TEXT = 0, 1, 2, 3
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _BLOCK = 4096
-"""Rows rebuilt at a time when iterating."""
+"""Rows encoded or rebuilt at a time."""
+
+FRAME_COLUMNS = (
+    "key",
+    "position",
+    "status",
+    "hubspot_id",
+    "category",
+    "code",
+    "property",
+    "message",
+    "http_status",
+    "trace_id",
+    "batch_index",
+)
+"""Columns of :meth:`RowOutcomes.to_frame`, in order: the row, then its error's fields, then where it went."""
+
+_Encoded = tuple[int, object, int, int, int, object, int, object, int, int]
+"""One row as stored: key code, key text, position, status code, id code, id text, trace code, trace
+text, error code, batch code (the texts are ``None`` unless the code says a text is kept)."""
 
 
 def _batch_code(batch: int | None) -> int:
@@ -29,54 +63,52 @@ def _batch_code(batch: int | None) -> int:
 
 
 def _in_int64(value: int, what: str) -> int:
-    value = value.__index__()
+    value = operator.index(value)
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise OverflowError(f"{what} {value} does not fit a signed 64-bit integer")
     return value
 
 
-def _distinct_range_order(positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
-    """Return the sorting order of ``positions`` if they are ``lo, lo + 1, ..., lo + n - 1`` in any order.
+def _is_distinct_range(positions: np.ndarray[Any, Any]) -> bool:
+    """Whether ``positions`` are ``lo, lo + 1, ..., lo + n - 1`` in some order (a load's rows always are).
 
-    A load's rows are exactly that. The order is then the inverse permutation, written in one ``int32``
-    array block by block (no ``argsort`` and its 64-bit result). ``None`` when the positions are not
-    such a range (a gap or a repeat), or too many for ``int32``.
+    Checked with one byte per row, a block at a time.
     """
     n = len(positions)
     lo, hi = int(positions.min()), int(positions.max())
-    if hi - lo + 1 != n or n > np.iinfo(np.int32).max:
-        return None
-    order = np.full(n, -1, dtype=np.int32)
+    if hi - lo + 1 != n:
+        return False
+    seen = np.zeros(n, dtype=bool)
     for start in range(0, n, 65_536):
-        block = positions[start : start + 65_536]
-        order[block.astype(np.int64) - lo] = np.arange(start, start + len(block), dtype=np.int32)
-    if int(order.min()) < 0:  # a slot nobody filled: some position repeats
-        return None
-    return order
+        seen[positions[start : start + 65_536].astype(np.int64) - lo] = True
+    return bool(seen.all())  # n distinct slots of n values: no position repeats
 
 
-class RowOutcomes(MutableSequence[RowOutcome]):
-    """A list of :class:`RowOutcome` stored column by column, for loads of millions of rows.
+def _objects(table: list[Any], codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``table[code]`` for each code, ``None`` for code -1, as an object array (the objects are shared)."""
+    lookup = np.empty(len(table) + 1, dtype=object)
+    for i, value in enumerate(table):  # one by one: a value that is a sequence stays one object
+        lookup[i] = value
+    return lookup[codes]  # -1 reads the last slot, left None
 
-    It behaves as a list of :class:`RowOutcome` (indexing, slicing, iteration, ``len``, ``append``,
-    ``extend``, ``sort``, ``==`` with a list, ``+``); each item is rebuilt on access, equal to the one
-    stored. A row costs about 20 bytes instead of a few hundred for the objects: positions, batch
-    indexes, and keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are
-    integers in :class:`~hubspot_loader.core.columns.IntColumn` columns, each as narrow as its values allow;
-    statuses are small codes; equal errors are stored once; a trace id that repeats the key or is
+
+class RowOutcomes:
+    """An append-only store of :class:`RowOutcome`, column by column, for loads of millions of rows.
+
+    A row costs about 20 bytes instead of a few hundred for the objects: positions, batch indexes, and
+    keys and HubSpot ids that are plain decimal numbers (see :func:`decimal_int`) are integers in
+    :class:`~hubspot_loader.core.columns.IntColumn` columns, each as narrow as its values allow; statuses
+    are small codes; equal errors are stored once; a trace id that repeats the key or is
     ``row-{position}`` is not stored at all. Anything else (a text key, a non-numeric id, another trace
     id) is kept as it is, in a column created on first use. :meth:`reserve` makes room for a known
     number of rows up front, so that the columns are never reallocated while they fill.
+
+    It compares equal to a list (or another store) of the same rows in the same order.
     """
 
     def __init__(self, rows: Iterable[RowOutcome] = ()) -> None:
-        self._version = 0
-        """Bumped by every change, so that an iteration in progress sees it (as over a list)."""
-        self._reset()
-        self.extend(rows)
-
-    def _reset(self) -> None:
-        self._version += 1
+        self._sorts = 0
+        """Counts the sorts, so that an iteration in progress sees one (as over a list)."""
         self._keys = IntColumn()
         self._key_text: list[object] | None = None
         self._positions = IntColumn()
@@ -91,6 +123,11 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         self._status_codes: dict[str, int] = {}
         self._error_table: list[RowError] = []
         self._error_codes: dict[RowError, int] = {}
+        self.extend(rows)
+
+    def _int_columns(self) -> tuple[IntColumn, ...]:
+        """Return the integer columns, in the order of an encoded row's integer fields."""
+        return (self._keys, self._positions, self._status, self._ids, self._trace, self._errors, self._batch)
 
     def reserve(self, rows: int) -> None:
         """Make room for ``rows`` rows in all: appending up to that many never moves a column.
@@ -100,12 +137,64 @@ class RowOutcomes(MutableSequence[RowOutcome]):
         for column in self._int_columns():
             column.reserve(rows)
 
-    def _int_columns(self) -> tuple[IntColumn, ...]:
-        return (self._keys, self._positions, self._status, self._ids, self._trace, self._errors, self._batch)
+    # ------------------------------------------------------------------ writing
 
-    # ------------------------------------------------------------------ encoding
+    def append(self, row: RowOutcome) -> None:
+        """Add ``row`` at the end."""
+        self._store([self._encode(row)])
 
-    def _encode(self, row: RowOutcome) -> tuple[Any, ...]:
+    def extend(self, rows: Iterable[RowOutcome]) -> None:
+        """Add every row at the end, stored a block of rows at a time.
+
+        As with a list, the rows before one that is not a :class:`RowOutcome` (or before an error raised
+        by ``rows`` itself) are added.
+        """
+        encoded: list[_Encoded] = []
+        try:
+            for row in list(rows) if rows is self else rows:
+                encoded.append(self._encode(row))
+                if len(encoded) == _BLOCK:
+                    self._store(encoded)
+                    encoded = []
+        finally:
+            if encoded:
+                self._store(encoded)
+
+    def sort_by_position(self) -> None:
+        """Sort in place by position, stably (the rows of equal positions keep their order).
+
+        When the positions are a range (a load's rows), every row moves straight to its slot: the only
+        temporaries are one scratch buffer of 4 bytes per row shared by the integer columns and, for a
+        text column, its new list. Otherwise a stable ``argsort`` gives the order.
+        """
+        positions = self._positions.view()
+        if len(positions) < 2 or bool(np.all(positions[1:] >= positions[:-1])):
+            return
+        self._sorts += 1
+        if not _is_distinct_range(positions):
+            order = np.argsort(positions, kind="stable")
+            for column in self._int_columns():
+                column.permute(order)
+            self._reorder_texts(lambda texts: [texts[i] for i in order.tolist()])
+            return
+        lo = int(positions.min())
+        scratch = np.empty(4 * len(positions), dtype=np.uint8)
+        for column in self._int_columns():
+            if column is not self._positions:  # moved last: it says where every row goes
+                column.move_to(positions, lo, scratch)
+        del scratch
+        self._reorder_texts(lambda texts: _moved(texts, positions, lo))
+        for start in range(0, len(positions), 65_536):  # now simply lo, lo + 1, ...
+            stop = min(start + 65_536, len(positions))
+            positions[start:stop] = np.arange(lo + start, lo + stop, dtype=positions.dtype)
+
+    def _reorder_texts(self, reorder: Callable[[list[object]], list[object]]) -> None:
+        for attr in ("_key_text", "_id_text", "_trace_text"):
+            texts = getattr(self, attr)
+            if texts is not None:
+                setattr(self, attr, reorder(texts))
+
+    def _encode(self, row: RowOutcome) -> _Encoded:
         if not isinstance(row, RowOutcome):
             raise TypeError(f"RowOutcomes holds RowOutcome objects, not {type(row).__name__}")
         position = _in_int64(row.position, "position")
@@ -122,36 +211,19 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             status = len(self._status_table)
             self._status_table.append(row.status)
             self._status_codes[row.status] = status
-        hid = row.hubspot_id
-        id_text: object = None
-        if hid is None:
-            id_code = _ID_NONE
-        else:
-            number = decimal_int(hid)
-            id_code, id_text = (_ID_TEXT, hid) if number is None else (number, None)
-        trace = row.trace_id
-        trace_text: object = None
-        if trace is None:
-            trace_code = _TRACE_NONE
-        elif trace is row.key or trace == row.key:
-            trace_code = _TRACE_KEY
-        elif type(trace) is str and trace == f"row-{position}":
-            trace_code = _TRACE_ROW
-        else:
-            trace_code, trace_text = _TRACE_TEXT, trace
+        id_code, id_text = self._id_code(row.hubspot_id)
+        trace_code, trace_text = _trace_code(row, position)
         error = self._error_code(row.error)
         return (
-            key_code,
-            key_text,
-            position,
-            status,
-            id_code,
-            id_text,
-            trace_code,
-            trace_text,
-            error,
-            batch_code,
+            key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch_code
         )
+
+    @staticmethod
+    def _id_code(hubspot_id: str | None) -> tuple[int, object]:
+        if hubspot_id is None:
+            return _ID_NONE, None
+        number = decimal_int(hubspot_id)
+        return (_ID_TEXT, hubspot_id) if number is None else (number, None)
 
     def _error_code(self, error: RowError | None) -> int:
         if error is None:
@@ -167,59 +239,56 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             self._error_codes[error] = code
         return code
 
-    def _make(
-        self,
-        key_code: int,
-        key_text: object,
-        position: int,
-        status: int,
-        id_code: int,
-        id_text: object,
-        trace_code: int,
-        trace_text: object,
-        error_code: int,
-        batch_code: int,
-    ) -> RowOutcome:
-        key: Any = str(key_code) if key_code >= 0 else key_text
-        if id_code >= 0:
-            hid: Any = str(id_code)
-        else:
-            hid = None if id_code == _ID_NONE else id_text
-        if trace_code == _TRACE_KEY:
-            trace: Any = key
-        elif trace_code == _TRACE_NONE:
-            trace = None
-        elif trace_code == _TRACE_ROW:
-            trace = f"row-{position}"
-        else:
-            trace = trace_text
-        batch = None if batch_code == 0 else batch_code - 1 if batch_code > 0 else batch_code
-        return RowOutcome(
-            key=key,
-            position=position,
-            status=self._status_table[status],
-            hubspot_id=hid,
-            error=None if error_code == _NO_ERROR else self._error_table[error_code],
-            trace_id=trace,
-            batch_index=batch,
-        )
+    def _store(self, encoded: list[_Encoded]) -> None:
+        """Add encoded rows to every column (the text columns first: they are created at ``len(self)``)."""
+        fields = list(zip(*encoded, strict=True))
+        for attr, texts in (("_key_text", fields[1]), ("_id_text", fields[5]), ("_trace_text", fields[7])):
+            column = getattr(self, attr)
+            if column is None:
+                if all(text is None for text in texts):
+                    continue
+                column = [None] * len(self)
+                setattr(self, attr, column)
+            column.extend(texts)
+        integers = (fields[0], fields[2], fields[3], fields[4], fields[6], fields[8], fields[9])
+        for column, values in zip(self._int_columns(), integers, strict=True):
+            column.extend_ints(values)
 
-    def _row(self, i: int) -> RowOutcome:
-        return self._make(
-            self._keys[i],
-            None if self._key_text is None else self._key_text[i],
-            self._positions[i],
-            self._status[i],
-            self._ids[i],
-            None if self._id_text is None else self._id_text[i],
-            self._trace[i],
-            None if self._trace_text is None else self._trace_text[i],
-            self._errors[i],
-            self._batch[i],
-        )
+    # ------------------------------------------------------------------ reading rows
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, index: int) -> RowOutcome:
+        """Return the row at ``index`` (negative counts from the end)."""
+        n = len(self)
+        i = operator.index(index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("RowOutcomes index out of range")
+        return self._block(i, i + 1)[0]
+
+    def __iter__(self) -> Iterator[RowOutcome]:
+        i = 0
+        while i < len(self):  # a block at a time: rows appended meanwhile are seen, as over a list
+            sorts = self._sorts
+            for row in self._block(i, min(i + _BLOCK, len(self))):
+                yield row
+                i += 1
+                if self._sorts != sorts:  # sorted meanwhile: go on from ``i`` in the new order
+                    break
+
+    def with_status(self, status: str) -> list[RowOutcome]:
+        """Return the rows that have ``status``, in order (only those rows are rebuilt)."""
+        code = self._status_codes.get(status)
+        if code is None or not len(self):
+            return []
+        return [self[i] for i in np.flatnonzero(self._status.view() == code).tolist()]
 
     def _block(self, start: int, stop: int) -> list[RowOutcome]:
         """Rows ``start`` to ``stop``, each column read once as a list."""
+
         def ints(column: IntColumn) -> list[int]:
             return list(column.view()[start:stop].tolist())
 
@@ -242,224 +311,32 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             )
         )
 
-    def _text_columns(self) -> list[list[object]]:
-        return [c for c in (self._key_text, self._id_text, self._trace_text) if c is not None]
-
-    def _texts(self, key_text: object, id_text: object, trace_text: object) -> None:
-        """Create the text columns on first use (``None`` for every earlier row)."""
-        if key_text is not None and self._key_text is None:
-            self._key_text = [None] * len(self)
-        if id_text is not None and self._id_text is None:
-            self._id_text = [None] * len(self)
-        if trace_text is not None and self._trace_text is None:
-            self._trace_text = [None] * len(self)
-
-    def _pairs(self, encoded: tuple[Any, ...]) -> list[tuple[Any, Any]]:
-        """Each column paired with ``encoded``'s value for it."""
+    def _make(self, *encoded: Any) -> RowOutcome:
         key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch = encoded
-        self._texts(key_text, id_text, trace_text)
-        pairs: list[tuple[Any, Any]] = [
-            (self._keys, key_code),
-            (self._positions, position),
-            (self._status, status),
-            (self._ids, id_code),
-            (self._trace, trace_code),
-            (self._errors, error),
-            (self._batch, batch),
-        ]
-        for column, value in (
-            (self._key_text, key_text),
-            (self._id_text, id_text),
-            (self._trace_text, trace_text),
-        ):
-            if column is not None:
-                pairs.append((column, value))
-        return pairs
-
-    # ------------------------------------------------------------------ list behaviour
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    @overload
-    def __getitem__(self, index: int) -> RowOutcome: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> RowOutcomes: ...
-
-    def __getitem__(self, index: int | slice) -> RowOutcome | RowOutcomes:
-        if isinstance(index, slice):
-            return RowOutcomes(self._row(i) for i in range(*index.indices(len(self))))
-        n = len(self)
-        i = index.__index__()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("RowOutcomes index out of range")
-        return self._row(i)
-
-    def __iter__(self) -> Iterator[RowOutcome]:
-        i = 0
-        while i < len(self):  # a block at a time; rebuilt from ``i`` after a change, as a list would
-            version = self._version
-            for row in self._block(i, min(i + _BLOCK, len(self))):
-                yield row
-                i += 1
-                if self._version != version:
-                    break
-
-    @overload
-    def __setitem__(self, index: int, value: RowOutcome) -> None: ...
-
-    @overload
-    def __setitem__(self, index: slice, value: Iterable[RowOutcome]) -> None: ...
-
-    def __setitem__(self, index: int | slice, value: Any) -> None:
-        if isinstance(index, slice):
-            items = list(self)
-            items[index] = list(value)
-            self._reset()
-            self.extend(items)
-            return
-        n = len(self)
-        i = index.__index__()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("RowOutcomes assignment index out of range")
-        for column, item in self._pairs(self._encode(value)):
-            column[i] = item
-        self._version += 1
-
-    def __delitem__(self, index: int | slice) -> None:
-        if not isinstance(index, slice):
-            n = len(self)
-            i = index.__index__()
-            if not -n <= i < n:
-                raise IndexError("RowOutcomes assignment index out of range")
-        for column in self._int_columns():
-            del column[index]
-        for texts in self._text_columns():
-            del texts[index]
-        self._version += 1
-
-    def insert(self, index: int, value: RowOutcome) -> None:
-        """Insert ``value`` before ``index`` (like ``list.insert``)."""
-        for column, item in self._pairs(self._encode(value)):
-            column.insert(index, item)
-        self._version += 1
-
-    def append(self, value: RowOutcome) -> None:
-        """Add ``value`` at the end (like ``list.append``)."""
-        for column, item in self._pairs(self._encode(value)):
-            column.append(item)
-        self._version += 1
-
-    def extend(self, values: Iterable[RowOutcome]) -> None:
-        """Add every value at the end (like ``list.extend``), stored a block of rows at a time.
-
-        As with a list, the values before one that is not a :class:`RowOutcome` (or before an error
-        raised by ``values`` itself) are added.
-        """
-        encoded: list[tuple[Any, ...]] = []
-        try:
-            for value in list(values) if values is self else values:
-                encoded.append(self._encode(value))
-                if len(encoded) == _BLOCK:
-                    self._store(encoded)
-                    encoded = []
-        finally:
-            if encoded:
-                self._store(encoded)
-
-    def _store(self, encoded: list[tuple[Any, ...]]) -> None:
-        self._version += 1
-        columns = list(zip(*encoded, strict=True))
-        key_text, id_text, trace_text = columns[1], columns[5], columns[7]
-        self._texts(
-            next((t for t in key_text if t is not None), None),
-            next((t for t in id_text if t is not None), None),
-            next((t for t in trace_text if t is not None), None),
+        key: Any = str(key_code) if key_code >= 0 else key_text
+        if id_code >= 0:
+            hubspot_id: Any = str(id_code)
+        else:
+            hubspot_id = None if id_code == _ID_NONE else id_text
+        if trace_code == _TRACE_KEY:
+            trace: Any = key
+        elif trace_code == _TRACE_NONE:
+            trace = None
+        elif trace_code == _TRACE_ROW:
+            trace = f"row-{position}"
+        else:
+            trace = trace_text
+        return RowOutcome(
+            key=key,
+            position=position,
+            status=self._status_table[status],
+            hubspot_id=hubspot_id,
+            error=None if error == _NO_ERROR else self._error_table[error],
+            trace_id=trace,
+            batch_index=None if batch == 0 else batch - 1 if batch > 0 else batch,
         )
-        for column, values in zip(self._int_columns(), itemgetter(0, 2, 3, 4, 6, 8, 9)(columns), strict=True):
-            column.extend_ints(values)
-        for texts, values in (
-            (self._key_text, key_text),
-            (self._id_text, id_text),
-            (self._trace_text, trace_text),
-        ):
-            if texts is not None:
-                texts.extend(values)
 
-    def clear(self) -> None:
-        """Remove every row."""
-        self._reset()
-
-    def copy(self) -> RowOutcomes:
-        """Return a shallow copy (like ``list.copy``)."""
-        out = RowOutcomes()
-        out.reserve(len(self))
-        out.extend(self)
-        return out
-
-    __copy__ = copy
-
-    def reverse(self) -> None:
-        """Reverse in place (like ``list.reverse``)."""
-        self._permute(np.arange(len(self) - 1, -1, -1, dtype=np.intp))
-
-    def sort(self, *, key: Callable[[RowOutcome], Any] | None = None, reverse: bool = False) -> None:
-        """Sort in place, stably, like ``list.sort``."""
-        if key is None:
-            if len(self) > 1:  # RowOutcome defines no order, so a list raises the same
-                raise TypeError("'<' not supported between instances of 'RowOutcome' and 'RowOutcome'")
-            return
-        keys = [key(row) for row in self]
-        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
-        self._permute(np.asarray(order, dtype=np.intp))
-
-    def sort_by_position(self) -> None:
-        """Sort in place by position, stably (same result as ``sort(key=lambda r: r.position)``)."""
-        positions = self._positions.view()
-        if len(positions) < 2 or bool(np.all(positions[1:] >= positions[:-1])):
-            return
-        order = _distinct_range_order(positions)
-        if order is None:
-            order = np.argsort(positions, kind="stable")
-            if len(order) <= np.iinfo(np.int32).max:  # half the memory while the columns are permuted
-                order = order.astype(np.int32)
-        del positions
-        self._permute(order)
-
-    def _permute(self, order: np.ndarray[Any, Any]) -> None:
-        """Reorder every column in place (row ``i`` becomes the row at ``order[i]``)."""
-        self._version += 1
-        for column in self._int_columns():
-            column.permute(order)
-        for objects in self._text_columns():
-            objects[:] = np.fromiter(objects, dtype=object, count=len(objects))[order].tolist()
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, RowOutcomes)):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __add__(self, other: Iterable[RowOutcome]) -> RowOutcomes:
-        out = self.copy()
-        out.extend(other)
-        return out
-
-    def __radd__(self, other: Iterable[RowOutcome]) -> RowOutcomes:
-        out = RowOutcomes(other)
-        out.extend(self)
-        return out
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
-    # ------------------------------------------------------------------ column access (no objects built)
+    # ------------------------------------------------------------------ reading columns (no row objects)
 
     def status_count(self, status: str) -> int:
         """How many rows have ``status``."""
@@ -468,12 +345,12 @@ class RowOutcomes(MutableSequence[RowOutcome]):
             return 0
         return int(np.count_nonzero(self._status.view() == code))
 
-    def with_status(self, status: str) -> list[RowOutcome]:
-        """Return the rows that have ``status``, in order (only those rows are rebuilt)."""
-        code = self._status_codes.get(status)
-        if code is None or not len(self):
-            return []
-        return [self._row(i) for i in np.flatnonzero(self._status.view() == code).tolist()]
+    def status_counts(self) -> dict[str, int]:
+        """How many rows have each status, for the statuses that occur (in order of first appearance)."""
+        if not len(self):
+            return {}
+        counts = np.bincount(self._status.view(), minlength=len(self._status_table))
+        return {status: int(n) for status, n in zip(self._status_table, counts.tolist(), strict=True) if n}
 
     def positions(self) -> Iterator[int]:
         """Every row's position, in order."""
@@ -494,3 +371,90 @@ class RowOutcomes(MutableSequence[RowOutcome]):
                     key = None if self._key_text is None else self._key_text[start + i]
                 hid = str(id_code) if id_code >= 0 else self._id_text[start + i]  # type: ignore[index]
                 yield key, hid  # type: ignore[misc]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One line per row, in order, with the columns of :data:`FRAME_COLUMNS`, built from the columns.
+
+        ``position`` is ``int64``; ``http_status`` and ``batch_index`` are nullable ``Int64``; the other
+        columns hold strings or ``None`` (``category`` ... ``message`` are ``None`` for a row without an
+        error). No :class:`RowOutcome` is made.
+        """
+        errors, error_codes = self._error_table, self._errors.view().astype(np.intp)
+        batch = self._batch.view().astype(np.int64)
+        keys = _texts_or_numbers(self._keys.view(), self._key_text)
+        data: dict[str, Any] = {
+            "key": keys,
+            "position": self._positions.view().astype(np.int64),
+            "status": _objects(self._status_table, self._status.view().astype(np.intp)),
+            "hubspot_id": _texts_or_numbers(self._ids.view(), self._id_text),
+            "category": _objects([e.category for e in errors], error_codes),
+            "code": _objects([e.code for e in errors], error_codes),
+            "property": _objects([e.property for e in errors], error_codes),
+            "message": _objects([e.message for e in errors], error_codes),
+            "http_status": pd.array(_objects([e.http_status for e in errors], error_codes), dtype="Int64"),
+            "trace_id": self._trace_ids(keys),
+            "batch_index": pd.arrays.IntegerArray(np.where(batch > 0, batch - 1, batch), batch == 0),
+        }
+        return pd.DataFrame(data, columns=list(FRAME_COLUMNS), index=pd.RangeIndex(len(self)))
+
+    def _trace_ids(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Return the trace id column, given the key column (a trace id that repeats the key is that key)."""
+        codes = self._trace.view()
+        out = np.full(len(codes), None, dtype=object)
+        same = codes == _TRACE_KEY
+        out[same] = keys[same]
+        by_position = np.flatnonzero(codes == _TRACE_ROW)
+        out[by_position] = [f"row-{p}" for p in self._positions.view()[by_position].tolist()]
+        if self._trace_text is not None:
+            kept = codes == _TRACE_TEXT
+            out[kept] = np.fromiter(self._trace_text, dtype=object, count=len(codes))[kept]
+        return out
+
+    # ------------------------------------------------------------------ comparison and display
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, RowOutcomes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> RowOutcomes:
+        """Return an independent copy (a shallow one would share the columns that appends grow)."""
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{status}={n}" for status, n in self.status_counts().items())
+        return f"RowOutcomes({len(self)} rows{': ' if counts else ''}{counts})"
+
+
+def _moved(texts: list[object], slots: np.ndarray[Any, Any], offset: int) -> list[object]:
+    """``texts`` with item ``i`` moved to index ``slots[i] - offset``."""
+    out: list[object] = [None] * len(texts)
+    for start in range(0, len(texts), 65_536):
+        block = (slots[start : start + 65_536].astype(np.int64) - offset).tolist()
+        for index, text in zip(block, texts[start : start + 65_536], strict=True):
+            out[index] = text
+    return out
+
+
+def _trace_code(row: RowOutcome, position: int) -> tuple[int, object]:
+    trace = row.trace_id
+    if trace is None:
+        return _TRACE_NONE, None
+    if trace is row.key or trace == row.key:
+        return _TRACE_KEY, None
+    if type(trace) is str and trace == f"row-{position}":
+        return _TRACE_ROW, None
+    return _TRACE_TEXT, trace
+
+
+def _texts_or_numbers(codes: np.ndarray[Any, Any], texts: list[object] | None) -> np.ndarray[Any, Any]:
+    """Return a key or id column as strings: ``str(code)`` for a number, else the kept text or ``None``."""
+    out = np.full(len(codes), None, dtype=object)
+    numeric = codes >= 0
+    out[numeric] = [str(c) for c in codes[numeric].tolist()]
+    if texts is not None:
+        kept = codes == _ID_TEXT
+        out[kept] = np.fromiter(texts, dtype=object, count=len(codes))[kept]
+    return out

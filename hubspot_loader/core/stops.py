@@ -35,7 +35,6 @@ from hubspot_loader.core.model import (
     PreparedInput,
     RowError,
     RowOutcome,
-    RowOutcomes,
 )
 from hubspot_loader.errors import (
     HubSpotAuthenticationError,
@@ -193,8 +192,7 @@ def aborted(
             )
         )
     error = RowError(category=NOT_SENT, message=f"not sent: {message}")
-    rows = result.rows
-    seen = set(rows.positions()) if isinstance(rows, RowOutcomes) else {r.position for r in rows}
+    seen = set(result.rows.positions())
     if len(seen) < len(df):
         keys = _keys(df, key_column)
         for position in range(len(df)):

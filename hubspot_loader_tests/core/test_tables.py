@@ -11,7 +11,16 @@ from hubspot_loader.core.model import (
     RowError,
     RowOutcome,
 )
-from hubspot_loader.core.tables import batch_table_rows, failed_rows_table, outcomes_frame
+from hubspot_loader.core.tables import (
+    BATCH_COLUMNS,
+    BATCH_SUMMARY_COLUMNS,
+    BATCH_TIME_COLUMNS,
+    batch_summary_rows,
+    batch_table_rows,
+    batch_time_rows,
+    failed_rows_table,
+    outcomes_frame,
+)
 
 T0 = datetime(2026, 11, 28, 15, 16, 36, tzinfo=timezone.utc)
 
@@ -27,7 +36,7 @@ def result() -> LoadResult:
             RowOutcome("k3", 3, SKIPPED, hubspot_id="99"),
         ],
         batches=[
-            BatchRecord(1, rows=1, error="timeout"),
+            BatchRecord(1, rows=1, error="timeout", requests=3, retries=2, duration_s=12.34567),
             BatchRecord(
                 0,
                 rows=2,
@@ -39,6 +48,10 @@ def result() -> LoadResult:
                 created=1,
                 failed=1,
                 requests=2,
+                splits=1,
+                reconciled=1,
+                duration_s=0.25,
+                warnings=["resent without a unique property"],
             ),
         ],
     )
@@ -58,7 +71,12 @@ def test_batch_table_rows() -> None:
             "created": 1,
             "failed": 1,
             "requests": 2,
+            "retries": 0,
+            "splits": 1,
+            "reconciled": 1,
+            "seconds": 0.25,
             "errors": None,
+            "warnings": ["resent without a unique property"],
         },
         {
             "index": 1,
@@ -70,10 +88,34 @@ def test_batch_table_rows() -> None:
             "status": None,
             "created": 0,
             "failed": 0,
-            "requests": 0,
+            "requests": 3,
+            "retries": 2,
+            "splits": 0,
+            "reconciled": 0,
+            "seconds": 12.346,
             "errors": "timeout",
+            "warnings": [],
         },
     ]
+    assert all(tuple(row) == BATCH_COLUMNS for row in rows)
+
+
+def test_batch_summary_and_time_rows_are_short_and_times_stay_datetimes() -> None:
+    rows = batch_summary_rows(result())
+    assert rows == [
+        {"batch": 0, "rows": 2, "status": "COMPLETE", "created": 1, "failed": 1, "requests": 2,
+         "seconds": 0.25},
+        {"batch": 1, "rows": 1, "status": None, "created": 0, "failed": 0, "requests": 3,
+         "seconds": 12.346},
+    ]  # fmt: skip
+    assert all(tuple(row) == BATCH_SUMMARY_COLUMNS for row in rows)
+    assert set(BATCH_SUMMARY_COLUMNS) - {"batch"} < set(BATCH_COLUMNS)  # details keep every summary field
+    times = batch_time_rows(result())
+    assert times == [
+        {"batch": 0, "started_at": T0, "completed_at": T0},
+        {"batch": 1, "started_at": None, "completed_at": None},
+    ]
+    assert all(tuple(row) == BATCH_TIME_COLUMNS for row in times)
 
 
 def test_failed_rows_table() -> None:

@@ -1,0 +1,41 @@
+"""The load benchmark's memory run with text keys works end to end on a small frame (never measures speed)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import pytest
+
+from hubspot_loader.core.rows import decimal_int
+from hubspot_loader_tests.benchmarks.test_load_benchmark_harness import _load_module
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    return _load_module()
+
+
+def test_string_keys_are_unique_text_keys_that_are_not_numbers(bench: ModuleType) -> None:
+    memory = importlib.import_module("load_memory")  # the sibling module load_benchmark imports
+    frame = bench.make_frame(500, tag="t")
+    keyed = memory.with_string_keys(frame)
+    keys = keyed["id"].tolist()
+    assert len(set(keys)) == 500 and all(len(k) == 32 and decimal_int(k) is None for k in keys)
+    assert keyed.drop(columns="id").equals(frame.drop(columns="id"))
+    assert frame["id"].tolist() == list(range(500))  # the workload frame itself is not changed
+
+
+@pytest.mark.parametrize("keys", ["int", "string"])
+def test_memory_run_loads_every_row_with_either_key_kind(bench: ModuleType, keys: str) -> None:
+    rss = bench.run_load_rss(1_200, keys=keys)
+    assert rss["keys"] == keys and rss["columns"] == 12
+    assert rss["rows"] == rss["created"] == rss["stored"] == 1_200
+    assert rss["peak_rss_bytes"] >= rss["rss_at_start_bytes"] > 0 and rss["frame_bytes"] > 0
+    verdicts = bench.verdicts({"load_rss": rss})
+    assert set(verdicts) == {
+        "load_peak_rss_vs_frame",
+        "load_peak_above_interpreter_vs_frame",
+        "load_growth_vs_frame",
+    }
+    assert f"{keys} keys" in bench.format_table({"load_rss": rss})

@@ -33,15 +33,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Start the demo's sandbox (http://127.0.0.1:8765/) and the Dagster UI (http://127.0.0.1:3000); Ctrl-C stops both.
+## Start the demo's sandbox (http://127.0.0.1:8765/) and the Dagster UI (http://127.0.0.1:3000, `dg dev` in the
+## example's dg project dbt_examples/); Ctrl-C stops both.
 ## The loads go to that sandbox unless HUBSPOT_TARGET=hubspot (then to HUBSPOT_ACCESS_TOKEN's real portal).
 dev: $(STAMP)
 	mkdir -p .demo/dagster_home
 	HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 $(BIN)/python dbt_examples/demo.py --print-target
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --serve-sandbox 8765 & sandbox=$$!; \
 	trap "kill $$sandbox" EXIT INT TERM; \
-	DAGSTER_HOME="$(CURDIR)/.demo/dagster_home" HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 \
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml
+	cd dbt_examples && DAGSTER_HOME="$(CURDIR)/.demo/dagster_home" HUBSPOT_SANDBOX_URL=http://127.0.0.1:8765 \
+	PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/dg" dev
 
 ## Browse what the demo loaded: the sandbox page at http://127.0.0.1:8765/ (Ctrl-C stops it).
 sandbox: $(STAMP)

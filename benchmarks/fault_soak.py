@@ -25,6 +25,7 @@ import pandas as pd
 from hubspot_loader.core.model import RECONCILED
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxConfig, run_sandbox
 from hubspot_loader.state.ledger import SQLiteLedger
@@ -98,10 +99,12 @@ def main() -> int:
         client = HubSpotClient(
             sandbox.token,
             base_url=sandbox.base_url,
-            timeout=(2.0, args.read_timeout),
-            max_in_flight=args.in_flight,
-            requests_per_10s=10_000,
-            retry=RETRY,
+            settings=ClientSettings(
+                timeout=(2.0, args.read_timeout),
+                max_in_flight=args.in_flight,
+                requests_per_10s=10_000,
+                retry=RETRY,
+            ),
         )
         spec = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
         started = time.monotonic()

@@ -1,13 +1,14 @@
 """The main job, end to end: ``make demo`` runs this file.
 
-It materializes every asset of ``definitions.py`` in one Dagster run (``dbt build`` of the DuckDB
-warehouse, then the HubSpot loads companies → contacts → deals) and prints what happened: objects
-created per type, associations, rows rejected with their reasons, and where to look next.
+It runs the example project's job ``warehouse_to_hubspot`` (``hubspot_example``, a ``dg`` project) in one
+Dagster run (``dbt build`` of the DuckDB warehouse, then the HubSpot loads companies → contacts → deals)
+and prints what happened: objects created per type, associations, rows rejected with their reasons, and
+where to look next.
 
 The loads go to the embedded sandbox persisted in ``.demo/sandbox.sqlite`` (running the demo again
 builds on it), even when ``HUBSPOT_ACCESS_TOKEN`` is exported: only ``HUBSPOT_TARGET=hubspot`` or
-``--target hubspot`` sends them to the real portal of that token (``load_target.py``). The first line
-printed says which target is used.
+``--target hubspot`` sends them to the real portal of that token (``hubspot_example/load_target.py``).
+The first line printed says which target is used.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load_target import SANDBOX, TARGET_ENV, TARGETS, Target, TargetError, choose_target, default_sandbox_db
+from hubspot_example.load_target import (
+    SANDBOX,
+    TARGET_ENV,
+    TARGETS,
+    Target,
+    TargetError,
+    choose_target,
+    default_sandbox_db,
+)
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -93,10 +102,10 @@ def summarize(
     result: dg.ExecuteInProcessResult, seconds: float, target: Target, *, out: Any = sys.stdout
 ) -> bool:
     """Print what the run did; return whether every load materialized."""
-    import definitions
+    from hubspot_example.target import SANDBOX_DB
 
     metadata = _load_metadata(result)
-    print(f"\nLoaded into {_where(target, definitions.SANDBOX_DB)} in {seconds:.1f} s\n", file=out)
+    print(f"\nLoaded into {_where(target, SANDBOX_DB)} in {seconds:.1f} s\n", file=out)
     print(f"{'object type':<12} {'rows':>6} {'created':>8} {'skipped':>8} {'failed':>7}", file=out)
     for name in LOADS:
         md = metadata.get(name)
@@ -129,7 +138,7 @@ def summarize(
             row = record.data
             code = f"{row.get('code')}: " if row.get("code") else ""
             print(f"  {row.get('key')}: {row.get('category')} {code}{row.get('message')}", file=out)
-    totals = _sandbox_totals(target, definitions.SANDBOX_DB)
+    totals = _sandbox_totals(target, SANDBOX_DB)
     if totals is not None:
         objects = ", ".join(f"{v} {k}" for k, v in sorted(totals["objects"].items()))
         links = ", ".join(f"{n} {pair}" for pair, n in totals["associations"].items()) or "none"
@@ -140,7 +149,7 @@ def summarize(
         "\nWhere to look:\n"
         "  make sandbox   # browse the sandbox's objects at http://127.0.0.1:8765/\n"
         "  make dev       # the Dagster UI at http://127.0.0.1:3000 (asset metadata, checks, run logs);\n"
-        "                 # it runs `dagster dev -w workspace.yaml` with the sandbox at :8765",
+        "                 # it runs `dg dev` in dbt_examples/ with the sandbox at :8765",
         file=out,
     )
     return result.success and all(name in metadata for name in LOADS)
@@ -151,16 +160,14 @@ def serve_sandbox(port: int) -> int:
     import signal
     import threading
 
-    import definitions
+    from hubspot_example.target import CUSTOM_PROPERTIES, SANDBOX_DB
 
     from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
     from hubspot_loader.sandbox.runner import start_sandbox
 
-    resource = SandboxHubSpotResource(
-        db_path=str(definitions.SANDBOX_DB), extra_properties=definitions.CUSTOM_PROPERTIES
-    )
+    resource = SandboxHubSpotResource(db_path=str(SANDBOX_DB), extra_properties=CUSTOM_PROPERTIES)
     handle = start_sandbox(resource.sandbox_config().replace(port=port))
-    print(f"HubSpot sandbox (demo data in {definitions.SANDBOX_DB})")
+    print(f"HubSpot sandbox (demo data in {SANDBOX_DB})")
     print(f"  {handle.base_url}/   token: {handle.token}")
     print("Ctrl-C to stop.", flush=True)
     stop = threading.Event()
@@ -193,19 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    os.environ[TARGET_ENV] = target.kind  # definitions.hubspot_target() reads the same choice
+    os.environ[TARGET_ENV] = target.kind  # hubspot_example.target.hubspot_target() reads the same choice
     print(target.describe(default_sandbox_db()), flush=True)
     if args.print_target:
         return 0
-    import dagster as dg
-    import definitions
+    from hubspot_example.definitions import defs  # dbt parse if needed, then the project's defs
 
     started = time.monotonic()
-    result = dg.materialize(
-        [definitions.warehouse_dbt_assets, *definitions.LOAD_ASSETS],
-        resources={"dbt": definitions.dbt_resource(), "hubspot": definitions.hubspot_target()},
-        raise_on_error=False,
-    )
+    result = defs.resolve_job_def("warehouse_to_hubspot").execute_in_process(raise_on_error=False)
     ok = summarize(result, time.monotonic() - started, target)
     return 0 if ok else 1
 

@@ -13,6 +13,7 @@ from hubspot_loader._version import __version__
 
 _EXPORTS = {
     "HubSpotClient": "hubspot_loader.http.client",
+    "ClientSettings": "hubspot_loader.http.settings",
     "HubSpotResource": "hubspot_loader.dagster.resource",
     "build_hubspot_load_asset": "hubspot_loader.dagster.assets",
     "ROWS_ACCEPTED_CHECK": "hubspot_loader.dagster.assets",
@@ -51,6 +52,7 @@ __all__ = [
     "ROWS_ACCEPTED_CHECK",
     "AssociationColumn",
     "BatchRecord",
+    "ClientSettings",
     "DataValidationError",
     "DuplicateColumnsError",
     "HubSpotClient",
@@ -96,6 +98,7 @@ if TYPE_CHECKING:
         MissingColumnsError,
     )
     from hubspot_loader.http.client import HubSpotClient
+    from hubspot_loader.http.settings import ClientSettings
     from hubspot_loader.load import DataValidationError, LoadAborted, load_dataframe
     from hubspot_loader.load_request import LoadRun
     from hubspot_loader.state.ledger import SQLiteLedger, SyncLedger

@@ -55,6 +55,7 @@ from hubspot_loader.core.stops import LoadAborted
 from hubspot_loader.core.validation import DataValidationError
 from hubspot_loader.errors import HubSpotConfigurationError, HubSpotError, LoadUsageError, MissingColumnsError
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import LoadRun, load_dataframe
 from hubspot_loader.preflight_step import unique_property_for
 from hubspot_loader.state.ledger import SQLiteLedger
@@ -111,11 +112,13 @@ def make_client(options: LoadOptions, token: str, batch_size: int) -> HubSpotCli
         return HubSpotClient(
             token,
             base_url=options.base_url,
-            api_version=options.api_version,
-            timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
-            max_in_flight=options.max_in_flight,
-            requests_per_10s=options.requests_per_10s,
-            batch_size=batch_size,
+            settings=ClientSettings(
+                api_version=options.api_version,
+                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                max_in_flight=options.max_in_flight,
+                requests_per_10s=options.requests_per_10s,
+                batch_size=batch_size,
+            ),
         )
     except (HubSpotConfigurationError, ValueError) as exc:
         raise UsageError(one_line(str(exc))) from None

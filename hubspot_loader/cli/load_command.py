@@ -24,6 +24,7 @@ from hubspot_loader.cli.parser import (
     parse_property,
 )
 from hubspot_loader.core.model import MAX_BATCH_SIZE
+from hubspot_loader.core.spec import PREFLIGHT_MODES
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,9 +80,10 @@ SPEC_OPTIONS = [
     ),
     click.option(
         "--preflight",
-        type=click.Choice(["quarantine", "block", "off"]),
-        help="check rows against HubSpot's property definitions first: hold back the rows HubSpot would "
-        "reject (quarantine, default), refuse the whole file (block), or skip the check (off). With "
+        type=click.Choice(list(PREFLIGHT_MODES)),
+        help="check rows against HubSpot's property definitions and existing records first: hold back "
+        "the rows HubSpot would reject (quarantine, default), refuse the whole file (block), the same "
+        "without reading records (offline, offline_block), or skip the check (off). With "
         "quarantine or block, a property that does not exist stops the command before anything is sent",
     ),
     click.option(

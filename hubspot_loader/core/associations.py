@@ -45,6 +45,20 @@ def normalize_object_type(name: str) -> str:
     return _CANONICAL.get(name.strip().lower(), name)
 
 
+def object_type_id(name: str) -> str | None:
+    """HubSpot's ``objectTypeId`` of an object type: ``contacts``/``contact``/``0-1`` → ``0-1``.
+
+    Type ids (``0-3``, a custom object's ``2-123``) are returned as given; custom object *names*
+    (``p_vendor``, ``p123_vendor``) give ``None``: their id is per portal (``GET /crm/v3/schemas``).
+    """
+    text = name.strip().lower()
+    canonical = _CANONICAL.get(text)
+    if canonical is not None:
+        return next(a for a in _ALIASES[canonical] if a.startswith("0-"))
+    head, _, tail = text.partition("-")
+    return text if head in {"0", "2"} and tail.isdigit() else None
+
+
 def _pairs() -> dict[tuple[str, str], int]:
     table: dict[tuple[str, str], int] = {
         ("contacts", "companies"): 279,

@@ -20,9 +20,20 @@ BATCH_COLUMNS = (
     "created",
     "failed",
     "requests",
+    "retries",
+    "splits",
+    "reconciled",
+    "seconds",
     "errors",
+    "warnings",
 )
-"""Keys of each :func:`batch_table_rows` entry, in order."""
+"""Keys of each :func:`batch_table_rows` entry (every detail of a batch), in order."""
+
+BATCH_SUMMARY_COLUMNS = ("batch", "rows", "status", "created", "failed", "requests", "seconds")
+"""Keys of each :func:`batch_summary_rows` entry: few and short, so the table reads at 1600 px."""
+
+BATCH_TIME_COLUMNS = ("batch", "started_at", "completed_at")
+"""Keys of each :func:`batch_time_rows` entry: HubSpot's processing times of each batch."""
 
 FAILED_ROWS_COLUMNS = ("key", "position", "category", "code", "property", "message", "http_status")
 """Columns of :func:`failed_rows_table`."""
@@ -47,17 +58,58 @@ def _batch_row(batch: BatchRecord) -> dict[str, Any]:
         "created": batch.created,
         "failed": batch.failed,
         "requests": batch.requests,
+        "retries": batch.retries,
+        "splits": batch.splits,
+        "reconciled": batch.reconciled,
+        "seconds": round(batch.duration_s, 3),
         "errors": batch.error,
+        "warnings": list(batch.warnings),
     }
 
 
-def batch_table_rows(result: LoadResult) -> list[dict[str, Any]]:
-    """One dict per batch, in batch order, with the keys of :data:`BATCH_COLUMNS`.
+def _in_order(result: LoadResult) -> list[BatchRecord]:
+    return sorted(result.batches, key=lambda b: b.index)
 
-    Times are ISO 8601 strings (``None`` when HubSpot did not report them); ``errors`` is the batch-level
-    error summary, ``None`` when the batch as a whole did not fail.
+
+def batch_table_rows(result: LoadResult) -> list[dict[str, Any]]:
+    """One dict per batch, in batch order, with every detail (the keys of :data:`BATCH_COLUMNS`).
+
+    Times are ISO 8601 strings (``None`` when HubSpot did not report them); ``seconds`` is the local
+    wall time from the batch's first request to its last answer; ``errors`` is the batch-level error
+    summary, ``None`` when the batch as a whole did not fail; ``warnings`` a list of strings.
     """
-    return [_batch_row(b) for b in sorted(result.batches, key=lambda b: b.index)]
+    return [_batch_row(b) for b in _in_order(result)]
+
+
+def batch_summary_rows(result: LoadResult) -> list[dict[str, Any]]:
+    """One short dict per batch, in batch order, with the keys of :data:`BATCH_SUMMARY_COLUMNS`.
+
+    ``seconds`` as in :func:`batch_table_rows`; ``status`` is HubSpot's (``None`` without an answer).
+    """
+    return [
+        {
+            "batch": b.index,
+            "rows": b.rows,
+            "status": b.status,
+            "created": b.created,
+            "failed": b.failed,
+            "requests": b.requests,
+            "seconds": round(b.duration_s, 3),
+        }
+        for b in _in_order(result)
+    ]
+
+
+def batch_time_rows(result: LoadResult) -> list[dict[str, Any]]:
+    """One dict per batch, in batch order, with the keys of :data:`BATCH_TIME_COLUMNS`.
+
+    The times are HubSpot's ``startedAt``/``completedAt`` as timezone-aware ``datetime`` values (``None``
+    when the batch got no such answer).
+    """
+    return [
+        {"batch": b.index, "started_at": b.started_at, "completed_at": b.completed_at}
+        for b in _in_order(result)
+    ]
 
 
 def _error_fields(row: RowOutcome) -> dict[str, Any]:
@@ -92,15 +144,5 @@ def failed_rows_table(result: LoadResult, limit: int | None = None) -> pd.DataFr
 
 def outcomes_frame(result: LoadResult) -> pd.DataFrame:
     """One line per input row, in input order: what happened to it (columns :data:`OUTCOME_COLUMNS`)."""
-    records = [
-        {
-            "key": r.key,
-            "position": r.position,
-            "status": r.status,
-            "hubspot_id": r.hubspot_id,
-            **_error_fields(r),
-        }
-        for r in sorted(result.rows, key=lambda r: r.position)
-    ]
-    frame = pd.DataFrame.from_records(records, columns=list(OUTCOME_COLUMNS))
-    return frame.astype({"position": "int64"})
+    frame = result.rows.to_frame().sort_values("position", kind="stable", ignore_index=True)
+    return frame.loc[:, list(OUTCOME_COLUMNS)]

@@ -18,8 +18,18 @@ Keys (all per run):
 ``hubspot/retries``             requests that were retries
 ``hubspot/duration_s``          wall-clock seconds of the load
 ``hubspot/rows_per_second``     rows created per second
-``hubspot/batches_table``       one row per batch: HTTP status and HubSpot's timestamps
-``hubspot/failed_rows``         the first failed rows: key, category, code, property, message
+``hubspot/batches_table``       one short row per batch, readable at 1600 px: batch, rows, status, created,
+                                failed, requests, seconds (local wall time, retries included)
+``hubspot/batch_times``         per batch: HubSpot's ``startedAt`` and ``completedAt``, in ``timestamp``
+                                columns (ISO 8601 UTC to the millisecond, HubSpot's own form)
+``hubspot/batch_details``       JSON: every detail of those batches (HTTP status, all three HubSpot
+                                times, retries, splits, reconciled rows, errors, warnings)
+``hubspot/failed_rows``         the first failed rows: key, position, category, code, property, message,
+                                http_status
+``hubspot/failed_rows_file``    path of the CSV with **every** failed row (same columns), when rows
+                                failed and outcome files are on (:mod:`hubspot_loader.dagster.run_files`)
+``hubspot/portal_url``          link to the object type's list in the HubSpot portal (when the portal's
+                                account info could be read; :mod:`hubspot_loader.dagster.portal_link`)
 ``hubspot/warnings``            anything the run should know (e.g. no unique property to reconcile by)
 ``hubspot/dry_run``             true when nothing was sent
 ``hubspot/sync_mode``           ``incremental`` / ``full_refresh`` with a ledger, ``stateless`` without
@@ -47,61 +57,94 @@ Keys (all per run):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from hubspot_loader.core.model import LoadResult
-from hubspot_loader.core.tables import batch_table_rows, failed_rows_table
+from hubspot_loader.core.tables import (
+    BATCH_SUMMARY_COLUMNS,
+    BATCH_TIME_COLUMNS,
+    batch_summary_rows,
+    batch_table_rows,
+    batch_time_rows,
+    failed_rows_table,
+)
+from hubspot_loader.dagster.portal_link import portal_account, portal_link
+from hubspot_loader.dagster.resource import HubSpotResource
+from hubspot_loader.dagster.run_files import asset_directory, run_directory, write_failed_rows
+from hubspot_loader.errors import HubSpotLoaderError
 
 DEFAULT_TABLE_ROWS = 50
 
-_BATCH_COLUMNS = [
-    ("index", "int"),
-    ("rows", "int"),
-    ("http_status", "int"),
-    ("requested_at", "string"),
-    ("started_at", "string"),
-    ("completed_at", "string"),
-    ("status", "string"),
-    ("created", "int"),
-    ("failed", "int"),
-    ("requests", "int"),
-    ("errors", "string"),
-]
+TIMESTAMP = "timestamp"
+"""The ``TableColumn`` type of time columns; their cells are ISO 8601 UTC text (``…T15:16:36.123Z``)."""
+
+_BATCH_TYPES = {
+    "batch": "int",
+    "rows": "int",
+    "status": "string",
+    "created": "int",
+    "failed": "int",
+    "requests": "int",
+    "seconds": "float",
+}
+assert tuple(_BATCH_TYPES) == BATCH_SUMMARY_COLUMNS
+_TIME_TYPES = {"batch": "int", "started_at": TIMESTAMP, "completed_at": TIMESTAMP}
+assert tuple(_TIME_TYPES) == BATCH_TIME_COLUMNS
 
 
 def _timestamp(value: datetime | None) -> dg.MetadataValue | None:
     return dg.MetadataValue.timestamp(value) if value is not None else None
 
 
-def _table(frame: pd.DataFrame, types: Mapping[str, str] | None = None) -> dg.MetadataValue:
+def hubspot_time(value: datetime) -> str:
+    """Return ``value`` as HubSpot writes times: ISO 8601 in UTC to the millisecond (``…:36.123Z``)."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _table(
+    records: Sequence[Mapping[str, Any]], columns: Sequence[str], types: Mapping[str, str] | None = None
+) -> dg.MetadataValue:
     types = types or {}
-    schema = dg.TableSchema(
-        columns=[dg.TableColumn(name=str(c), type=types.get(str(c), "string")) for c in frame.columns]
-    )
-    records = [
-        dg.TableRecord({str(k): _cell(v) for k, v in row.items()}) for row in frame.to_dict(orient="records")
-    ]
-    return dg.MetadataValue.table(records=records, schema=schema)
+    schema = dg.TableSchema(columns=[dg.TableColumn(name=c, type=types.get(c, "string")) for c in columns])
+    rows = [dg.TableRecord({c: _cell(record.get(c)) for c in columns}) for record in records]
+    return dg.MetadataValue.table(records=rows, schema=schema)
+
+
+def _frame_table(frame: pd.DataFrame) -> dg.MetadataValue:
+    records = [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return _table(records, [str(c) for c in frame.columns])
 
 
 def _cell(value: Any) -> str | int | float | bool | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return None
+    if isinstance(value, datetime):
+        return hubspot_time(value)
     if isinstance(value, bool | int | float | str):
         return value
-    if value is pd.NA:
-        return None
     return str(value)
 
 
-def load_metadata(result: LoadResult, *, table_rows: int = DEFAULT_TABLE_ROWS) -> dict[str, Any]:
-    """Asset metadata for one load (see the module docstring for the keys)."""
-    batches = pd.DataFrame(batch_table_rows(result), columns=[name for name, _ in _BATCH_COLUMNS])
+def load_metadata(
+    result: LoadResult,
+    *,
+    table_rows: int = DEFAULT_TABLE_ROWS,
+    portal_url: str | None = None,
+    failed_rows_file: Path | None = None,
+) -> dict[str, Any]:
+    """Asset metadata for one load (see the module docstring for the keys); no I/O.
+
+    ``portal_url`` (:func:`~hubspot_loader.core.portal.object_list_url`) and ``failed_rows_file``
+    (:func:`~hubspot_loader.dagster.run_files.write_failed_rows`) add ``hubspot/portal_url`` and
+    ``hubspot/failed_rows_file``; :func:`run_metadata` finds both for a run.
+    """
+    shown = max(table_rows, 0)
     metadata: dict[str, Any] = {
         "hubspot/object_type": dg.MetadataValue.text(result.object_type),
         "hubspot/requested_at": _timestamp(result.hubspot_requested_at),
@@ -117,14 +160,56 @@ def load_metadata(result: LoadResult, *, table_rows: int = DEFAULT_TABLE_ROWS) -
         "hubspot/retries": dg.MetadataValue.int(result.retries),
         "hubspot/duration_s": dg.MetadataValue.float(round(result.duration_s, 3)),
         "hubspot/rows_per_second": dg.MetadataValue.float(round(result.rows_per_second, 1)),
-        "hubspot/batches_table": _table(batches.head(table_rows), dict(_BATCH_COLUMNS)),
-        "hubspot/failed_rows": _table(failed_rows_table(result, limit=table_rows)),
+        "hubspot/batches_table": _table(
+            batch_summary_rows(result)[:shown], BATCH_SUMMARY_COLUMNS, _BATCH_TYPES
+        ),
+        "hubspot/batch_times": _table(batch_time_rows(result)[:shown], BATCH_TIME_COLUMNS, _TIME_TYPES),
+        "hubspot/batch_details": dg.MetadataValue.json(batch_table_rows(result)[:shown]),
+        "hubspot/failed_rows": _frame_table(failed_rows_table(result, limit=shown)),
         "hubspot/dry_run": dg.MetadataValue.bool(result.dry_run),
     }
+    if failed_rows_file is not None:
+        metadata["hubspot/failed_rows_file"] = dg.MetadataValue.path(str(failed_rows_file))
+    if portal_url is not None:
+        metadata["hubspot/portal_url"] = dg.MetadataValue.url(portal_url)
     if result.stopped is not None:
         metadata["hubspot/stopped"] = dg.MetadataValue.text(result.stopped)
+    if result.preflight is not None:
+        cost = result.preflight.cost
+        metadata["hubspot/preflight_requests"] = dg.MetadataValue.int(cost.requests)
+        metadata["hubspot/preflight_seconds"] = dg.MetadataValue.float(round(cost.seconds, 3))
+        metadata["hubspot/preflight_unchecked_rows"] = dg.MetadataValue.int(cost.unchecked_rows)
     if result.warnings:
         metadata["hubspot/warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in result.warnings))
     if result.dry_run:
         metadata["hubspot/payload_preview"] = dg.MetadataValue.json(result.payload_preview)
     return {k: v for k, v in metadata.items() if v is not None}
+
+
+def run_metadata(
+    context: dg.AssetExecutionContext,
+    hubspot: HubSpotResource,
+    result: LoadResult,
+    *,
+    table_rows: int = DEFAULT_TABLE_ROWS,
+) -> dict[str, Any]:
+    """:func:`load_metadata` plus what a run adds: the failed-rows CSV and the portal link.
+
+    Writes every failed row to the run directory (:mod:`hubspot_loader.dagster.run_files`) and reads
+    the portal's account info at most once per run (:mod:`hubspot_loader.dagster.portal_link`).
+    Neither can fail the load: a file that cannot be written is a warning in the run log, a portal
+    that cannot be read a debug line, and the key is left out.
+    """
+    run_dir = run_directory(context, hubspot)
+    failed_file = None
+    if run_dir is not None:
+        try:
+            failed_file = write_failed_rows(result, asset_directory(run_dir, context.asset_key))
+        except OSError as exc:
+            context.log.warning(f"could not write the failed rows to {run_dir}: {exc}")
+    url = None
+    try:
+        url = portal_link(context, portal_account(context, hubspot, run_dir), result.object_type)
+    except (HubSpotLoaderError, OSError) as exc:
+        context.log.debug(f"no HubSpot portal link: {type(exc).__name__}: {exc}")
+    return load_metadata(result, table_rows=table_rows, portal_url=url, failed_rows_file=failed_file)

@@ -16,6 +16,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from hubspot_loader.dagster.resource import HubSpotResource
+from hubspot_loader.http.base_url import check_base_url
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.sandbox.config import DEFAULT_TOKEN, PropertyConfig, SandboxConfig
 from hubspot_loader.sandbox.runner import SandboxHandle, start_sandbox
@@ -123,11 +124,18 @@ class SandboxHubSpotResource(HubSpotResource):
 
     def portal_for(self, client: HubSpotClient) -> str:
         """Return the portal identity: ``portal``, else the sandbox's file (stable across ports) or URL."""
+        return self._sandbox_portal(client.base_url)
+
+    def ledger_portal(self) -> str:
+        """Return the portal identity without a client (outside runs too, unless the sandbox is in memory)."""
+        return self._sandbox_portal(None)
+
+    def _sandbox_portal(self, base_url: str | None) -> str:
         if self.portal:
             return self.portal
         if self.db_path:
             return f"sandbox:{Path(self.db_path).expanduser().resolve()}"
-        return f"sandbox:{client.base_url}"
+        return f"sandbox:{base_url or check_base_url(self.sandbox_url).url}"
 
     def __repr__(self) -> str:
         return f"SandboxHubSpotResource(db_path={self.db_path!r})"

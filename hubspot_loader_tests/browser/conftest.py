@@ -84,18 +84,18 @@ def free_port() -> int:
 
 
 def example_custom_properties() -> dict[str, dict[str, str]]:
-    """``CUSTOM_PROPERTIES`` of ``dbt_examples/definitions.py``, the properties the example loads need.
+    """``CUSTOM_PROPERTIES`` of ``dbt_examples/hubspot_example/target.py``: what the example loads need.
 
     Read without importing the module (importing it loads dbt and Dagster definitions in this worker).
     """
-    tree = ast.parse((REPO_ROOT / "dbt_examples" / "definitions.py").read_text())
+    tree = ast.parse((REPO_ROOT / "dbt_examples" / "hubspot_example" / "target.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "CUSTOM_PROPERTIES" for t in node.targets
         ):
             value: dict[str, dict[str, str]] = ast.literal_eval(node.value)
             return value
-    raise AssertionError("dbt_examples/definitions.py has no literal CUSTOM_PROPERTIES")
+    raise AssertionError("dbt_examples/hubspot_example/target.py has no literal CUSTOM_PROPERTIES")
 
 
 @pytest.fixture

@@ -1,18 +1,28 @@
-"""Issue #5, "Dagster UI, checked in a real browser".
+"""Issue #5, "Dagster UI, checked in a real browser", and issue #12, "Metadata a person can read in the UI".
 
 ``dagster dev -w workspace.yaml`` runs against a local sandbox; headless Chromium opens the job
 ``warehouse_to_hubspot`` and clicks "Materialize all" (dbt models → companies → contacts → deals). Once
-the run has succeeded, the asset page of ``hubspot/contacts`` must show the ``hubspot/started_at`` and
-``hubspot/completed_at`` timestamps and the per-batch table ``hubspot/batches_table``. A full-page
-screenshot goes to ``test-output/browser/`` and to the test's ``tmp_path``.
+the run has succeeded, the asset page of ``hubspot/contacts``, in a window 1600 px wide, must show:
+
+- the ``hubspot/started_at`` and ``hubspot/completed_at`` timestamps, rendered as dates;
+- the per-batch table ``hubspot/batches_table``, narrow enough that every column is on screen, and the
+  batch times ``hubspot/batch_times`` (``timestamp`` columns in HubSpot's ISO 8601 UTC form), on screen
+  too (every other detail is the JSON ``hubspot/batch_details``);
+- the link ``hubspot/portal_url`` to the contacts list in the sandbox's portal (built from one
+  account-info read for the whole run, although its three loads run in separate processes);
+- ``hubspot/failed_rows_file``, the path of the CSV holding every failed row (the warehouse's 10
+  invalid emails), which exists in the instance's storage.
+
+A full-page screenshot goes to ``test-output/browser/`` and to the test's ``tmp_path``.
 
 Dagster's GraphQL API is only read (to know when the run ends and what the page should show); the run
-is launched by the click.
+is launched by the click. Every wait is on a selector or on the run's status, never a fixed sleep.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import re
 import shutil
 import time
@@ -36,13 +46,12 @@ SCREENSHOT_NAME = "dagster_ui_hubspot_contacts.png"
 FAILURE_SCREENSHOT_NAME = "dagster_ui_failure.png"
 RUN_TIMEOUT_S = 600.0
 UI_TIMEOUT_MS = 180_000
-VIEWPORT = {"width": 2400, "height": 1000}  # wide enough for every column of the batches table
-BATCH_COLUMNS = [
-    "index", "rows", "http_status", "requested_at", "started_at", "completed_at",
-    "status", "created", "failed", "requests", "errors",
-]  # fmt: skip
+VIEWPORT = {"width": 1600, "height": 1000}  # the batches table must read at this width
+BATCH_COLUMNS = ["batch", "rows", "status", "created", "failed", "requests", "seconds"]
+TIME_COLUMNS = ["batch", "started_at", "completed_at"]
 LAUNCHED = re.compile(r"Launched run ([0-9a-f]{8})")
-ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+HUBSPOT_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")  # 2026-11-29T03:33:07.123Z
+ACCOUNT_ROUTE = "GET account-info/details"
 
 RUNS_QUERY = """
 { runsOrError { ... on Runs { results { runId status jobName creationTime startTime endTime
@@ -61,6 +70,8 @@ MATERIALIZATION_QUERY = """
         label
         ... on TimestampMetadataEntry { timestamp }
         ... on IntMetadataEntry { intValue }
+        ... on UrlMetadataEntry { url }
+        ... on PathMetadataEntry { path }
     } }
 } } }
 """
@@ -215,21 +226,11 @@ def test_materialize_from_the_ui_and_see_hubspot_metadata(
                     _clock_pattern(entries[key]["timestamp"])
                 )
 
-            table = page.locator("tr").filter(has=batches_key).locator("table")
-            expect(table, where).to_be_visible()
-            expect(table.locator("thead th"), where).to_have_text(BATCH_COLUMNS)
-            for column in ("started_at", "completed_at"):  # not clipped off the right of the page
-                expect(table.locator("thead th", has_text=column), where).to_be_in_viewport()
-            body_rows = table.locator("tbody tr")
-            expect(body_rows, where).to_have_count(entries["hubspot/batches"]["intValue"])
-            cells = [row.locator("td").all_inner_texts() for row in body_rows.all()]
-            for cell in cells:
-                record = dict(zip(BATCH_COLUMNS, cell, strict=False))
-                assert record["status"] == "COMPLETE", (record, where)
-                assert record["http_status"] in {"201", "207"}, (record, where)
-                for column in ("started_at", "completed_at"):
-                    assert ISO_UTC.match(record[column]), (column, record, where)
-            assert sum(int(c[BATCH_COLUMNS.index("created")]) for c in cells) == created, where
+            _check_batches_table(page, entries, created, where)
+            _check_portal_link(page, entries, ui_sandbox, where)
+            _check_failed_rows_file(page, entries, dagster_dev, run["runId"], where)
+            # One account-info read served the run's three loads, each in its own step process.
+            assert ui_sandbox.counters()["by_route"][ACCOUNT_ROUTE] == 1, where
         except Exception:
             if page is not None:  # whatever the browser showed when it went wrong
                 _failure_screenshot(page)
@@ -238,6 +239,84 @@ def test_materialize_from_the_ui_and_see_hubspot_metadata(
             browser.close()
 
     print(f"\n{_timings(run)}; run ended {ran_s:.0f}s after the browser started; {where}")
+
+
+def _metadata_row(page: Any, key: str) -> Any:
+    """The row of the asset page's metadata table whose label is ``key`` (asserted to be there once)."""
+    from playwright.sync_api import expect
+
+    label = page.get_by_text(key, exact=True)
+    row = page.locator("tr").filter(has=label)
+    expect(row).to_have_count(1)
+    return row
+
+
+def _narrow_table(page: Any, key: str, columns: list[str], rows: int, where: str) -> list[dict[str, str]]:
+    """Check that the table ``key`` has ``columns``, all wholly on screen at 1600 px; return its cells."""
+    from playwright.sync_api import expect
+
+    table = _metadata_row(page, key).locator("table")
+    expect(table, where).to_be_visible()
+    headers = table.locator("thead th")
+    expect(headers, where).to_have_text(columns)
+    for column in columns:  # neither clipped off the page nor by the metadata panel
+        expect(headers.filter(has_text=column).first, f"{key} {column}; {where}").to_be_in_viewport(ratio=1)
+    box = table.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= VIEWPORT["width"], (key, box, where)
+    body_rows = table.locator("tbody tr")
+    expect(body_rows, where).to_have_count(rows)
+    return [dict(zip(columns, r.locator("td").all_inner_texts(), strict=True)) for r in body_rows.all()]
+
+
+def _check_batches_table(page: Any, entries: dict[str, Any], created: int, where: str) -> None:
+    """Few columns, every one on screen at 1600 px; the batch times in their own table, HubSpot's UTC form."""
+    from playwright.sync_api import expect
+
+    batches = entries["hubspot/batches"]["intValue"]
+    cells = _narrow_table(page, "hubspot/batches_table", BATCH_COLUMNS, batches, where)
+    assert all(c["status"] == "COMPLETE" for c in cells), (cells, where)
+    assert sum(int(c["created"]) for c in cells) == created, where
+    times = _narrow_table(page, "hubspot/batch_times", TIME_COLUMNS, batches, where)
+    assert [t["batch"] for t in times] == [c["batch"] for c in cells], where
+    started = entries["hubspot/started_at"]["timestamp"]
+    completed = entries["hubspot/completed_at"]["timestamp"]
+    for record in times:
+        assert HUBSPOT_TIME.match(record["started_at"]) and HUBSPOT_TIME.match(record["completed_at"]), record
+        begin, end = (_instant(record[c]) for c in ("started_at", "completed_at"))
+        assert started - 0.001 <= begin <= end <= completed + 0.001, (record, started, completed, where)
+    expect(_metadata_row(page, "hubspot/batch_details"), where).to_contain_text("[Show JSON]")
+
+
+def _instant(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _check_portal_link(page: Any, entries: dict[str, Any], sandbox: SandboxHandle, where: str) -> None:
+    """``hubspot/portal_url`` links to the contacts list of the portal the sandbox says it is."""
+    from playwright.sync_api import expect
+
+    config = sandbox.config
+    expected = f"https://{config.ui_domain}/contacts/{config.portal_id}/objects/0-1"
+    assert entries["hubspot/portal_url"]["url"] == expected, where
+    link = _metadata_row(page, "hubspot/portal_url").get_by_role("link", name=expected)
+    expect(link, where).to_be_visible()
+    expect(link, where).to_have_attribute("href", expected)
+
+
+def _check_failed_rows_file(
+    page: Any, entries: dict[str, Any], dev: DagsterDev, run_id: str, where: str
+) -> None:
+    """The path shown is the CSV in the instance's storage, and it holds every failed row."""
+    from playwright.sync_api import expect
+
+    path = Path(entries["hubspot/failed_rows_file"]["path"])
+    storage = (dev.dagster_home / "storage" / "hubspot_loader").resolve()
+    assert path == storage / run_id / "hubspot" / "contacts" / "failed_rows.csv", (path, where)
+    expect(_metadata_row(page, "hubspot/failed_rows_file"), where).to_contain_text(str(path))
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == entries["hubspot/rows_failed"]["intValue"] > 0, where
+    assert {r["code"] for r in rows} == {"INVALID_EMAIL"}, where
 
 
 def _timings(run: dict[str, Any]) -> str:

@@ -34,16 +34,26 @@ def _dbt_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DO_NOT_TRACK", "1")
 
 
-@pytest.fixture(scope="session")
-def warehouse() -> ModuleType:
-    """``dbt_examples/warehouse.py`` imported the way ``definitions.py`` imports it (by path).
+EXAMPLE_PACKAGE = DBT_EXAMPLES / "hubspot_example"
+"""The example's dg project package (``dbt_examples`` is the project root, ``dg.toml``)."""
 
-    Importing it prepares ``dbt_examples/target/manifest.json`` (locked against parallel workers).
-    """
+
+def import_example(module: str) -> ModuleType:
+    """A module of the example package, imported as ``dg`` imports it (``dbt_examples`` on ``sys.path``)."""
     os.environ.setdefault("DO_NOT_TRACK", "1")
     if str(DBT_EXAMPLES) not in sys.path:
         sys.path.insert(0, str(DBT_EXAMPLES))
-    return importlib.import_module("warehouse")
+    return importlib.import_module(f"hubspot_example.{module}")
+
+
+@pytest.fixture(scope="session")
+def warehouse() -> ModuleType:
+    """``hubspot_example.warehouse``, with ``dbt_examples/target/manifest.json`` prepared (locked against
+    parallel workers), as ``definitions.py`` prepares it before the dbt component loads.
+    """
+    module = import_example("warehouse")
+    module.prepare_manifest()
+    return module
 
 
 @dataclass(frozen=True)

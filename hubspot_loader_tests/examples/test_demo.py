@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from hubspot_loader_tests.examples.conftest import DBT_EXAMPLES, dbt_env
+from hubspot_loader_tests.examples.conftest import DBT_EXAMPLES, dbt_env, import_example
 
 # The dbt seeds: 300 companies, 3,000 contacts (10 with an invalid email), 400 deals.
 EXPECTED_CREATED = {"companies": 300, "contacts": 2990, "deals": 400}
@@ -147,7 +147,7 @@ def test_target_is_the_sandbox_with_a_token_exported(tmp_path: Path, trap: Conne
 
 
 def test_make_dev_target_is_its_sandbox_with_a_token_exported(tmp_path: Path) -> None:
-    # what `make dev` runs first (and dagster dev's definitions read the same environment)
+    # what `make dev` runs first (and dg dev's definitions read the same environment)
     proc = _demo(
         tmp_path,
         "--print-target",
@@ -199,19 +199,18 @@ def test_unusable_target_stops_before_anything_runs(
 def test_definitions_choose_the_sandbox_with_a_token_exported(
     warehouse: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The resource ``dagster dev`` (``make dev``) and the demo get, from the same environment."""
-    import definitions
-
+    """The resource ``dg dev`` (``make dev``) and the demo get, from the same environment."""
     from hubspot_loader.dagster.resource import HubSpotResource
     from hubspot_loader.dagster.sandbox_resource import SandboxHubSpotResource
 
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", A_REAL_LOOKING_TOKEN)
     monkeypatch.setenv("HUBSPOT_SANDBOX_URL", "http://127.0.0.1:8765")
     monkeypatch.delenv("HUBSPOT_TARGET", raising=False)
-    chosen = definitions.hubspot_target()
+    target = import_example("target")
+    chosen = target.hubspot_target()
     assert isinstance(chosen, SandboxHubSpotResource) and chosen.url == "http://127.0.0.1:8765"
 
     monkeypatch.setenv("HUBSPOT_TARGET", "hubspot")
     monkeypatch.setenv("HUBSPOT_BASE_URL", "https://api.hubapi.com")
-    real = definitions.hubspot_target()
+    real = target.hubspot_target()
     assert type(real) is HubSpotResource and real.base_url == "https://api.hubapi.com"

@@ -12,6 +12,7 @@ import pytest
 
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import SQLiteLedger
 
@@ -75,10 +76,10 @@ def client_for() -> Iterator[Callable[..., HubSpotClient]]:
     """Build clients against a sandbox with fast retries; all are closed at teardown."""
     clients: list[HubSpotClient] = []
 
-    def build(handle: SandboxHandle, **kwargs: Any) -> HubSpotClient:
-        kwargs.setdefault("retry", FAST_RETRY)
-        kwargs.setdefault("timeout", (2.0, 10.0))
-        client = HubSpotClient(handle.token, base_url=handle.base_url, **kwargs)
+    def build(handle: SandboxHandle, **settings: Any) -> HubSpotClient:
+        settings.setdefault("retry", FAST_RETRY)
+        settings.setdefault("timeout", (2.0, 10.0))
+        client = HubSpotClient(handle.token, base_url=handle.base_url, settings=ClientSettings(**settings))
         clients.append(client)
         return client
 

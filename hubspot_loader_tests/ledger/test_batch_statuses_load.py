@@ -16,6 +16,7 @@ import pytest
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
 from hubspot_loader.core.model import FAILED, HUBSPOT_PENDING, RECONCILED, SKIPPED
 from hubspot_loader.core.tables import batch_table_rows
+from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.dagster.metadata import load_metadata
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
@@ -164,7 +165,11 @@ def test_materialize_shows_the_real_status_per_batch(sandbox_factory: Callable[.
         return frame
 
     load = build_hubspot_load_asset(
-        name="hubspot_contacts", source="warehouse_contacts", object_type="contacts", key_column="contact_key"
+        HubSpotLoad(
+            name="hubspot_contacts",
+            source="warehouse_contacts",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="contact_key"),
+        )
     )
     resource = HubSpotResource(
         access_token=sandbox.token, base_url=sandbox.base_url, batch_size=4, max_in_flight=1, state_path=""

@@ -32,12 +32,13 @@ CHILD = textwrap.dedent(
     """
     import sys
     from hubspot_loader.http.client import HubSpotClient
+    from hubspot_loader.http.settings import ClientSettings
     from hubspot_loader.state.ledger import SQLiteLedger
     from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
     from hubspot_loader_tests.ledger.conftest import PORTAL, contacts_frame
 
     base_url, token, path, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    client = HubSpotClient(token, base_url=base_url, max_in_flight=4, batch_size=50)
+    client = HubSpotClient(token, base_url=base_url, settings=ClientSettings(max_in_flight=4, batch_size=50))
     load_dataframe(
         contacts_frame(rows),
         HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off"),

@@ -9,7 +9,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from hubspot_loader import HubSpotResource, build_hubspot_load_asset
+from hubspot_loader import HubSpotLoadSpec, HubSpotResource, build_hubspot_load_asset
+from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import SQLiteLedger, default_portal, token_fingerprint
 
@@ -24,10 +25,11 @@ def _assets(rows: dict[str, pd.DataFrame], *, partitioned: bool = False) -> list
         return rows[context.partition_key if partitioned else "all"]
 
     load = build_hubspot_load_asset(
-        name="hubspot_contacts",
-        source="warehouse_contacts",
-        object_type="contacts",
-        key_column="contact_key",
+        HubSpotLoad(
+            name="hubspot_contacts",
+            source="warehouse_contacts",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="contact_key"),
+        ),
         partitions_def=DAILY if partitioned else None,
     )
     return [warehouse_contacts, load]
@@ -61,11 +63,11 @@ def test_rematerializing_unchanged_data_sends_nothing_and_ten_new_rows_one_batch
     assert again["hubspot/rows_skipped"] == 120 and again["hubspot/rows_created"] == 0
     assert again_map == first_map and len(first_map) == 120  # the id map still holds skipped rows
 
-    inputs_before = sandbox.counters()["inputs"]["contacts"]
+    created_before = sandbox.counters()["created"]["contacts"]
     rows["all"] = pd.concat([rows["all"], contacts_frame(10, start=120)], ignore_index=True)
     grown, grown_map = _run(assets, resource)
     assert creates(sandbox) == 3  # one request ...
-    assert sandbox.counters()["inputs"]["contacts"] - inputs_before == 10  # ... of 10 inputs
+    assert sandbox.counters()["created"]["contacts"] - created_before == 10  # ... creating the 10 new rows
     assert grown["hubspot/batches"] == 1 and grown["hubspot/rows_created"] == 10
     assert grown["hubspot/rows_skipped"] == 120
     assert grown_map == sandbox_id_map(sandbox)
@@ -91,9 +93,13 @@ def test_default_state_file_is_under_the_working_directory_and_empty_path_disabl
         assert len(ledger.id_map("acct-1", "contacts")) == 5
 
     stateless = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, state_path="")
+    creates_before = creates(sandbox)
     metadata, id_map = _run(assets, stateless, raise_on_error=True)
-    assert creates(sandbox) > 1  # sent again: nothing remembered (HubSpot answers 409s)
-    assert metadata["hubspot/sync_mode"] == "stateless" and metadata["hubspot/rows_failed"] == 5  # 409s
+    # Nothing remembered: every row is tried again, and online preflight finds each email already held by
+    # a record (HubSpot would answer 409), so all 5 fail as conflicts without a create request.
+    assert creates(sandbox) == creates_before
+    assert metadata["hubspot/sync_mode"] == "stateless" and metadata["hubspot/rows_failed"] == 5
+    assert {r.data["code"] for r in metadata["hubspot/failed_rows"].records} == {"CONFLICT"}
     assert id_map == {}
 
 

@@ -10,7 +10,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from hubspot_loader import HubSpotResource, build_hubspot_load_asset
+from hubspot_loader import HubSpotLoadSpec, HubSpotResource, build_hubspot_load_asset
+from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle, TokenConfig
 
 from .conftest import contacts_frame
@@ -34,7 +35,11 @@ def test_a_full_run_never_reveals_the_token(
         return frame
 
     load = build_hubspot_load_asset(
-        name="hubspot_contacts", source="warehouse_contacts", object_type="contacts", key_column="contact_key"
+        HubSpotLoad(
+            name="hubspot_contacts",
+            source="warehouse_contacts",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="contact_key"),
+        )
     )
     state = tmp_path / "state" / "ledger.sqlite"
     instance = dg.DagsterInstance.ephemeral()

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import PropertyConfig, SandboxConfig, SandboxHandle
 
 #: Custom contact properties (as a portal admin would create them) for the typed columns of the frames.
@@ -54,8 +55,12 @@ def client_for() -> Iterator[Callable[..., HubSpotClient]]:
     """Build clients against a sandbox; all are closed at teardown."""
     clients: list[HubSpotClient] = []
 
-    def build(handle: SandboxHandle, **kwargs: Any) -> HubSpotClient:
-        client = HubSpotClient(handle.token, base_url=handle.base_url, **kwargs)
+    def build(
+        handle: SandboxHandle, *, session: requests.Session | None = None, **settings: Any
+    ) -> HubSpotClient:
+        client = HubSpotClient(
+            handle.token, base_url=handle.base_url, settings=ClientSettings(**settings), session=session
+        )
         clients.append(client)
         return client
 

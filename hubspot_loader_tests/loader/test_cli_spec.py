@@ -250,7 +250,7 @@ def test_a_schema_from_the_file_refuses_rows_before_anything_is_sent(
         ("load.yaml", "object_type: contacts\nkey_column: id\nbatch_size: 500\n",
          "load.yaml: batch_size must be an integer from 1 to 100 (got 500)"),
         ("load.yaml", "object_type: contacts\nkey_column: id\npreflight: maybe\n",
-         "load.yaml: preflight must be one of off, block, quarantine (got 'maybe')"),
+         "load.yaml: preflight must be one of off, block, quarantine, offline, offline_block (got 'maybe')"),
         ("load.yaml", "object_type: contacts\nkey_column: id\nassociations:\n  - column: company_id\n",
          "load.yaml: associations[0] missing 'to_object_type'"),
         ("load.yaml", "object_type: contacts\nkey_column: id\nnaive_timezone: Mars/Olympus\n",

@@ -14,10 +14,13 @@ import pytest
 from hubspot_loader import (
     ROWS_ACCEPTED_CHECK,
     AssociationColumn,
+    HubSpotLoadSpec,
     HubSpotResource,
     build_hubspot_load_asset,
 )
+from hubspot_loader.dagster import DagsterHubSpotTranslator, HubSpotLoad
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader_tests.loader.conftest import RecordingSession
 
@@ -50,18 +53,26 @@ def _resource(hub: SandboxHandle, **kwargs: Any) -> HubSpotResource:
 
 def _loads(**contact_kwargs: Any) -> list[dg.AssetsDefinition]:
     companies = build_hubspot_load_asset(
-        name="companies", key_prefix="hubspot", source="company_rows", object_type="companies",
-        key_column="company_key",
-    )  # fmt: skip
+        HubSpotLoad(
+            name="companies",
+            source="company_rows",
+            spec=HubSpotLoadSpec(object_type="companies", key_column="company_key"),
+        ),
+        translator=DagsterHubSpotTranslator(key_prefix="hubspot"),
+    )
     contacts = build_hubspot_load_asset(
-        name="contacts",
-        key_prefix="hubspot",
-        source="contact_rows",
-        object_type="contacts",
-        key_column="contact_key",
-        associations=[AssociationColumn("company_key", "companies", keys_from="hubspot/companies")],
-        unique_property="email",
-        **contact_kwargs,
+        HubSpotLoad(
+            name="contacts",
+            source="contact_rows",
+            spec=HubSpotLoadSpec(
+                object_type="contacts",
+                key_column="contact_key",
+                associations=[AssociationColumn("company_key", "companies", keys_from="hubspot/companies")],
+                unique_property="email",
+                **contact_kwargs,
+            ),
+        ),
+        translator=DagsterHubSpotTranslator(key_prefix="hubspot"),
     )
     return [companies, contacts]
 
@@ -126,7 +137,14 @@ def test_materialize_loads_with_id_map_associations_and_metadata(sandbox: Sandbo
     assert [(r.data["key"], r.data["category"], r.data["code"]) for r in failed.records] == [
         ("CT-3", "PREFLIGHT", "INVALID_EMAIL")
     ]
-    assert sandbox.counters()["inputs"]["contacts"] == 3
+    assert sandbox.counters()["created"]["contacts"] == 3  # (preflight's record reads create nothing)
+    # What preflight spent is in the metadata: every request it sent went to the sandbox and none wrote.
+    companies_md = _metadata(result, "companies")
+    spent = md["hubspot/preflight_requests"] + companies_md["hubspot/preflight_requests"]
+    writes = sandbox.counters()["write_requests"]
+    assert md["hubspot/preflight_requests"] >= 1 and md["hubspot/preflight_unchecked_rows"] == 0
+    assert sandbox.counters()["requests"] == spent + writes + 1  # + the run's one account-info read
+    assert md["hubspot/preflight_seconds"] >= 0
 
     # Row failures: the materialization succeeds, the check fails with the count and the table.
     assert _check(result, "companies").passed
@@ -153,10 +171,12 @@ def test_schema_failure_fails_without_sending(sandbox: SandboxHandle) -> None:
         {"email": pa.Column(str, pa.Check.str_matches(r"^[^@\s]+@[^@\s]+\.[a-z]+$"))}
     )
     result = dg.materialize(
-        [contact_rows, build_hubspot_load_asset(
-            name="contacts", source="contact_rows", object_type="contacts", key_column="contact_key",
-            schema=schema, properties=["email"],
-        )],
+        [contact_rows, build_hubspot_load_asset(HubSpotLoad(
+            name="contacts", source="contact_rows",
+            spec=HubSpotLoadSpec(
+                object_type="contacts", key_column="contact_key", schema=schema, properties=["email"]
+            ),
+        ))],
         resources={"hubspot": _resource(sandbox)},
         raise_on_error=False,
     )  # fmt: skip
@@ -204,10 +224,12 @@ def test_preflight_off_lets_hubspot_judge(sandbox: SandboxHandle) -> None:
 
 def test_preflight_block_fails_the_step_and_sends_nothing(sandbox: SandboxHandle) -> None:
     result = dg.materialize(
-        [contact_rows, build_hubspot_load_asset(
-            name="contacts", source="contact_rows", object_type="contacts", key_column="contact_key",
-            properties=["email"], preflight="block",
-        )],
+        [contact_rows, build_hubspot_load_asset(HubSpotLoad(
+            name="contacts", source="contact_rows",
+            spec=HubSpotLoadSpec(
+                object_type="contacts", key_column="contact_key", properties=["email"], preflight="block"
+            ),
+        ))],
         resources={"hubspot": _resource(sandbox)},
         raise_on_error=False,
     )  # fmt: skip
@@ -221,8 +243,11 @@ def test_preflight_block_fails_the_step_and_sends_nothing(sandbox: SandboxHandle
 def test_dry_run_resource_sends_nothing_and_shows_payloads(sandbox: SandboxHandle) -> None:
     result = dg.materialize(
         [company_rows, build_hubspot_load_asset(
-            name="companies", key_prefix="hubspot", source="company_rows", object_type="companies",
-            key_column="company_key",
+            HubSpotLoad(
+                name="companies", source="company_rows",
+                spec=HubSpotLoadSpec(object_type="companies", key_column="company_key"),
+            ),
+            translator=DagsterHubSpotTranslator(key_prefix="hubspot"),
         )],
         resources={"hubspot": _resource(sandbox, dry_run=True)},
     )  # fmt: skip
@@ -246,7 +271,9 @@ class _RecordingResource(HubSpotResource):
     def get_client(self) -> HubSpotClient:
         session = RecordingSession()
         session.batch_bodies = _RECORDED
-        return HubSpotClient(self.access_token, base_url=self.base_url, session=session, batch_size=2)
+        return HubSpotClient(
+            self.access_token, base_url=self.base_url, settings=ClientSettings(batch_size=2), session=session
+        )
 
 
 def test_metadata_timestamps_equal_hubspots_answers(sandbox: SandboxHandle) -> None:
@@ -263,31 +290,46 @@ def test_metadata_timestamps_equal_hubspots_answers(sandbox: SandboxHandle) -> N
     assert md["hubspot/started_at"] == pytest.approx(min(instants("startedAt")), abs=1e-3)
     assert md["hubspot/completed_at"] == pytest.approx(max(instants("completedAt")), abs=1e-3)
     assert md["hubspot/requested_at"] <= md["hubspot/started_at"] <= md["hubspot/completed_at"]
-    table = sorted(r.data["started_at"] for r in md["hubspot/batches_table"].records)
-    raw = sorted(datetime.fromisoformat(b["startedAt"].replace("Z", "+00:00")).isoformat() for b in _RECORDED)
-    assert table == raw
+    def parsed(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    pairs = [("requested_at", "requestedAt"), ("started_at", "startedAt"), ("completed_at", "completedAt")]
+    for key, answer_key in pairs:
+        raw = sorted(parsed(b[answer_key]) for b in _RECORDED)
+        assert sorted(parsed(b[key]) for b in md["hubspot/batch_details"]) == raw, key
+        if key != "requested_at":  # the table of batch times holds HubSpot's processing times
+            assert sorted(parsed(r.data[key]) for r in md["hubspot/batch_times"].records) == raw, key
 
 
 def test_load_assets_run_in_the_hubspot_pool() -> None:
     [companies, contacts] = _loads()
     assert companies.op.pool == contacts.op.pool == "hubspot"
     custom = build_hubspot_load_asset(
-        name="x", source="contact_rows", object_type="contacts", key_column="contact_key", pool="portal_b"
+        HubSpotLoad(
+            name="x",
+            source="contact_rows",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="contact_key"),
+        ),
+        pool="portal_b",
     )
     assert custom.op.pool == "portal_b"
 
 
 def test_association_columns_sharing_a_parent_share_one_id_map_input() -> None:
     asset = build_hubspot_load_asset(
-        name="deals",
-        source="deal_rows",
-        object_type="deals",
-        key_column="deal_key",
-        associations=[
-            AssociationColumn("company_key", "companies", keys_from="hubspot/companies"),
-            AssociationColumn("partner_key", "companies", keys_from="hubspot/companies", type_id=341),
-            AssociationColumn("contact_keys", "contacts", keys_from="hubspot/contacts"),
-        ],
+        HubSpotLoad(
+            name="deals",
+            source="deal_rows",
+            spec=HubSpotLoadSpec(
+                object_type="deals",
+                key_column="deal_key",
+                associations=[
+                    AssociationColumn("company_key", "companies", keys_from="hubspot/companies"),
+                    AssociationColumn("partner_key", "companies", keys_from="hubspot/companies", type_id=341),
+                    AssociationColumn("contact_keys", "contacts", keys_from="hubspot/contacts"),
+                ],
+            ),
+        )
     )
     parents = {k for name, k in asset.keys_by_input_name.items() if name.startswith("id_map_")}
     assert parents == {dg.AssetKey(["hubspot", "companies"]), dg.AssetKey(["hubspot", "contacts"])}

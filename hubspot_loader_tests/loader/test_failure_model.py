@@ -17,8 +17,10 @@ import pytest
 
 from hubspot_loader import HubSpotResource, build_hubspot_load_asset
 from hubspot_loader.core.model import CREATED, FAILED, NOT_SENT, AssociationColumn, BatchOutcome
+from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import HubSpotLoadSpec, LoadAborted, LoadRun, PreflightMode, load_dataframe
 from hubspot_loader.sandbox import (
     CustomObjectConfig,
@@ -173,7 +175,7 @@ def test_token_refused_mid_load_keeps_the_rows_created_before(hub: SandboxHandle
         # after the first batch: every further write is answered 401 (the token was revoked)
         hub.set_faults(FaultConfig(error_rate=1.0, error_statuses=(401,)))
 
-    client = HubSpotClient(FULL, base_url=hub.base_url, max_in_flight=1)
+    client = HubSpotClient(FULL, base_url=hub.base_url, settings=ClientSettings(max_in_flight=1))
     with client, pytest.raises(LoadAborted) as caught:
         load_dataframe(
             frame,
@@ -199,7 +201,11 @@ def contact_rows() -> pd.DataFrame:
 
 def test_asset_step_fails_with_the_one_line_reason_and_no_retry(hub: SandboxHandle) -> None:
     load = build_hubspot_load_asset(
-        name="contacts", source="contact_rows", object_type="contacts", key_column="key"
+        HubSpotLoad(
+            name="contacts",
+            source="contact_rows",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="key"),
+        )
     )
     resource = HubSpotResource(access_token=READ_ONLY, base_url=hub.base_url, state_path="")
     result = dg.materialize([contact_rows, load], resources={"hubspot": resource}, raise_on_error=False)

@@ -28,6 +28,7 @@ from hubspot_loader.errors import (
     MissingColumnsError,
 )
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import DataValidationError, HubSpotLoadSpec, PreflightMode, load_dataframe
 from hubspot_loader.sandbox import SandboxHandle, start_sandbox
 from hubspot_loader.state.ledger import SQLiteLedger
@@ -79,7 +80,8 @@ def _load(
 ) -> Any:
     """Load ``frame`` into ``hub``: ``spec_options`` are the other :class:`HubSpotLoadSpec` fields."""
     spec = HubSpotLoadSpec(object_type=object_type, preflight=preflight, **spec_options)
-    with HubSpotClient(hub.token, base_url=hub.base_url, requests_per_10s=100_000) as client:
+    unpaced = ClientSettings(requests_per_10s=100_000)
+    with HubSpotClient(hub.token, base_url=hub.base_url, settings=unpaced) as client:
         return load_dataframe(frame, spec, client=client, ledger=ledger, id_maps=id_maps, dry_run=dry_run)
 
 

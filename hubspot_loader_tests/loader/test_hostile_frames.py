@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 
 from hubspot_loader import (
+    ClientSettings,
     DataValidationError,
     HubSpotClient,
     HubSpotLoadSpec,
@@ -203,7 +204,8 @@ def _with_known_cases(test: Callable[..., None]) -> Callable[..., None]:
 @given(case=hostile_cases())
 def test_hostile_frames_are_created_exactly_or_reported(hostile_hub: SandboxHandle, case: Case) -> None:
     hostile_hub.reset()
-    with HubSpotClient(hostile_hub.token, base_url=hostile_hub.base_url, requests_per_10s=100_000) as client:
+    unpaced = ClientSettings(requests_per_10s=100_000)
+    with HubSpotClient(hostile_hub.token, base_url=hostile_hub.base_url, settings=unpaced) as client:
         try:
             spec = HubSpotLoadSpec(
                 object_type=OBJECT_TYPE,

@@ -13,6 +13,7 @@ import pytest
 
 from hubspot_loader.core.model import CREATED, FAILED, AssociationColumn, LoadResult, PreparedInput
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import (
     DataValidationError,
     HubSpotLoadSpec,
@@ -330,7 +331,7 @@ def test_unreachable_hubspot_aborts_the_load_with_every_row_reported(
     hub = sandbox_factory()
     url = hub.base_url
     hub.stop()  # nothing listens there any more
-    client = HubSpotClient("some-token", base_url=url, timeout=(0.5, 0.5))
+    client = HubSpotClient("some-token", base_url=url, settings=ClientSettings(timeout=(0.5, 0.5)))
     frame = pd.DataFrame({"contact_key": ["A", "B"], "email": ["a@example.com", "b@example.com"]})
     with pytest.raises(LoadAborted) as caught:
         load_dataframe(frame, _contacts("contact_key"), client=client)

@@ -26,7 +26,9 @@ from hubspot_loader.core.model import (
     BatchRecord,
     LoadResult,
 )
+from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import HubSpotLoadSpec, LoadAborted, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 
@@ -42,7 +44,11 @@ def contact_rows() -> pd.DataFrame:
 def _materialize(hub: SandboxHandle, **kwargs: Any) -> dg.ExecuteInProcessResult:
     state_path = kwargs.pop("state_path", "")
     load = build_hubspot_load_asset(
-        name="contacts", source="contact_rows", object_type="contacts", key_column="key", **kwargs
+        HubSpotLoad(
+            name="contacts",
+            source="contact_rows",
+            spec=HubSpotLoadSpec(object_type="contacts", key_column="key", **kwargs),
+        )
     )
     resource = HubSpotResource(access_token=hub.token, base_url=hub.base_url, state_path=state_path)
     return dg.materialize([contact_rows, load], resources={"hubspot": resource}, raise_on_error=False)
@@ -91,7 +97,7 @@ def test_status_is_complete_only_when_every_batch_said_so(
     sandbox_factory: Callable[..., SandboxHandle], sequence: tuple[str, ...], expected: str
 ) -> None:
     hub = sandbox_factory(faults=FaultConfig(status_sequence=sequence))
-    with HubSpotClient(hub.token, base_url=hub.base_url, max_in_flight=1) as client:
+    with HubSpotClient(hub.token, base_url=hub.base_url, settings=ClientSettings(max_in_flight=1)) as client:
         result = load_dataframe(ROWS, ROWS_SPEC.replace(batch_size=1), client=client)
     assert [b.status for b in result.batches] == list(sequence)
     assert result.hubspot_status == expected

@@ -1,14 +1,11 @@
-"""The example warehouse as Dagster assets: the dbt project, its ``@dbt_assets`` and a reader of its tables.
+"""The example warehouse: its dbt project, the ``dbt parse`` the dbt component needs, a reader of its tables.
 
-This file is imported by path (``dbt_examples`` is not a package)::
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from warehouse import warehouse_dbt_assets, dbt_resource, model_asset_key, read_model
-
-``@dbt_assets`` needs ``target/manifest.json`` when it is defined, so importing this module runs
-``dbt parse`` (a few seconds) when the manifest is missing or older than a project file; otherwise the
-import is fast. The DuckDB file is ``$HUBSPOT_LOADER_DUCKDB`` or ``dbt_examples/warehouse.duckdb``; the
-assets pass dbt an absolute path, whatever the current directory.
+dbt runs through dagster-dbt's ``DbtProjectComponent`` (``defs/warehouse/defs.yaml``), with
+``prepare_if_dev: false``: the component then reads ``target/manifest.json`` as it is, so
+:func:`prepare_warehouse` (called by ``definitions.py`` before the defs load) runs ``dbt parse`` when the
+manifest is missing or older than a project file; otherwise it is fast. The DuckDB file is
+``$HUBSPOT_LOADER_DUCKDB`` or ``dbt_examples/warehouse.duckdb``; a relative ``$HUBSPOT_LOADER_DUCKDB`` is
+made absolute first, because dbt runs in the project directory.
 """
 
 import os
@@ -16,17 +13,15 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets, get_asset_key_for_model
+from dagster_dbt import DbtCliResource, DbtProject
 from filelock import FileLock
 
-DBT_PROJECT_DIR: Path = Path(__file__).resolve().parent
+DBT_PROJECT_DIR: Path = Path(__file__).resolve().parents[1]
 """The dbt project directory (``dbt_examples/``)."""
 
 DUCKDB_ENV_VAR = "HUBSPOT_LOADER_DUCKDB"
@@ -72,6 +67,12 @@ def _dbt_executable() -> str:
     return str(sibling) if sibling.exists() else "dbt"
 
 
+def _put_dbt_on_path() -> None:
+    """The dbt component runs the ``dbt`` on ``PATH``: add this Python's bin directory when it has none."""
+    if shutil.which("dbt") is None and (Path(sys.executable).parent / "dbt").exists():
+        os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 """The dagster-dbt project (manifest at ``dbt_examples/target/manifest.json``)."""
 
@@ -111,33 +112,19 @@ def prepare_manifest(force: bool = False) -> Path:
     return manifest
 
 
-prepare_manifest()
+def prepare_warehouse() -> Path:
+    """Get the project ready for the dbt component: ``dbt`` on ``PATH``, an absolute DuckDB path, a manifest.
+
+    Returns the manifest's path (:func:`prepare_manifest`).
+    """
+    _put_dbt_on_path()
+    _export_duckdb_path()
+    return prepare_manifest()
 
 
 def dbt_resource() -> DbtCliResource:
-    """Return the ``DbtCliResource`` of this project (resource key ``dbt`` of the dbt assets)."""
+    """Return a ``DbtCliResource`` of this project (for running dbt by hand, e.g. in tests)."""
     return DbtCliResource(project_dir=dbt_project, dbt_executable=_dbt_executable())
-
-
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, name="hubspot_warehouse_dbt_assets")
-def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """Seeds, staging models and the ``hubspot_*`` models of the example warehouse (``dbt build``).
-
-    dbt tests become asset checks; the ``email_format`` check warns (it does not fail the run) about the
-    contacts whose email is invalid on purpose.
-    """
-    _export_duckdb_path()
-    yield from dbt.cli(["build"], context=context).stream()
-
-
-def model_asset_key(name: str) -> AssetKey:
-    """Return the asset key of a dbt model of :data:`warehouse_dbt_assets` (e.g. ``hubspot_contacts``).
-
-    Raises:
-        KeyError: if the project has no such model.
-
-    """
-    return get_asset_key_for_model([warehouse_dbt_assets], name)
 
 
 def read_model(name: str, database: Path | None = None) -> pd.DataFrame:

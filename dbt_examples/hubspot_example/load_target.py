@@ -30,7 +30,8 @@ DEMO_DIR_ENV = "HUBSPOT_LOADER_DEMO_DIR"
 SANDBOX = "sandbox"
 HUBSPOT = "hubspot"
 TARGETS = (SANDBOX, HUBSPOT)
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The repository root (``.demo/`` is there)."""
 
 
 class TargetError(ValueError):

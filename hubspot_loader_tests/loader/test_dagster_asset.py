@@ -140,11 +140,11 @@ def test_materialize_loads_with_id_map_associations_and_metadata(sandbox: Sandbo
     assert sandbox.counters()["created"]["contacts"] == 3  # (preflight's record reads create nothing)
     # What preflight spent is in the metadata: every request it sent went to the sandbox and none wrote.
     companies_md = _metadata(result, "companies")
-    spent = md["hubspot/preflight_requests"] + companies_md["hubspot/preflight_requests"]
+    spent = md["hubspot/preflight"]["requests"] + companies_md["hubspot/preflight"]["requests"]
     writes = sandbox.counters()["write_requests"]
-    assert md["hubspot/preflight_requests"] >= 1 and md["hubspot/preflight_unchecked_rows"] == 0
+    assert md["hubspot/preflight"]["requests"] >= 1 and md["hubspot/preflight"]["unchecked_rows"] == 0
     assert sandbox.counters()["requests"] == spent + writes + 1  # + the run's one account-info read
-    assert md["hubspot/preflight_seconds"] >= 0
+    assert md["hubspot/preflight"]["seconds"] >= 0
 
     # Row failures: the materialization succeeds, the check fails with the count and the table.
     assert _check(result, "companies").passed

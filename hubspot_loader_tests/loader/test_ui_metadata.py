@@ -88,7 +88,7 @@ def test_batches_table_is_narrow_times_are_timestamp_columns_and_the_details_are
     assert [c.name for c in table.schema.columns] == list(BATCH_SUMMARY_COLUMNS)
     assert {c.name: c.type for c in table.schema.columns} == {
         "batch": "int", "rows": "int", "status": "string", "created": "int", "failed": "int",
-        "requests": "int", "seconds": "float",
+        "seconds": "float",
     }  # fmt: skip
     times = md["hubspot/batch_times"].value
     assert [(c.name, c.type) for c in times.schema.columns] == [

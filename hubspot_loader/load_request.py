@@ -109,6 +109,17 @@ class LoadRequest:
     dry_run: bool
 
 
+def imported(path: str) -> Any:
+    """Return the object the import path ``"package.module:NAME"`` names.
+
+    Raises:
+        ImportError, AttributeError, ValueError: as :func:`importlib.import_module` and ``getattr`` do.
+
+    """
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
 def resolved_schema(schema: Any) -> Any:
     """Return the pandera schema a spec names: the object itself, or the one at ``"package.module:NAME"``.
 
@@ -118,9 +129,8 @@ def resolved_schema(schema: Any) -> Any:
     """
     if not isinstance(schema, str):
         return schema
-    module_name, _, attribute = schema.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), attribute)
+        return imported(schema)
     except (ImportError, AttributeError, ValueError) as exc:
         raise InvalidSpecError(
             "schema", f"cannot be imported ({type(exc).__name__}: {exc})", schema

@@ -18,7 +18,6 @@ one-line reason.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import re
 import types
@@ -36,7 +35,7 @@ from hubspot_loader.core.spec import HubSpotLoadSpec, field_docs
 from hubspot_loader.dagster.resource import HubSpotResource
 from hubspot_loader.dagster.translator import HubSpotLoad
 from hubspot_loader.errors import InvalidSpecError, LoadUsageError
-from hubspot_loader.load_request import resolved_schema
+from hubspot_loader.load_request import imported, resolved_schema
 
 SPEC_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(HubSpotLoadSpec))
 """The load spec's fields, in order: the YAML keys of a load besides the load's own."""
@@ -248,9 +247,8 @@ def _reader(context: dg.ResolutionContext, value: Any) -> Any:
         raise located_error(
             context, ["read_source"], f"must be an import path 'package.module:function', got {value!r}"
         )
-    module_name, _, attribute = value.partition(":")
     try:
-        reader = getattr(importlib.import_module(module_name), attribute)
+        reader = imported(value)
     except (ImportError, AttributeError, ValueError) as exc:
         message = f"{value!r} cannot be imported ({type(exc).__name__}: {exc})"
         raise located_error(context, ["read_source"], message) from None

@@ -39,6 +39,19 @@ SKIPPED = "skipped"
 """The row was created by an earlier run and was not sent again (incremental mode)."""
 PLANNED = "planned"
 """Dry run: the row passed validation and conversion and would have been sent."""
+UPDATED = "updated"
+"""Sync modes: the record the ledger holds for the key got the row's changed properties (``batch/update``)."""
+UNCHANGED = "unchanged"
+"""Sync modes: nothing the row sends changed since the last sync; nothing was sent."""
+ADOPTED = "adopted"
+"""Sync modes: a record HubSpot already had (found by the unique property) was taken over for the key; its
+values already equalled the row's, so nothing was written."""
+ADOPTED_UPDATED = "adopted_updated"
+"""Sync modes: a record HubSpot already had was taken over for the key and updated to the row's values."""
+ARCHIVED = "archived"
+"""Mirror mode: a record this sync created or adopted whose key left the source was archived."""
+NO_MATCH = "skipped_no_match"
+"""Update mode: no record matches the key (neither in the ledger nor by the unique property); not created."""
 
 #: Error categories the loader itself assigns (HubSpot's own categories, e.g. ``VALIDATION_ERROR`` or
 #: ``CONFLICT``, are passed through unchanged).
@@ -143,6 +156,46 @@ def _unstated(http_status: int | None) -> str:
     return UNKNOWN if http_status < 300 else ERROR
 
 
+@dataclass(slots=True)
+class UpdateInput:
+    """One row's changed properties for ``batch/update`` of the record ``hubspot_id`` (reference §16.1).
+
+    ``properties`` holds only what is written: ``""`` clears a value (reference §16.2).
+    """
+
+    position: int
+    """0-based row position in the source frame (``-1`` for a record that is not a row of the frame)."""
+    key: str
+    trace_id: str
+    hubspot_id: str
+    properties: dict[str, str]
+
+    def payload(self) -> dict[str, Any]:
+        """Return the JSON-ready input object for ``batch/update``."""
+        return {"id": self.hubspot_id, "objectWriteTraceId": self.trace_id, "properties": self.properties}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """A record the sync knows by warehouse key and HubSpot id (``batch/archive`` takes ids only, §16.4)."""
+
+    key: str
+    hubspot_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationChange:
+    """One association to create or remove between an existing record and a target (reference §16.5)."""
+
+    key: str
+    """The warehouse key of the row the record belongs to."""
+    from_id: str
+    to_object_type: str
+    to_id: str
+    type_id: int
+    category: str
+
+
 @dataclass
 class BatchRecord:
     """One batch of up to 100 inputs as it went over the wire.
@@ -174,6 +227,10 @@ class BatchRecord:
     """Rows found already created after an unacknowledged attempt (included in ``created``)."""
     warnings: list[str] = field(default_factory=list)
     """Things the operator should know, e.g. an ambiguous failure resent without a unique property."""
+    endpoint: str = "create"
+    """The write endpoint of the batch: ``create``, ``update`` or ``archive``."""
+    updated: int = 0
+    """Rows updated (``batch/update``) or archived (``batch/archive``) by this batch."""
 
 
 @dataclass
@@ -202,6 +259,11 @@ class LoadResult:
     """The :class:`~hubspot_loader.core.preflight.PreflightReport` when preflight ran, else ``None``."""
     stopped: str | None = None
     """Why the load stopped part-way (the one-line message of the ``LoadAborted`` raised), else ``None``."""
+    archived: list[RowOutcome] = field(default_factory=list)
+    """Mirror mode: the records whose keys left the source, each :data:`ARCHIVED` or failed (or
+    :data:`PLANNED` in a dry run); they are not rows of the frame (``position`` is ``-1``)."""
+    write_mode: str = "create"
+    """The spec's write mode (``create``, ``upsert``, ``update``, ``mirror``)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "rows" and not isinstance(value, RowOutcomes):  # e.g. a list built by hand
@@ -229,8 +291,33 @@ class LoadResult:
 
     @property
     def rows_skipped(self) -> int:
-        """Rows already loaded by an earlier run."""
-        return self.count(SKIPPED)
+        """Rows already loaded by an earlier run (create mode), or that matched no record (update mode)."""
+        return self.count(SKIPPED) + self.count(NO_MATCH)
+
+    @property
+    def rows_updated(self) -> int:
+        """Rows whose record got their changed properties (adopted and updated ones included)."""
+        return self.count(UPDATED) + self.count(ADOPTED_UPDATED)
+
+    @property
+    def rows_unchanged(self) -> int:
+        """Rows that sent nothing because nothing changed (adopted ones whose values matched included)."""
+        return self.count(UNCHANGED) + self.count(ADOPTED)
+
+    @property
+    def rows_adopted(self) -> int:
+        """Rows matched to a record HubSpot already had (then updated or found unchanged)."""
+        return self.count(ADOPTED) + self.count(ADOPTED_UPDATED)
+
+    @property
+    def rows_no_match(self) -> int:
+        """Update mode: rows that matched no record and were not created."""
+        return self.count(NO_MATCH)
+
+    @property
+    def rows_archived(self) -> int:
+        """Mirror mode: records archived because their keys left the source."""
+        return sum(1 for r in self.archived if r.status == ARCHIVED)
 
     @property
     def failed_rows(self) -> list[RowOutcome]:

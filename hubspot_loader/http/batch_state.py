@@ -1,12 +1,15 @@
-"""State of one ``batch_create`` call and of each batch in it, shared by the writer and reconciliation."""
+"""State of one batch-write call (create, update, archive) and of each batch in it.
+
+Shared by the writers (:mod:`hubspot_loader.http.group_writer` and its subclasses) and reconciliation.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from hubspot_loader.core.batching import outcome_for
 from hubspot_loader.core.model import FAILED, INVALID_VALUE, BatchRecord, PreparedInput, RowError, RowOutcome
 from hubspot_loader.errors import HubSpotError, HubSpotLoaderError
 from hubspot_loader.http.transport import encode_body
@@ -18,13 +21,40 @@ The ledger uses it to write the batch ahead as pending. If it raises, the batch 
 exception ends the ``batch_create`` call (like any unexpected error)."""
 
 
+class WriteRow(Protocol):
+    """One input of a batch write: ``PreparedInput``, ``UpdateInput``, or an archive input."""
+
+    @property
+    def position(self) -> int:
+        """0-based row position in the source frame (``-1`` when the input is not a row of the frame)."""
+        ...
+
+    @property
+    def key(self) -> str:
+        """The row's warehouse key."""
+        ...
+
+    @property
+    def trace_id(self) -> str:
+        """The input's ``objectWriteTraceId``: unique within the batch (outcomes are keyed by it)."""
+        ...
+
+    def payload(self) -> dict[str, Any]:
+        """Return the JSON-ready input object."""
+        ...
+
+
+RowT = TypeVar("RowT", bound=WriteRow)
+"""The input type of one writer."""
+
+
 class Aborted(HubSpotLoaderError):
     """Another batch hit a fatal error; stop before sending more (internal: never leaves the client)."""
 
 
 @dataclass
 class LoadState:
-    """State shared by the batches of one ``batch_create`` call."""
+    """State shared by the batches of one ``batch_create``, ``batch_update`` or ``batch_archive`` call."""
 
     object_type: str
     unique_property: str | None
@@ -69,26 +99,32 @@ class BatchState:
     started: float | None = None
 
     def settle(
-        self, row: PreparedInput, status: str, *, hubspot_id: str | None = None, error: RowError | None = None
+        self, row: WriteRow, status: str, *, hubspot_id: str | None = None, error: RowError | None = None
     ) -> None:
         """Give ``row`` its final outcome."""
-        self.outcomes[row.trace_id] = outcome_for(
-            row, status, batch_index=self.index, hubspot_id=hubspot_id, error=error
+        self.outcomes[row.trace_id] = RowOutcome(
+            key=row.key,
+            position=row.position,
+            status=status,
+            hubspot_id=hubspot_id,
+            error=error,
+            trace_id=row.trace_id,
+            batch_index=self.index,
         )
 
-    def fail(self, rows: Iterable[PreparedInput], error: RowError) -> None:
+    def fail(self, rows: Iterable[WriteRow], error: RowError) -> None:
         """Fail every row of ``rows`` with ``error``."""
         for row in rows:
             self.settle(row, FAILED, error=error)
 
-    def fail_unsettled(self, rows: Iterable[PreparedInput], error: RowError) -> None:
+    def fail_unsettled(self, rows: Iterable[WriteRow], error: RowError) -> None:
         """Fail the rows of ``rows`` that have no outcome yet and are not in doubt (``unacked``)."""
         self.fail(
             (r for r in rows if r.trace_id not in self.outcomes and r.trace_id not in self.unacked), error
         )
 
 
-def drop_unencodable(batch: BatchState, rows: list[PreparedInput]) -> list[PreparedInput]:
+def drop_unencodable(batch: BatchState, rows: list[RowT]) -> list[RowT]:
     """Fail the rows whose input has no JSON form (each named with the reason); return the others.
 
     Formatting makes every property value a string, so this is a safety net: an association id or

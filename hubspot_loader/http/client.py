@@ -23,6 +23,11 @@ is the lookup both in-run reconciliation and the ledger's crash recovery use. Ea
 :class:`~hubspot_loader.http.batch_writer.BatchWriter` through :meth:`HubSpotClient.objects_path`,
 :meth:`~HubSpotClient.send_once` and :meth:`~HubSpotClient.transport_error`; the state it shares with
 reconciliation is in :mod:`hubspot_loader.http.batch_state`.
+
+The sync modes' writes, :meth:`HubSpotClient.batch_update` and :meth:`HubSpotClient.batch_archive`
+(:mod:`hubspot_loader.http.sync_writer`), share the retry loop (:mod:`hubspot_loader.http.group_writer`)
+and the concurrent batch loop (:mod:`hubspot_loader.http.batch_pool`) with batch create; both writes are
+idempotent, so what may have been processed is resent without reconciliation.
 """
 
 from __future__ import annotations
@@ -30,8 +35,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from itertools import islice
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +43,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hubspot_loader._version import __version__
-from hubspot_loader.core.model import MAX_BATCH_SIZE, BatchOutcome, PreparedInput
+from hubspot_loader.core.model import MAX_BATCH_SIZE, BatchOutcome, PreparedInput, RecordRef, UpdateInput
 from hubspot_loader.core.portal import AccountInfo, parse_account_info
 from hubspot_loader.core.secrets import token_fingerprint
 from hubspot_loader.errors import (
@@ -52,6 +55,7 @@ from hubspot_loader.errors import (
     parse_body,
 )
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL, check_base_url, no_proxy_for
+from hubspot_loader.http.batch_pool import run_batches
 from hubspot_loader.http.batch_state import BeforeSend, LoadState
 from hubspot_loader.http.batch_writer import BatchWriter
 from hubspot_loader.http.ratelimit import RateLimiter
@@ -62,6 +66,7 @@ from hubspot_loader.http.settings import (
     check_batch_size,
     settings_from_keywords,
 )
+from hubspot_loader.http.sync_writer import ArchiveWriter, UpdateWriter
 from hubspot_loader.http.transport import Answer, encode_body, is_ambiguous
 
 ACCOUNT_INFO_PATH = "/account-info/v3/details"
@@ -334,6 +339,20 @@ class HubSpotClient:
             ("properties", object_type), self._properties_path(object_type), f"properties of {object_type}"
         )
 
+    def create_property(self, object_type: str, definition: dict[str, Any]) -> dict[str, Any]:
+        """Create a property (``POST …/properties/{type}``, reference §16.6); return HubSpot's ``Property``.
+
+        The cached definitions of ``object_type`` are dropped, so :meth:`properties` reads them again.
+        Raises the request's :class:`~hubspot_loader.errors.HubSpotError` (403 without a schema scope).
+        """
+        try:
+            path, what = self._properties_path(object_type), f"property create of {object_type}"
+            answer = self._request("POST", path, definition, what=what)
+        finally:
+            with self._cache_lock:
+                self._cache.pop(("properties", object_type), None)
+        return answer.body if isinstance(answer.body, dict) else {}
+
     def association_labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
         """Association types and labels from ``from_type`` to ``to_type``, cached per client."""
         return self._cached_get(
@@ -386,53 +405,60 @@ class HubSpotClient:
             before_send=before_send,
         )
         writer = BatchWriter(self, load)
-        iterator = iter(inputs)
-        pool = ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="hubspot-batch")
-        running: set[Future[BatchOutcome]] = set()
-        index = 0
-        exhausted = False
-        unexpected: BaseException | None = None
-        batches = created = 0
-        try:
-            while True:
-                while not exhausted and not load.abort.is_set() and len(running) < self.max_in_flight:
-                    chunk = list(islice(iterator, size))
-                    if not chunk:
-                        exhausted = True
-                        break
-                    running.add(pool.submit(writer.run_batch, index, chunk))
-                    index += 1
-                if not running:
-                    break
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        outcome = future.result()
-                    except BaseException as exc:
-                        load.abort.set()
-                        unexpected = unexpected or exc
-                        continue
-                    if outcome.record.created:
-                        batches += 1
-                        created += outcome.record.created
-                    yield outcome
-        finally:
-            load.abort.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-        if unexpected is not None:
-            raise unexpected
-        if load.fatal is not None:
-            fatal = load.fatal
-            if isinstance(fatal, HubSpotRateLimitError) and fatal.daily:
-                message = (
-                    f"HubSpot's DAILY API limit is reached: stopped loading {object_type}. What was "
-                    f"loaded so far is kept ({created} row(s) created in {batches} batch(es)); "
-                    f"rows not yet sent were not loaded. Resume after the daily reset. "
-                    f"HubSpot said: {fatal.message}"
-                )
-                fatal.args = (message,)
-                fatal.message = message
-            raise fatal
+        yield from run_batches(
+            writer.run_batch, inputs, size=size, max_in_flight=self.max_in_flight, load=load
+        )
+
+    # ---------------------------------------------------------------- sync writes
+
+    def batch_update(
+        self, object_type: str, inputs: Iterable[UpdateInput], *, batch_size: int | None = None
+    ) -> Iterator[BatchOutcome]:
+        """Update records by id in batches (``batch/update``, §16.1); yield one :class:`BatchOutcome` each.
+
+        Consumed lazily and sent concurrently like :meth:`batch_create`. Every input of a yielded batch has
+        exactly one :class:`RowOutcome`: :data:`~hubspot_loader.core.model.UPDATED` with the id HubSpot
+        answered, or failed with a reason (``OBJECT_NOT_FOUND`` for an id that names no record,
+        ``UNMATCHED_RESULT`` for one HubSpot's answer left out, e.g. a merged record; HubSpot's own for
+        invalid values and duplicate ids). Updates are idempotent: retryable failures are resent without
+        reconciliation (:mod:`hubspot_loader.http.sync_writer`). ``""`` clears a value (§16.2).
+
+        Raises:
+            HubSpotAuthenticationError, HubSpotScopeError: 401/403, fatal for the load.
+            HubSpotRateLimitError: the DAILY limit. Every batch that finished was yielded first;
+                inputs not yet taken from ``inputs`` were never sent.
+            HubSpotNotFoundError, HubSpotValidationError: the endpoint or object type does not exist.
+
+        """
+        size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
+        load = LoadState(object_type=object_type, unique_property=None, split_budget=self.max_split_requests)
+        writer = UpdateWriter(self, load)
+        yield from run_batches(
+            writer.run_batch, inputs, size=size, max_in_flight=self.max_in_flight, load=load, verb="updated"
+        )
+
+    def batch_archive(
+        self, object_type: str, records: Iterable[RecordRef], *, batch_size: int | None = None
+    ) -> Iterator[BatchOutcome]:
+        """Archive records by id in batches (``batch/archive``, §16.4); yield one :class:`BatchOutcome` each.
+
+        Consumed lazily and sent concurrently like :meth:`batch_create`. HubSpot answers 204 whatever the
+        records' state (ids that name no record included), so every record of an accepted batch is
+        :data:`~hubspot_loader.core.model.ARCHIVED` (``position`` -1); a rejected batch fails every record
+        of it with HubSpot's reason. Archiving is idempotent: retryable failures are resent.
+
+        Raises:
+            HubSpotAuthenticationError, HubSpotScopeError: 401/403, fatal for the load.
+            HubSpotRateLimitError: the DAILY limit, after every finished batch was yielded.
+            HubSpotNotFoundError, HubSpotValidationError: the endpoint or object type does not exist.
+
+        """
+        size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
+        load = LoadState(object_type=object_type, unique_property=None, split_budget=self.max_split_requests)
+        writer = ArchiveWriter(self, load)
+        yield from run_batches(
+            writer.run_refs, records, size=size, max_in_flight=self.max_in_flight, load=load, verb="archived"
+        )
 
 
 class _RequestCount:

@@ -279,7 +279,11 @@ def _format_objects(series: pd.Series, name: str, naive_timezone: str) -> Format
     if kind in _HASHABLE_KINDS and not (kind == "datetime" and any(getattr(v, "fold", 0) for v in values)):
         # Dates and timestamps repeat: format each distinct value once.
         try:
-            codes, uniques = pd.factorize(values)
+            if kind == "decimal":  # equal decimals can differ in text (0.0 and 0, 1.50 and 1.5): by text
+                codes = pd.factorize(np.array(list(map(str, values)), dtype=object))[0]
+                uniques = values[np.unique(codes, return_index=True)[1]]
+            else:
+                codes, uniques = pd.factorize(values)
         except TypeError:  # an unhashable value, e.g. Decimal("sNaN"): cell by cell
             return _format_cells(values, name, naive_timezone)
         distinct = _format_plain_dates(uniques) if kind == "date" else None

@@ -214,3 +214,10 @@ def test_bools_and_int_subclasses_keep_their_value() -> None:
         "1180591620717411303424",
     ]
     assert format_series(pd.Series([True, None, False], dtype="boolean")).values == ["true", None, "false"]
+
+
+def test_equal_decimals_keep_their_own_text() -> None:
+    # Decimal("0.0") == Decimal("0") and they hash alike: deduplicating by value sent the first one's text
+    values = [Decimal("0.0"), Decimal("0"), Decimal("1.50"), None, Decimal("1.5")]
+    formatted = format_series(pd.Series(values, dtype=object), column="d")
+    assert formatted.values == ["0.0", "0", "1.50", None, "1.5"] and not formatted.errors

@@ -437,8 +437,11 @@ def _decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise InvalidValue(f"{value} is not a valid HubSpot number")
     _, digits, exponent = value.as_tuple()
-    # Plain text has about len(digits) + |exponent| characters: refused before it is built.
-    if len(digits) + abs(int(exponent)) <= MAX_STRING_LENGTH:
+    # The plain text's length without its sign, known before it is built (a huge exponent is refused cheaply):
+    # digits then zeros, or "0." and zeros then digits, or digits with a point inside.
+    places = int(exponent)
+    length = len(digits) + places if places >= 0 else max(len(digits) + 1, 2 - places)
+    if length <= MAX_STRING_LENGTH:
         text = format(value.copy_abs() if value.is_zero() else value, "f")
         if len(text) <= MAX_STRING_LENGTH:
             return text

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype
 
+from hubspot_loader.core.fingerprints import ChunkPrints
 from hubspot_loader.core.formatting import format_series, format_value
 from hubspot_loader.core.model import (
     FAILED,
@@ -56,6 +57,9 @@ class PreparedChunk:
 
     inputs: list[PreparedInput] = field(default_factory=list)
     rejected: list[RowOutcome] = field(default_factory=list)
+    prints: ChunkPrints | None = field(default=None, compare=False, repr=False)
+    """The fingerprints of the chunk's rows, by position (:mod:`hubspot_loader.core.fingerprints`); always
+    set by :func:`iter_prepared`."""
 
 
 def iter_prepared(
@@ -292,6 +296,7 @@ def _convert(
     chunk = PreparedChunk()
     if not problems and not links:
         chunk.inputs = list(map(PreparedInput, positions, row_keys, traces, bags))
+        chunk.prints = ChunkPrints(base, rows, tuple(properties.values()), columns)
         return chunk
     for i, bag in enumerate(bags):
         if i in problems:
@@ -305,6 +310,8 @@ def _convert(
         if len(links) > 1:
             row_links = _unique(row_links)
         chunk.inputs.append(PreparedInput(base + i, row_keys[i], traces[i], bag, row_links))
+    linked = {item.position: item.associations for item in chunk.inputs if item.associations}
+    chunk.prints = ChunkPrints(base, rows, tuple(properties.values()), columns, linked)
     return chunk
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeAlias
 
 PENDING = "pending"
 """Sent (or about to be sent) without a settling answer: the row may exist in HubSpot."""
@@ -47,24 +47,41 @@ class LedgerEntry:
     sent_fingerprint: str | None = None
 
 
+Brief: TypeAlias = "tuple[str, str | None, str | None]"
+"""A lean ledger entry: ``(status, hubspot_id, content_hash)`` (:meth:`SqlLedger.briefs
+<hubspot_loader.state.sql_ledger.SqlLedger.briefs>`)."""
+
+
 @dataclass(frozen=True)
 class PendingRow:
-    """A row about to be sent: written ahead as ``pending``."""
+    """A row about to be sent: written ahead as ``pending``.
+
+    ``fingerprint`` is written into ``sent_fingerprint`` when given (the record of
+    :meth:`~hubspot_loader.core.fingerprints.ChunkPrints.record`); ``None`` keeps the stored one.
+    """
 
     row_key: str
     content_hash: str
     unique_property: str | None = None
     unique_value: str | None = None
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
 class Settlement:
-    """The state a row is settled to: ``status`` with ``hubspot_id`` and ``error`` exactly as given."""
+    """The state a row is settled to: ``status`` with ``hubspot_id`` and ``error`` exactly as given.
+
+    ``content_hash`` and ``fingerprint`` (what was sent: the digest and the record of
+    :mod:`hubspot_loader.core.fingerprints`) are written into ``content_hash`` and ``sent_fingerprint`` when
+    given, ``""`` included; ``None`` keeps the stored values (``NULL`` for a row not yet in the ledger).
+    """
 
     row_key: str
     status: str
     hubspot_id: str | None = None
     error: str | None = None
+    content_hash: str | None = None
+    fingerprint: str | None = None
 
 
 RefusalReason = Literal["in_flight", "created", "in_doubt"]
@@ -110,6 +127,7 @@ __all__ = [
     "PENDING",
     "STATUSES",
     "UNRECONCILED",
+    "Brief",
     "Claim",
     "LedgerEntry",
     "PendingRow",

@@ -70,6 +70,7 @@ from hubspot_loader.state.entries import (
     IN_FLIGHT,
     PENDING,
     UNRECONCILED,
+    Brief,
     Claim,
     LedgerEntry,
     PendingRow,
@@ -100,6 +101,10 @@ class SyncLedger(Protocol):
 
     def lookup(self, portal: str, object_type: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
         """Return the entries of ``keys`` that exist, by row key."""
+        ...
+
+    def briefs(self, portal: str, object_type: str, keys: Iterable[str]) -> dict[str, Brief]:
+        """Return ``(status, hubspot_id, content_hash)`` of the ``keys`` that exist, by key (lean lookup)."""
         ...
 
     def in_doubt(self, portal: str, object_type: str) -> list[LedgerEntry]:
@@ -143,6 +148,10 @@ class SyncLedger(Protocol):
         """Row key → HubSpot id of every created row (of one partition when ``partition`` is given)."""
         ...
 
+    def forget(self, portal: str, object_type: str, keys: Sequence[str]) -> int:
+        """Delete the rows of ``keys`` (records a mirror archived); return how many rows were deleted."""
+        ...
+
     def claim_in_doubt(
         self, portal: str, object_type: str, *, lease_owner: str, lease_seconds: float
     ) -> list[LedgerEntry]:
@@ -179,6 +188,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATE_URL_ENV",
     "UNRECONCILED",
+    "Brief",
     "Claim",
     "LedgerEntry",
     "LedgerError",

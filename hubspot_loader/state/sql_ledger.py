@@ -15,6 +15,7 @@ ends the lease of rows it settles, and :meth:`SqlLedger.release_leases` ends wha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,7 @@ from hubspot_loader.state.entries import (
     PENDING,
     STATUSES,
     UNRECONCILED,
+    Brief,
     Claim,
     LedgerEntry,
     PendingRow,
@@ -51,6 +53,9 @@ _KEYS_PER_QUERY = 500
 _TRANSIENT_SQLSTATES = {"40P01", "40001"}
 _TRANSIENT_ATTEMPTS = 5
 _ENTRY_NAMES = tuple(c.name for c in ENTRY_COLUMNS)
+if set(_ENTRY_NAMES) != {f.name for f in dataclasses.fields(LedgerEntry)}:  # pragma: no cover
+    raise ImportError("the ledger's columns and LedgerEntry's fields differ")
+_new = object.__new__
 
 
 def _now_text() -> str:
@@ -63,8 +68,15 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
 
 
 def _entry(row: Row[Any]) -> LedgerEntry:
-    mapping = row._mapping
-    return LedgerEntry(**{name: mapping[name] for name in _ENTRY_NAMES})
+    """Return the entry of a row whose first columns are :data:`ENTRY_COLUMNS`, in that order.
+
+    Built without the dataclass's ``__init__``: a frozen dataclass sets its 16 fields one
+    ``object.__setattr__`` at a time (about 2 µs), and a diff of 1M rows looks 1M entries up. Every field
+    is set (:data:`_ENTRY_NAMES` are exactly the fields), so the entry is the one ``__init__`` would build.
+    """
+    entry = _new(LedgerEntry)
+    entry.__dict__.update(zip(_ENTRY_NAMES, row, strict=False))  # a row may have more columns
+    return entry
 
 
 def _check_lease(lease_owner: str | None, lease_seconds: float | None) -> None:
@@ -187,9 +199,27 @@ class SqlLedger:
 
             def read(conn: Connection, chunk: list[str] = chunk) -> list[LedgerEntry]:
                 filters = (st.row_filter(portal, object_type), st.keys_filter(conn.dialect, chunk))
-                return [_entry(r) for r in conn.execute(sa.select(*ENTRY_COLUMNS).where(*filters))]
+                return [_entry(r) for r in conn.execute(sa.select(*ENTRY_COLUMNS).where(*filters)).all()]
 
             found.update((e.row_key, e) for e in self._run(read, write=False))
+        return found
+
+    def briefs(self, portal: str, object_type: str, keys: Iterable[str]) -> dict[str, Brief]:
+        """Return ``(status, hubspot_id, content_hash)`` of the ``keys`` that exist, by row key.
+
+        A lean :meth:`lookup`: three columns and a tuple per row instead of a :class:`LedgerEntry`, about 2.5x
+        less CPU; a sync reads these for every row and the full entries only of the rows it writes.
+        """
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Brief] = {}
+        columns = (sync_rows.c.row_key, sync_rows.c.status, sync_rows.c.hubspot_id, sync_rows.c.content_hash)
+        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+
+            def read(conn: Connection, chunk: list[str] = chunk) -> Sequence[Any]:
+                filters = (st.row_filter(portal, object_type), st.keys_filter(conn.dialect, chunk))
+                return conn.execute(sa.select(*columns).where(*filters)).all()
+
+            found.update((row[0], (row[1], row[2], row[3])) for row in self._run(read, write=False))
         return found
 
     def in_doubt(self, portal: str, object_type: str) -> list[LedgerEntry]:
@@ -215,6 +245,8 @@ class SqlLedger:
     ) -> Claim:
         """Write ``rows`` ahead as pending in one committed transaction; keep ``hubspot_id``/``first_run_id``.
 
+        A row's ``fingerprint`` goes into ``sent_fingerprint`` when given (``None``: the stored one stays).
+
         Without ``lease_owner`` every row is written (version 1 semantics: one writer per object type) and
         leases are left as they are. With it, the rows are also leased to ``lease_owner`` for
         ``lease_seconds`` in the same transaction, and only rows the claim may take are written: new rows,
@@ -239,6 +271,7 @@ class SqlLedger:
                 "content_hash": r.content_hash, "first_run_id": run_id, "last_run_id": run_id,
                 "status": PENDING, "updated_at": now, "partition": partition,
                 "unique_property": r.unique_property, "unique_value": r.unique_value,
+                "sent_fingerprint": r.fingerprint,
             }
             for key, r in sorted(latest.items())  # one lock order for every writer (no deadlocks)
         ]  # fmt: skip
@@ -290,7 +323,8 @@ class SqlLedger:
     ) -> None:
         """Record the outcome of rows in one committed transaction (unknown rows are inserted).
 
-        ``status``, ``hubspot_id`` and ``error`` are written as given; ``partition`` only when given. With
+        ``status``, ``hubspot_id`` and ``error`` are written as given; ``partition``, ``content_hash`` and
+        ``sent_fingerprint`` (a settlement's ``fingerprint``) only when given (not ``None``). With
         ``lease_owner``, the owner's lease on the rows settled ``created``/``failed`` ends; rows settled
         ``pending`` (in doubt) stay held until :meth:`release_leases`. Bad settlements are refused
         (``ValueError``) before anything is written.
@@ -306,7 +340,8 @@ class SqlLedger:
             {
                 "portal": portal, "object_type": object_type, "row_key": key, "hubspot_id": s.hubspot_id,
                 "first_run_id": run_id, "last_run_id": run_id, "status": s.status, "error": s.error,
-                "updated_at": now, "partition": partition,
+                "updated_at": now, "partition": partition, "content_hash": s.content_hash,
+                "sent_fingerprint": s.fingerprint,
             }
             for key, s in sorted(latest.items())
         ]  # fmt: skip
@@ -314,6 +349,23 @@ class SqlLedger:
             self._run(
                 lambda conn: conn.execute(st.settle_upsert(conn.dialect, lease_owner), params), write=True
             )
+
+    def forget(self, portal: str, object_type: str, keys: Sequence[str]) -> int:
+        """Delete the rows of ``keys`` in one committed transaction (e.g. records a mirror archived).
+
+        Keys that are not in the ledger are ignored. Returns the number of rows deleted.
+        """
+        wanted = sorted(set(keys))  # one lock order for every writer (no deadlocks)
+        if not wanted:
+            return 0
+
+        def delete(conn: Connection) -> int:
+            return sum(
+                int(conn.execute(st.forget_delete(conn.dialect, portal, object_type, chunk)).rowcount)
+                for chunk in _chunks(wanted, _KEYS_PER_QUERY)
+            )
+
+        return self._run(delete, write=True)
 
     def id_map(self, portal: str, object_type: str, *, partition: str | None = None) -> dict[str, str]:
         """Row key → HubSpot id of every created row (of one partition when ``partition`` is given)."""

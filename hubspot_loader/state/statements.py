@@ -8,6 +8,7 @@ process's UTC clock, bound as a parameter (every writer of a SQLite file is on t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -49,13 +50,26 @@ def row_filter(portal: str, object_type: str) -> ColumnElement[bool]:
 
 
 def keys_filter(dialect: Dialect, keys: list[str]) -> ColumnElement[bool]:
-    """Select ``keys``: ``row_key = ANY(%s)`` with one array parameter on PostgreSQL, ``IN (?, …)`` on SQLite.
+    """Select ``keys`` with one parameter (an array on PostgreSQL, a JSON array on SQLite).
 
-    (An ``IN`` list is a parameter per key; psycopg parses such long statements anew every time.)
+    PostgreSQL: ``row_key = ANY(%s)``; SQLite: ``row_key IN (SELECT value FROM json_each(?))`` (before
+    SQLite 3.38, which may lack the JSON functions: ``IN (?, …)``).
+
+    An ``IN`` list is a parameter per key: psycopg parses such long statements anew every time, and on
+    SQLite binding and rendering them cost more than the lookups (1M keys: seconds of CPU).
     """
     if dialect.name == "postgresql":
         return sync_rows.c.row_key == sa.any_(sa.literal(keys, postgresql.ARRAY(sa.Text())))
+    if _has_json(dialect):
+        listed = sa.func.json_each(sa.literal(json.dumps(keys), sa.Text()))
+        return sync_rows.c.row_key.in_(sa.select(sa.column("value", sa.Text())).select_from(listed))
     return sync_rows.c.row_key.in_(keys)
+
+
+def _has_json(dialect: Dialect) -> bool:
+    """SQLite 3.38 and later have the JSON functions built in (earlier ones may lack them)."""
+    version = getattr(dialect, "server_version_info", None)
+    return version is not None and tuple(version) >= (3, 38)
 
 
 def pending_filter(portal: str, object_type: str) -> ColumnElement[bool]:
@@ -81,11 +95,19 @@ _SENT_COLUMNS = (
     "unique_property",
     "unique_value",
 )
-"""What a write-ahead overwrites on a known row (``hubspot_id`` and ``first_run_id`` are kept)."""
+"""What a write-ahead overwrites on a known row (``hubspot_id`` and ``first_run_id`` are kept;
+``sent_fingerprint`` is overwritten only when one is given)."""
 
 
 def _sent_columns(excluded: Any, *extra: str) -> dict[str, Any]:
-    return {name: getattr(excluded, name) for name in (*_SENT_COLUMNS, *extra)}
+    values = {name: getattr(excluded, name) for name in (*_SENT_COLUMNS, *extra)}
+    values["sent_fingerprint"] = _given_or_kept(excluded, "sent_fingerprint")
+    return values
+
+
+def _given_or_kept(excluded: Any, name: str) -> ColumnElement[Any]:
+    """Return the upserted value of column ``name`` when one was given (not ``NULL``), else the stored one."""
+    return sa.func.coalesce(getattr(excluded, name), sync_rows.c[name])
 
 
 def claiming_upsert(
@@ -123,7 +145,9 @@ def claiming_upsert(
 
 
 def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
-    """Record outcomes exactly as given; keep the old ``partition`` when none is given.
+    """Record outcomes exactly as given; keep the stored values of the optional columns when none is given.
+
+    The optional columns are ``partition``, ``content_hash`` and ``sent_fingerprint`` (``NULL``: not given).
 
     With ``lease_owner``, that owner's lease on rows settled ``created`` or ``failed`` ends with the
     settlement (rows settled ``pending`` stay held until :meth:`release_leases`); other owners' leases
@@ -137,7 +161,9 @@ def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
         "status": x.status,
         "error": x.error,
         "updated_at": x.updated_at,
-        "partition": sa.func.coalesce(x.partition, sync_rows.c.partition),
+        "partition": _given_or_kept(x, "partition"),
+        "content_hash": _given_or_kept(x, "content_hash"),
+        "sent_fingerprint": _given_or_kept(x, "sent_fingerprint"),
     }
     if lease_owner is not None:
         ends = sa.and_(sync_rows.c.lease_owner == sa.literal(lease_owner, sa.Text()), x.status != PENDING)
@@ -164,6 +190,11 @@ def claim_in_doubt_update(
     )
 
 
+def forget_delete(dialect: Dialect, portal: str, object_type: str, keys: list[str]) -> sa.Delete:
+    """Delete the rows of ``keys`` (of one portal and object type)."""
+    return sync_rows.delete().where(row_filter(portal, object_type), keys_filter(dialect, keys))
+
+
 def holders_select(dialect: Dialect, portal: str, object_type: str, keys: list[str]) -> sa.Select[Any]:
     """Select the entries of ``keys`` with whether their lease is live (``lease_live``)."""
     live = sa.and_(sync_rows.c.lease_owner.is_not(None), sync_rows.c.lease_expires_at > now_expr(dialect))
@@ -176,6 +207,7 @@ __all__ = [
     "claim_in_doubt_update",
     "claiming_upsert",
     "expiry_expr",
+    "forget_delete",
     "holders_select",
     "keys_filter",
     "now_expr",

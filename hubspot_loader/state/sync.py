@@ -43,6 +43,10 @@ IN_DOUBT = "IN_DOUBT"
 #: Failure categories after which the row may nevertheless exist in HubSpot: the ledger keeps it pending.
 IN_DOUBT_CATEGORIES = frozenset({TRANSPORT_ERROR, UNMATCHED_RESULT, HUBSPOT_PENDING})
 
+ARCHIVING = "ARCHIVING: mirror archives this record; the answer was not recorded"
+"""The ledger's ``error`` of a pending row whose record mirror mode was archiving: the next run reads the
+record by id (:meth:`LoadSync.reconcile_in_doubt`) instead of looking it up by its unique value."""
+
 HELD_NOTE = f"{HUBSPOT_PENDING}: "
 """How the ledger's ``error`` of a pending row starts when HubSpot answered ``PENDING``/``PROCESSING`` without
 it and it has no unique value: :meth:`LoadSync.reconcile_in_doubt` never resends such a row blindly."""
@@ -65,10 +69,17 @@ class LoadSync:
     """Ledger entries of the rows taken for sending (by key), until they are settled."""
     changed_skipped: int = field(default=0, init=False)
     """Rows skipped as created whose content changed since (counted for a warning)."""
+    prints: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
+    """Fingerprint (digest, record) of each row taken for creating (by key), until it is settled: written
+    ahead with the row and kept by the ledger once it is created (:mod:`hubspot_loader.core.fingerprints`)."""
 
     def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
         """Return the ledger entries of a prepared chunk's rows (inputs and rejected), by key."""
         return self.lookup_keys([item.key for item in chunk.inputs] + [row.key for row in chunk.rejected])
+
+    def briefs(self, keys: Sequence[str]) -> dict[str, ledger_mod.Brief]:
+        """Return the lean entries ``(status, hubspot_id, content_hash)`` of ``keys``, by key."""
+        return self.ledger.briefs(self.portal, self.object_type, keys)
 
     def lookup_keys(self, keys: Sequence[str]) -> dict[str, ledger_mod.LedgerEntry]:
         """Return the ledger entries of ``keys`` (formatted keys: always valid text, see ``inputs``)."""
@@ -77,11 +88,13 @@ class LoadSync:
     def pending_row(self, item: PreparedInput) -> PendingRow:
         """Return the write-ahead record of ``item``: its key, content hash and unique value."""
         value = item.properties.get(self.unique_property) if self.unique_property else None
+        printed = self.prints.get(item.key)
         return PendingRow(
             row_key=item.key,
-            content_hash=content_hash(item.properties, item.associations),
+            content_hash=printed[0] if printed else content_hash(item.properties, item.associations),
             unique_property=self.unique_property if value else None,
             unique_value=str(value).strip() if value else None,
+            fingerprint=printed[1] if printed else None,
         )
 
     def write_ahead(self, index: int, rows: list[PreparedInput]) -> None:
@@ -105,6 +118,7 @@ class LoadSync:
         out: list[RowOutcome] = []
         for row in rows:
             entry = self.known.pop(row.key, None)
+            self.prints.pop(row.key, None)
             prior_id = entry.hubspot_id if entry is not None else None
             error = row.error
             if row.status in (CREATED, RECONCILED) and row.hubspot_id:
@@ -160,6 +174,10 @@ class LoadSync:
 
         """
         doubtful = self.ledger.in_doubt(self.portal, self.object_type)
+        archiving = [e for e in doubtful if (e.error or "").startswith(ARCHIVING) and e.hubspot_id]
+        if archiving:
+            self._archived_or_not(client, archiving, result)
+            doubtful = [e for e in doubtful if e not in archiving]
         if not doubtful:
             return
         by_prop: dict[str, list[ledger_mod.LedgerEntry]] = {}
@@ -197,6 +215,39 @@ class LoadSync:
                 f"reconciled {found_n + missing_n} row(s) left in doubt by an earlier run: {found_n} found "
                 f"in HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
             )
+
+    def _archived_or_not(
+        self, client: HubSpotClient, entries: list[ledger_mod.LedgerEntry], result: LoadResult
+    ) -> None:
+        """Settle the records mirror mode was archiving without an answer: read by id, kept or forgotten.
+
+        Still there → created again in the ledger (archived by this run if its key is still gone); gone →
+        forgotten (its key, if back in the source, is created or adopted anew). A read that fails (other
+        than 401/403, which are raised) leaves them pending and their rows unsent.
+        """
+        ids = [str(e.hubspot_id) for e in entries]
+        try:
+            found = {str(r.get("id")) for r in client.batch_read(self.object_type, ids)}
+        except (HubSpotAuthenticationError, HubSpotScopeError):
+            raise
+        except HubSpotError as exc:
+            self.unresolved.update(e.row_key for e in entries)
+            result.warnings.append(
+                f"{len(entries)} record(s) an earlier mirror run was archiving could not be read ({exc}); "
+                "their rows are not sent in this run"
+            )
+            return
+        live = [e for e in entries if str(e.hubspot_id) in found]
+        gone = [e.row_key for e in entries if str(e.hubspot_id) not in found]
+        if live:
+            settlements = [Settlement(e.row_key, ledger_mod.CREATED, hubspot_id=e.hubspot_id) for e in live]
+            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
+        if gone:
+            self.ledger.forget(self.portal, self.object_type, gone)
+        result.warnings.append(
+            f"an earlier mirror run was archiving {len(entries)} record(s) when it stopped: {len(gone)} are "
+            f"archived, {len(live)} are not (archived by this run if their keys are still gone)"
+        )
 
     def _look_up(
         self, client: HubSpotClient, prop: str, entries: list[ledger_mod.LedgerEntry], result: LoadResult

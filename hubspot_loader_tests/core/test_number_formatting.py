@@ -221,3 +221,11 @@ def test_equal_decimals_keep_their_own_text() -> None:
     values = [Decimal("0.0"), Decimal("0"), Decimal("1.50"), None, Decimal("1.5")]
     formatted = format_series(pd.Series(values, dtype=object), column="d")
     assert formatted.values == ["0.0", "0", "1.50", None, "1.5"] and not formatted.errors
+
+
+def test_a_decimal_just_under_the_length_limit_is_sent() -> None:
+    # 65,523 characters written out: the length estimate counted digits and exponent twice (hypothesis)
+    value = Decimal("9.999999999999999996E-65503")
+    formatted = format_series(pd.Series([value], dtype=object), column="d")
+    assert not formatted.errors and Decimal(str(formatted.values[0])) == value
+    assert len(str(formatted.values[0])) == 65_523

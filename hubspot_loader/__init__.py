@@ -21,6 +21,7 @@ _EXPORTS = {
     "HubSpotLoadSpec": "hubspot_loader.core.spec",
     "LoadRun": "hubspot_loader.load_request",
     "InvalidSpecError": "hubspot_loader.errors",
+    "ArchiveLimitError": "hubspot_loader.errors",
     "DataValidationError": "hubspot_loader.load",
     "LoadAborted": "hubspot_loader.load",
     "load_metadata": "hubspot_loader.dagster.metadata",
@@ -50,6 +51,7 @@ __all__ = [
     "CONTACTS_SCHEMA",
     "DEALS_SCHEMA",
     "ROWS_ACCEPTED_CHECK",
+    "ArchiveLimitError",
     "AssociationColumn",
     "BatchRecord",
     "ClientSettings",
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
     from hubspot_loader.dagster.metadata import load_metadata
     from hubspot_loader.dagster.resource import HubSpotResource
     from hubspot_loader.errors import (
+        ArchiveLimitError,
         DuplicateColumnsError,
         HubSpotError,
         HubSpotLoaderError,

@@ -263,6 +263,19 @@ class InvalidKeysError(LoadUsageError):
 _MISSING = object()
 
 
+class ArchiveLimitError(LoadUsageError):
+    """Mirror mode: more of the synced records would be archived than the spec's ``archive_limit`` allows.
+
+    Raised before anything is sent. ``would_archive`` and ``synced`` are the counts; raise
+    ``archive_limit`` (``1`` allows any share) or check the source when the vanishing is a mistake.
+    """
+
+    def __init__(self, message: str, would_archive: int, synced: int) -> None:
+        super().__init__(message)
+        self.would_archive = would_archive
+        self.synced = synced
+
+
 class InvalidSpecError(LoadUsageError):
     """A field of a :class:`~hubspot_loader.core.spec.HubSpotLoadSpec` has a value that cannot work.
 

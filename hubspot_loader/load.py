@@ -84,6 +84,7 @@ from hubspot_loader.core.model import (
     BatchOutcome,
     LoadResult,
     PreparedInput,
+    RecordRef,
     RowOutcome,
 )
 from hubspot_loader.core.plan import LoadPlan as LoadPlan
@@ -105,9 +106,11 @@ from hubspot_loader.core.stops import aborted, one_line, read_scope, stop_reason
 from hubspot_loader.core.validation import DataValidationError as DataValidationError
 from hubspot_loader.core.validation import validated
 from hubspot_loader.errors import HubSpotError, LoadUsageError
+from hubspot_loader.key_property import plan_with_key_property
 from hubspot_loader.load_request import LoadRequest, legacy_arguments, resolved_schema
 from hubspot_loader.load_request import LoadRun as LoadRun
 from hubspot_loader.load_request import ProgressCallback as ProgressCallback
+from hubspot_loader.mirror_step import archive, vanished_records
 from hubspot_loader.preflight_step import (
     PreflightContext,
     restore_positions,
@@ -115,10 +118,12 @@ from hubspot_loader.preflight_step import (
     unique_property_for,
 )
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
-from hubspot_loader.state.ledger import SyncLedger, content_hash, default_portal
+from hubspot_loader.row_choice import rows_to_create
+from hubspot_loader.state.ledger import SyncLedger, default_portal
 from hubspot_loader.state.sync import IN_DOUBT as IN_DOUBT
 from hubspot_loader.state.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
-from hubspot_loader.state.sync import LoadSync, in_doubt_outcome, skipped_if_created
+from hubspot_loader.state.sync import LoadSync, skipped_if_created
+from hubspot_loader.sync_step import SyncWrites, unchanged_if_same
 
 if TYPE_CHECKING:
     from hubspot_loader.http.client import HubSpotClient
@@ -177,12 +182,23 @@ def _load(request: LoadRequest) -> LoadResult:
     plan = _plan(
         df, spec.object_type, client, spec.properties, associations, key_column, request.id_maps, result
     )
+    if spec.key_property is not None:
+        try:
+            plan = plan_with_key_property(df, plan, client, spec.key_property, result, request.dry_run)
+        except LoadAborted as exc:
+            raise _finished(exc) from exc.__cause__
     keys = checked_keys(df, key_column, spec.naive_timezone)  # once; before preflight, as without it
     # the sync exists before preflight: online preflight reads the ledger (rows it skips, rows' own records)
     sync = _sync(request.ledger, client, spec.object_type, run, spec.unique_property)
+    if spec.write_mode != "create" and sync is None:
+        raise LoadUsageError(
+            f"write_mode={spec.write_mode!r} compares rows with what the last sync sent: pass a ledger"
+        )
+    # mirror: the source's keys before preflight or conversion hold any back (those rows are still in it)
+    source = _Source(set(map(str, keys or ())) if spec.write_mode == "mirror" else set(), len(df))
     preflight = PreflightContext(
         plan, client, associations, request.id_maps, spec.naive_timezone, spec.preflight,
-        batch_size=spec.batch_size, sync=sync,
+        batch_size=spec.batch_size, sync=sync, adopts=spec.write_mode != "create",
     )  # fmt: skip
     try:
         quarantine = run_preflight_step(df, preflight, result)
@@ -190,12 +206,16 @@ def _load(request: LoadRequest) -> LoadResult:
         raise _finished(exc) from exc.__cause__
     if quarantine is not None:
         df, keys = quarantine.frame, None if keys is None else keys_at(keys, quarantine.positions)
-    unique_property = spec.unique_property
+    unique_property = spec.unique_property or spec.key_property
     if unique_property is None:  # definitions preflight read are cached: no request
         definitions = client.properties(spec.object_type) if client and result.preflight is not None else None
         unique_property = unique_property_for(spec.object_type, plan.properties.values(), definitions)
     if sync is not None:
         sync.unique_property = unique_property
+    writes = None
+    if sync is not None and spec.write_mode != "create":
+        writes = SyncWrites(spec, plan, sync, result, full_refresh=run.sync_mode == "full_refresh")
+    result.write_mode = spec.write_mode
     job = _Job(
         df,
         plan,
@@ -207,6 +227,9 @@ def _load(request: LoadRequest) -> LoadResult:
         run.on_batch,
         sync,
         keys,
+        writes,
+        source,
+        spec,
     )
     _run_all(job, quarantine, request.dry_run, run.preview_rows)
     return result
@@ -320,6 +343,13 @@ class _Job:
     sync: LoadSync | None
     keys: RowKeys | None
     """The rows' keys, checked once (:func:`~hubspot_loader.core.plan.checked_keys`)."""
+    writes: SyncWrites | None
+    """The sync modes' updates, adoptions and association changes (``None`` in create mode)."""
+    source: _Source
+    """What mirror mode compares the ledger with (the records to archive are found after reconciling)."""
+    spec: HubSpotLoadSpec
+    vanished: list[RecordRef] = field(default_factory=list)
+    """Mirror mode: the records to archive (:func:`~hubspot_loader.sync_step.vanished_records`)."""
     pending: dict[str, PreparedInput] = field(default_factory=dict)
     """Inputs handed to the client whose batch has not finished (by trace id)."""
 
@@ -352,6 +382,7 @@ def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
         except HubSpotError as exc:
             doing = f"looking up the {object_type} rows an earlier run left in doubt"
             raise job.stop(exc, doing=doing, scope=read_scope(object_type)) from exc
+        job.vanished = _vanished(job, job.sync)  # after reconciling: rows found then may have left the source
     _send(job, client, chunks)
     batches = job.result.batches
     sent = [b for b in batches if b.requests]  # a batch whose rows were all refused before sending has none
@@ -369,12 +400,16 @@ def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
 
 def _plan_only(job: _Job, chunks: Iterator[PreparedChunk], preview_rows: int) -> None:
     result, sync = job.result, job.sync
+    if sync is not None:
+        archive(None, sync, _vanished(job, sync), result, dry_run=True)
     for chunk in chunks:
         known = sync.lookup(chunk) if sync is not None else {}
         for row in chunk.rejected:
             result.rows.append(skipped_if_created(row.key, row.position, row.trace_id, known, sync) or row)
         for item in chunk.inputs:
             skipped = skipped_if_created(item.key, item.position, item.trace_id, known, sync)
+            if job.writes is not None:
+                skipped = unchanged_if_same(item, known.get(item.key), chunk.prints)
             if skipped is not None:
                 result.rows.append(skipped)
                 continue
@@ -383,6 +418,19 @@ def _plan_only(job: _Job, chunks: Iterator[PreparedChunk], preview_rows: int) ->
             result.rows.append(
                 RowOutcome(key=item.key, position=item.position, status=PLANNED, trace_id=item.trace_id)
             )
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The source's keys (mirror mode only) and row count, as the load was given them."""
+
+    keys: set[str]
+    rows: int
+
+
+def _vanished(job: _Job, sync: LoadSync) -> list[RecordRef]:
+    """Return the records mirror mode archives (:func:`~hubspot_loader.sync_step.vanished_records`)."""
+    return vanished_records(sync, job.spec, job.source.keys, job.source.rows)
 
 
 def _send(job: _Job, client: HubSpotClient, chunks: Iterator[PreparedChunk]) -> None:
@@ -394,10 +442,13 @@ def _send(job: _Job, client: HubSpotClient, chunks: Iterator[PreparedChunk]) -> 
                 result.rows.extend(chunk.rejected)
                 yield from _taken(chunk.inputs, pending)
             else:
-                yield from _taken(_ledger_filtered(chunk, sync, result), pending)
+                yield from _taken(rows_to_create(chunk, sync, result, job.writes, client), pending)
 
     def handle(outcome: BatchOutcome) -> None:
-        rows = sync.settle(outcome.rows) if sync is not None else outcome.rows
+        rows = outcome.rows
+        if job.writes is not None:
+            rows = job.writes.held_conflicts(rows, pending)
+        rows = sync.settle(rows) if sync is not None else rows
         result.batches.append(outcome.record)
         result.rows.extend(rows)
         for row in rows:
@@ -415,46 +466,19 @@ def _send(job: _Job, client: HubSpotClient, chunks: Iterator[PreparedChunk]) -> 
             before_send=sync.write_ahead if sync is not None else None,
         ):
             handle(outcome)
+        if job.writes is not None and sync is not None:
+            job.writes.adopt_conflicts(client, sync.prints)
+            job.writes.write(client, job.on_batch, job.batch_size)
+            archive(client, sync, job.vanished, result, dry_run=False)
     except Exception as exc:  # every stop, whatever its kind, keeps what was created and reports the rest
         object_type = job.plan.object_type
         raise job.stop(exc, doing=f"creating {object_type}", scope=write_scope(object_type)) from exc
     finally:
         if sync is not None and sync.changed_skipped:
             result.warnings.append(
-                f"{sync.changed_skipped} skipped row(s) changed since they were created; this loader only "
-                "creates, so HubSpot keeps their old values"
+                f"{sync.changed_skipped} skipped row(s) changed since they were created; write_mode is "
+                "'create', so HubSpot keeps their old values (write_mode='upsert' updates them)"
             )
-
-
-def _ledger_filtered(chunk: PreparedChunk, sync: LoadSync, result: LoadResult) -> list[PreparedInput]:
-    """Record the chunk's rejected and skipped rows; return the inputs to send (in doubt ones held back)."""
-    known = sync.lookup(chunk)
-    rejected = []
-    for row in chunk.rejected:
-        skipped = skipped_if_created(row.key, row.position, row.trace_id, known, sync)
-        if skipped is not None:
-            result.rows.append(skipped)
-        else:
-            if row.key in known:
-                sync.known[row.key] = known[row.key]
-            rejected.append(row)
-    to_send = []
-    for item in chunk.inputs:
-        skipped = skipped_if_created(item.key, item.position, item.trace_id, known, sync)
-        if skipped is not None:
-            entry = known[item.key]
-            if entry.content_hash and entry.content_hash != content_hash(item.properties, item.associations):
-                sync.changed_skipped += 1
-            result.rows.append(skipped)
-        elif item.key in sync.unresolved:
-            result.rows.append(in_doubt_outcome(item))
-        else:
-            if item.key in known:
-                sync.known[item.key] = known[item.key]
-            to_send.append(item)
-    if rejected:
-        result.rows.extend(sync.settle(rejected))
-    return to_send
 
 
 def _taken(items: Sequence[PreparedInput], pending: dict[str, PreparedInput]) -> Iterator[PreparedInput]:

@@ -100,6 +100,9 @@ class PreflightContext:
     """Inputs per write request (``None``: the client's); sizes the lookup budget."""
     sync: LoadSync | None = None
     """The load's view of the ledger: rows it will skip are not read, rows it created are not flagged."""
+    adopts: bool = False
+    """The sync modes adopt records that hold a row's unique value instead of failing the row: their unique
+    values are not read (``CONFLICT`` is never predicted); association targets still are."""
 
 
 class _Skip(Exception):
@@ -263,6 +266,8 @@ def _read_existing(
         },
     )
     lookups = checks.lookups(skipped)
+    if context.adopts:
+        lookups.values.clear()
     if lookups.empty:
         return existing
     to_send = len(df) - int(checks.rejected.sum()) - len(skipped)

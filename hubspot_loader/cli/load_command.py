@@ -24,7 +24,7 @@ from hubspot_loader.cli.parser import (
     parse_property,
 )
 from hubspot_loader.core.model import MAX_BATCH_SIZE
-from hubspot_loader.core.spec import PREFLIGHT_MODES
+from hubspot_loader.core.spec import NULL_VALUES, PREFLIGHT_MODES, WRITE_MODES
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +101,30 @@ SPEC_OPTIONS = [
     ),
     click.option(
         "--naive-timezone", metavar="ZONE", help="IANA zone of datetimes without a zone (default UTC)"
+    ),
+    click.option(
+        "--write-mode",
+        type=click.Choice(list(WRITE_MODES)),
+        help="create (default): only keys new to the sync state are created; upsert: also update the "
+        "changed properties of known rows and adopt existing records by --unique-property; update: only "
+        "update rows that match a record; mirror: upsert, and archive the records whose keys left the file",
+    ),
+    click.option(
+        "--null-values",
+        type=click.Choice(list(NULL_VALUES)),
+        help="sync modes: a cell that became empty clears HubSpot's value (clear, default) or is ignored",
+    ),
+    click.option(
+        "--key-property",
+        metavar="PROP",
+        help="a unique text property (created when missing) that carries each row's key, so rows of any "
+        "object type are reconciled and adopted by it",
+    ),
+    click.option(
+        "--archive-limit",
+        type=click.FloatRange(0, 1),
+        metavar="SHARE",
+        help="mirror: the largest share of the synced records one run may archive (default 0.1)",
     ),
 ]
 

@@ -22,6 +22,10 @@ SPEC_FLAGS: dict[str, str] = {
     "failure_threshold": "--failure-threshold",
     "batch_size": "--batch-size",
     "naive_timezone": "--naive-timezone",
+    "write_mode": "--write-mode",
+    "null_values": "--null-values",
+    "archive_limit": "--archive-limit",
+    "key_property": "--key-property",
 }
 """The flag of each :class:`~hubspot_loader.core.spec.HubSpotLoadSpec` field (every field has one)."""
 
@@ -44,6 +48,10 @@ class LoadOptions:
     failure_threshold: float | None
     batch_size: int | None
     naive_timezone: str | None
+    write_mode: str | None
+    null_values: str | None
+    archive_limit: float | None
+    key_property: str | None
     # where the load goes, and how fast
     base_url: str
     api_version: str
@@ -74,5 +82,9 @@ class LoadOptions:
             "failure_threshold": self.failure_threshold,
             "batch_size": self.batch_size,
             "naive_timezone": self.naive_timezone,
+            "write_mode": self.write_mode,
+            "null_values": self.null_values,
+            "archive_limit": self.archive_limit,
+            "key_property": self.key_property,
         }
         return {name: value for name, value in given.items() if value is not None}

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hubspot_loader.core.model import LoadResult
+from hubspot_loader.core.tables import outcome_counts
 
 FAILED_ROWS_SHOWN = 10
 NO_UNIQUE_PREFIX = "no unique property for"
@@ -23,9 +24,7 @@ def summary(result: LoadResult, *, state: Path | None) -> str:
     lines: list[tuple[str, object]] = [
         ("object type", result.object_type),
         ("rows", result.rows_total),
-        ("created", result.rows_created),
-        ("failed", result.rows_failed),
-        ("skipped", result.rows_skipped),
+        *outcome_counts(result),
     ]
     if result.preflight is not None:
         lines.append(("held back by preflight", held_back(result)))

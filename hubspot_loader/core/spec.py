@@ -36,6 +36,20 @@ the definitions alone, with no reads of records (``docs/preflight.md``).
 
 PREFLIGHT_MODES: tuple[str, ...] = get_args(PreflightMode)
 
+WriteMode = Literal["create", "upsert", "update", "mirror"]
+"""What a load writes (``docs/sync-modes.md``): ``create`` (the default) creates rows new to the ledger and
+leaves known ones alone; ``upsert`` also updates the changed properties of known rows and adopts records
+HubSpot already has (found by the unique property); ``update`` only updates rows it can match; ``mirror`` is
+``upsert`` plus archiving the records this sync created or adopted whose keys left the source."""
+
+WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
+
+NullValues = Literal["clear", "ignore"]
+"""What a sync mode does with a cell that became null: clear the value in HubSpot (send ``""``, reference
+§16.2) or leave HubSpot's value alone."""
+
+NULL_VALUES: tuple[str, ...] = get_args(NullValues)
+
 
 def _doc(text: str) -> dict[str, str]:
     return {"doc": text}
@@ -66,6 +80,14 @@ class HubSpotLoadSpec:
             fraction below 1 of the rows); ``None``: failed rows never fail the step.
         batch_size: inputs per batch request (1-100); ``None``: the client's setting.
         naive_timezone: the IANA zone that datetimes without a zone are taken to be in.
+        write_mode: ``create`` (default), ``upsert``, ``update`` or ``mirror`` (:data:`WriteMode`).
+        null_values: in the sync modes, whether a cell that became null clears HubSpot's value
+            (``clear``, default) or leaves it (``ignore``).
+        archive_limit: mirror mode: the largest share of the synced records that one run may archive
+            (default 0.1); more stops the load before anything is sent. ``1`` allows any share.
+        key_property: a unique text property the load makes sure exists (creating it when the token
+            may) and fills with each row's warehouse key; it is then the unique property (lost answers
+            reconciled, existing records adopted, for every object type).
 
     """
 
@@ -120,6 +142,31 @@ class HubSpotLoadSpec:
     naive_timezone: str = field(
         default="UTC", metadata=_doc("IANA zone that datetimes without a zone are taken to be in.")
     )
+    write_mode: WriteMode = field(
+        default="create",
+        metadata=_doc(
+            "create: only new keys are created; upsert: also update changed rows and adopt existing "
+            "records by the unique property; update: only update matched rows; mirror: upsert, and "
+            "archive the records whose keys left the source."
+        ),
+    )
+    null_values: NullValues = field(
+        default="clear",
+        metadata=_doc("Sync modes: a cell that became null clears HubSpot's value (clear) or is ignored."),
+    )
+    key_property: str | None = field(
+        default=None,
+        metadata=_doc(
+            "A unique text property (created if missing) that carries the warehouse key, so every object "
+            "type can be reconciled and adopted by it."
+        ),
+    )
+    archive_limit: float = field(
+        default=0.1,
+        metadata=_doc(
+            "Mirror: the largest share (0-1) of synced records one run may archive; more stops the load."
+        ),
+    )
 
     def __post_init__(self) -> None:
         """Check every field and normalise the collections (lists become tuples)."""
@@ -127,6 +174,9 @@ class HubSpotLoadSpec:
         if self.key_column is not None:
             object.__setattr__(self, "key_column", _column_name("key_column", self.key_column))
         _optional_text("unique_property", self.unique_property)
+        _optional_text("key_property", self.key_property)
+        if self.key_property is not None and self.key_column is None:
+            raise InvalidSpecError("key_property", "sends the warehouse key: key_column is needed")
         object.__setattr__(self, "properties", _properties(self.properties))
         object.__setattr__(self, "associations", _associations(self.associations))
         if self.preflight not in PREFLIGHT_MODES:
@@ -134,6 +184,15 @@ class HubSpotLoadSpec:
                 "preflight", f"must be one of {', '.join(PREFLIGHT_MODES)}", self.preflight
             )
         _check_threshold(self.failure_threshold)
+        if self.write_mode not in WRITE_MODES:
+            raise InvalidSpecError("write_mode", f"must be one of {', '.join(WRITE_MODES)}", self.write_mode)
+        if self.null_values not in NULL_VALUES:
+            raise InvalidSpecError(
+                "null_values", f"must be one of {', '.join(NULL_VALUES)}", self.null_values
+            )
+        limit = self.archive_limit
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 <= limit <= 1:
+            raise InvalidSpecError("archive_limit", "must be a share from 0 to 1", limit)
         _check_batch_size(self.batch_size)
         _text("naive_timezone", self.naive_timezone)
         try:

@@ -11,6 +11,7 @@ from hubspot_loader.core.model import BatchRecord, LoadResult, RowOutcome
 
 BATCH_COLUMNS = (
     "index",
+    "endpoint",
     "rows",
     "http_status",
     "requested_at",
@@ -18,6 +19,7 @@ BATCH_COLUMNS = (
     "completed_at",
     "status",
     "created",
+    "updated",
     "failed",
     "requests",
     "retries",
@@ -34,6 +36,10 @@ BATCH_SUMMARY_COLUMNS = ("batch", "rows", "status", "created", "failed", "second
 are in :func:`batch_table_rows`."""
 """Keys of each :func:`batch_summary_rows` entry: few and short, so the table reads at 1600 px."""
 
+SYNC_BATCH_SUMMARY_COLUMNS = ("batch", "endpoint", "rows", "status", "written", "failed", "seconds")
+"""The narrow batches table of a sync mode (``upsert``, ``update``, ``mirror``): each batch names its endpoint
+(``create``, ``update``, ``archive``) and ``written`` counts the rows it created, updated or archived."""
+
 BATCH_TIME_COLUMNS = ("batch", "started_at", "completed_at")
 """Keys of each :func:`batch_time_rows` entry: HubSpot's processing times of each batch."""
 
@@ -44,6 +50,29 @@ OUTCOME_COLUMNS = ("key", "position", "status", "hubspot_id", "category", "code"
 """Columns of :func:`outcomes_frame`."""
 
 
+def outcome_counts(result: LoadResult) -> list[tuple[str, int]]:
+    """Return what became of the rows as (word, count) pairs: create mode's three, or a sync mode's seven."""
+    counts = [("created", result.rows_created)]
+    if result.write_mode != "create":
+        counts += [
+            ("updated", result.rows_updated),
+            ("unchanged", result.rows_unchanged),
+            ("adopted", result.rows_adopted),
+            ("archived", result.rows_archived),
+        ]
+    counts += [("failed", result.rows_failed), ("skipped", result.rows_skipped)]
+    return counts
+
+
+def outcome_line(result: LoadResult) -> str:
+    """One line of :func:`outcome_counts`, e.g. ``"3 created, 40 updated, 957 unchanged, ... of 1000 rows"``.
+
+    ``adopted`` rows are also counted as updated or unchanged, and archived records are not rows of the frame.
+    """
+    words = ", ".join(f"{count} {word}" for word, count in outcome_counts(result))
+    return f"{words} of {result.rows_total} rows"
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -51,6 +80,7 @@ def _iso(value: datetime | None) -> str | None:
 def _batch_row(batch: BatchRecord) -> dict[str, Any]:
     return {
         "index": batch.index,
+        "endpoint": batch.endpoint,
         "rows": batch.rows,
         "http_status": batch.http_status,
         "requested_at": _iso(batch.requested_at),
@@ -58,6 +88,7 @@ def _batch_row(batch: BatchRecord) -> dict[str, Any]:
         "completed_at": _iso(batch.completed_at),
         "status": batch.status,
         "created": batch.created,
+        "updated": batch.updated,
         "failed": batch.failed,
         "requests": batch.requests,
         "retries": batch.retries,
@@ -83,11 +114,29 @@ def batch_table_rows(result: LoadResult) -> list[dict[str, Any]]:
     return [_batch_row(b) for b in _in_order(result)]
 
 
+def batch_summary_columns(result: LoadResult) -> tuple[str, ...]:
+    """Return the keys :func:`batch_summary_rows` gives for ``result`` (create mode or a sync mode)."""
+    return BATCH_SUMMARY_COLUMNS if result.write_mode == "create" else SYNC_BATCH_SUMMARY_COLUMNS
+
+
 def batch_summary_rows(result: LoadResult) -> list[dict[str, Any]]:
-    """One short dict per batch, in batch order, with the keys of :data:`BATCH_SUMMARY_COLUMNS`.
+    """One short dict per batch, in batch order, with the keys of :func:`batch_summary_columns`.
 
     ``seconds`` as in :func:`batch_table_rows`; ``status`` is HubSpot's (``None`` without an answer).
     """
+    if result.write_mode != "create":
+        return [
+            {
+                "batch": b.index,
+                "endpoint": b.endpoint,
+                "rows": b.rows,
+                "status": b.status,
+                "written": b.created + b.updated,
+                "failed": b.failed,
+                "seconds": round(b.duration_s, 3),
+            }
+            for b in _in_order(result)
+        ]
     return [
         {
             "batch": b.index,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from hubspot_loader.core.model import PLANNED, BatchOutcome, LoadResult
 from hubspot_loader.core.preflight import PreflightError
-from hubspot_loader.core.tables import failed_rows_table
+from hubspot_loader.core.tables import failed_rows_table, outcome_line
 from hubspot_loader.dagster.metadata import load_metadata, run_metadata
 from hubspot_loader.dagster.resource import HubSpotResource
 from hubspot_loader.dagster.translator import HubSpotLoad
@@ -100,10 +100,7 @@ def run_load_step(
 
     for warning in result.warnings:
         context.log.warning(warning)
-    context.log.info(
-        f"{spec.object_type}: {result.rows_created} created, {result.rows_failed} failed, "
-        f"{result.rows_skipped} skipped of {result.rows_total} rows in {len(result.batches)} batches"
-    )
+    context.log.info(f"{spec.object_type}: {outcome_line(result)} in {len(result.batches)} batches")
     metadata = run_metadata(context, hubspot, result, table_rows=table_rows)
     metadata["hubspot/sync_mode"] = dg.MetadataValue.text(hubspot.sync_mode if ledger else "stateless")
     if spec.threshold_exceeded(result.rows_failed, result.rows_total):

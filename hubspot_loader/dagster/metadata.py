@@ -12,14 +12,22 @@ Keys (all per run):
 ``dagster/row_count``           rows given to the load
 ``hubspot/rows_created``        rows created in this run (including ones found after a lost answer)
 ``hubspot/rows_failed``         rows not created, each with a reason in ``hubspot/failed_rows``
-``hubspot/rows_skipped``        rows already loaded by an earlier run (incremental mode)
+``hubspot/rows_skipped``        rows already loaded by an earlier run (create mode), or matched to no record
+                                (update mode)
+``hubspot/write_mode``          ``create``, ``upsert``, ``update`` or ``mirror`` (the spec's); the sync
+                                modes add the four keys below
+``hubspot/rows_updated``        rows whose record got their changed properties (adopted ones included)
+``hubspot/rows_unchanged``      rows that sent nothing: nothing changed since the last sync
+``hubspot/rows_adopted``        rows matched to a record HubSpot already had (by the unique property)
+``hubspot/rows_archived``       mirror: records archived because their keys left the source
 ``hubspot/batches``             batch-create batches sent
 ``hubspot/requests``            HTTP write requests, including retries and split resends
 ``hubspot/retries``             requests that were retries
 ``hubspot/duration_s``          wall-clock seconds of the load
 ``hubspot/rows_per_second``     rows created per second
 ``hubspot/batches_table``       one short row per batch, readable at 1600 px: batch, rows, status, created,
-                                failed, requests, seconds (local wall time, retries included)
+                                failed, seconds (local wall time, retries included); in a sync mode batch,
+                                endpoint, rows, status, written, failed, seconds
 ``hubspot/batch_times``         per batch: HubSpot's ``startedAt`` and ``completedAt``, in ``timestamp``
                                 columns (ISO 8601 UTC to the millisecond, HubSpot's own form)
 ``hubspot/batch_details``       JSON: every detail of those batches (HTTP status, all three HubSpot
@@ -69,6 +77,8 @@ from hubspot_loader.core.model import LoadResult
 from hubspot_loader.core.tables import (
     BATCH_SUMMARY_COLUMNS,
     BATCH_TIME_COLUMNS,
+    SYNC_BATCH_SUMMARY_COLUMNS,
+    batch_summary_columns,
     batch_summary_rows,
     batch_table_rows,
     batch_time_rows,
@@ -86,13 +96,15 @@ TIMESTAMP = "timestamp"
 
 _BATCH_TYPES = {
     "batch": "int",
+    "endpoint": "string",
     "rows": "int",
     "status": "string",
     "created": "int",
+    "written": "int",
     "failed": "int",
     "seconds": "float",
 }
-assert tuple(_BATCH_TYPES) == BATCH_SUMMARY_COLUMNS
+assert set(BATCH_SUMMARY_COLUMNS) | set(SYNC_BATCH_SUMMARY_COLUMNS) == set(_BATCH_TYPES)
 _TIME_TYPES = {"batch": "int", "started_at": TIMESTAMP, "completed_at": TIMESTAMP}
 assert tuple(_TIME_TYPES) == BATCH_TIME_COLUMNS
 
@@ -160,13 +172,19 @@ def load_metadata(
         "hubspot/duration_s": dg.MetadataValue.float(round(result.duration_s, 3)),
         "hubspot/rows_per_second": dg.MetadataValue.float(round(result.rows_per_second, 1)),
         "hubspot/batches_table": _table(
-            batch_summary_rows(result)[:shown], BATCH_SUMMARY_COLUMNS, _BATCH_TYPES
+            batch_summary_rows(result)[:shown], list(batch_summary_columns(result)), _BATCH_TYPES
         ),
         "hubspot/batch_times": _table(batch_time_rows(result)[:shown], BATCH_TIME_COLUMNS, _TIME_TYPES),
         "hubspot/batch_details": dg.MetadataValue.json(batch_table_rows(result)[:shown]),
         "hubspot/failed_rows": _frame_table(failed_rows_table(result, limit=shown)),
         "hubspot/dry_run": dg.MetadataValue.bool(result.dry_run),
     }
+    if result.write_mode != "create":
+        metadata["hubspot/write_mode"] = dg.MetadataValue.text(result.write_mode)
+        metadata["hubspot/rows_updated"] = dg.MetadataValue.int(result.rows_updated)
+        metadata["hubspot/rows_unchanged"] = dg.MetadataValue.int(result.rows_unchanged)
+        metadata["hubspot/rows_adopted"] = dg.MetadataValue.int(result.rows_adopted)
+        metadata["hubspot/rows_archived"] = dg.MetadataValue.int(result.rows_archived)
     if failed_rows_file is not None:
         metadata["hubspot/failed_rows_file"] = dg.MetadataValue.path(str(failed_rows_file))
     if portal_url is not None:

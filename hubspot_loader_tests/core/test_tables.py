@@ -62,6 +62,7 @@ def test_batch_table_rows() -> None:
     assert rows == [
         {
             "index": 0,
+            "endpoint": "create",
             "rows": 2,
             "http_status": 207,
             "requested_at": "2026-11-28T15:16:36+00:00",
@@ -69,6 +70,7 @@ def test_batch_table_rows() -> None:
             "completed_at": "2026-11-28T15:16:36+00:00",
             "status": "COMPLETE",
             "created": 1,
+            "updated": 0,
             "failed": 1,
             "requests": 2,
             "retries": 0,
@@ -80,6 +82,7 @@ def test_batch_table_rows() -> None:
         },
         {
             "index": 1,
+            "endpoint": "create",
             "rows": 1,
             "http_status": None,
             "requested_at": None,
@@ -87,6 +90,7 @@ def test_batch_table_rows() -> None:
             "completed_at": None,
             "status": None,
             "created": 0,
+            "updated": 0,
             "failed": 0,
             "requests": 3,
             "retries": 2,

@@ -246,7 +246,7 @@ def test_a_schema_from_the_file_refuses_rows_before_anything_is_sent(
     ("name", "text", "message"),
     [
         ("load.yaml", "object_typ: contacts\nkey_column: id\n",
-         "load.yaml: object_typ is not a spec field (the fields are: associations, batch_size,"),
+         "load.yaml: object_typ is not a spec field (the fields are: archive_limit, associations,"),
         ("load.yaml", "object_type: contacts\nkey_column: id\nbatch_size: 500\n",
          "load.yaml: batch_size must be an integer from 1 to 100 (got 500)"),
         ("load.yaml", "object_type: contacts\nkey_column: id\npreflight: maybe\n",

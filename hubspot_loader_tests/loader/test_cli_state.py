@@ -197,3 +197,21 @@ def test_keys_from_mistakes_are_exit_2(
     assert run.code == 2
     assert message in run.err and "Traceback" not in run.err
     assert sandbox.counters()["requests"] == 0
+
+
+def test_write_mode_upsert_updates_changed_rows_and_says_so(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path
+) -> None:
+    assert cli(_companies(companies_csv, sandbox, "--write-mode", "upsert"), token=sandbox.token).code == 0
+    frame = pd.read_csv(companies_csv)
+    frame.loc[2, "name"] = "Company Three, renamed"
+    frame.to_csv(companies_csv, index=False)
+
+    second = cli(_companies(companies_csv, sandbox, "--write-mode", "upsert"), token=sandbox.token)
+
+    assert second.code == 0, second.err
+    summary = second.summary()
+    assert (summary["created"], summary["updated"], summary["unchanged"]) == ("0", "1", "9")
+    names = {o["properties"]["name"] for o in sandbox.objects("companies")}
+    assert "Company Three, renamed" in names and len(names) == 10
+    assert sandbox.counters()["by_route"].get("POST batch/update") == 1

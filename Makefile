@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo test lint typecheck dev sandbox bench soak clean
+.PHONY: venv demo demo-changes test lint typecheck dev sandbox bench soak clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,12 @@ $(STAMP): pyproject.toml
 ## HUBSPOT_ACCESS_TOKEN exported; `make demo HUBSPOT_TARGET=hubspot` loads into that token's real portal.
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py
+
+## After `make demo`: edit four raw rows of the warehouse (a company renamed, a contact's lifecycle stage, a
+## contact moved to another company, a deal deleted), rebuild dbt and sync: "0 created", the updated rows,
+## the rest unchanged, deals "1 archived". The next `make demo` reloads the committed seeds and syncs back.
+demo-changes: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --changes
 
 ## Run the whole test suite (lint, types, tests).
 test: $(STAMP)
@@ -50,6 +56,7 @@ sandbox: $(STAMP)
 
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/load_benchmark.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/sync_benchmark.py
 
 ## Fault soak: 50k rows through 5xx, 429s, dropped and hung answers; then an incremental re-run.
 soak: $(STAMP)

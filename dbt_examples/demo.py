@@ -9,6 +9,15 @@ The loads go to the embedded sandbox persisted in ``.demo/sandbox.sqlite`` (runn
 builds on it), even when ``HUBSPOT_ACCESS_TOKEN`` is exported: only ``HUBSPOT_TARGET=hubspot`` or
 ``--target hubspot`` sends them to the real portal of that token (``hubspot_example/load_target.py``).
 The first line printed says which target is used.
+
+The loads sync (``write_mode`` in ``hubspot_example/defs/hubspot/defs.yaml``): companies and contacts
+``upsert``, deals ``mirror``. Each load prints one line of what became of its rows ("0 created, 1 updated,
+299 unchanged, ... of 300 rows"), so a second run says that nothing changed. ``--changes`` (``make
+demo-changes``) first edits four raw rows of the warehouse (a company renamed, a contact's lifecycle
+stage, a contact moved to another company, a deal deleted: ``hubspot_example/changes.py``), then runs
+the job without its seed step, so the loads print "0 created", the updated rows, the rest unchanged and,
+for deals, "1 archived". The change lives only in the warehouse's raw tables: the next plain run
+reloads the committed seeds and syncs HubSpot back.
 """
 
 from __future__ import annotations
@@ -77,7 +86,13 @@ def _sandbox_totals(target: Target, db: Path) -> dict[str, Any] | None:
                 "select object_type_id, count(*) from objects where archived = 0 group by object_type_id"
             ).fetchall()
         )
-        pairs = con.execute("select from_type_id, to_type_id, count(*) from associations group by 1, 2")
+        # An archived record's associations stay in the file (a restore brings them back): not counted.
+        pairs = con.execute(
+            "select a.from_type_id, a.to_type_id, count(*) from associations a"
+            " join objects f on f.object_type_id = a.from_type_id and f.id = a.from_id and f.archived = 0"
+            " join objects t on t.object_type_id = a.to_type_id and t.id = a.to_id and t.archived = 0"
+            " group by 1, 2"
+        )
         counted = pairs.fetchall()
     names = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
     # HubSpot associations are two-way; count each pair once, from the side the loads created it.
@@ -98,36 +113,49 @@ def _where(target: Target, db: Path) -> str:
     return f"the embedded HubSpot sandbox ({db})"
 
 
-def summarize(
-    result: dg.ExecuteInProcessResult, seconds: float, target: Target, *, out: Any = sys.stdout
-) -> bool:
-    """Print what the run did; return whether every load materialized."""
-    from hubspot_example.target import SANDBOX_DB
+OUTCOME_WORDS = ("created", "updated", "unchanged", "adopted", "archived", "failed", "skipped")
+"""The outcomes a load's metadata counts (``hubspot/rows_<word>``), in ``outcome_line``'s order."""
 
-    metadata = _load_metadata(result)
-    print(f"\nLoaded into {_where(target, SANDBOX_DB)} in {seconds:.1f} s\n", file=out)
-    print(f"{'object type':<12} {'rows':>6} {'created':>8} {'skipped':>8} {'failed':>7}", file=out)
+
+def outcome_line(md: dict[str, Any]) -> str:
+    """What became of a load's rows, worded as ``hubspot_loader.core.tables.outcome_line`` words it.
+
+    "0 created, 1 updated, 299 unchanged, 0 adopted, 0 archived, 0 failed, 0 skipped of 300 rows" (create
+    mode has no updated/unchanged/adopted/archived counts: "300 created, 0 failed, 0 skipped of 300 rows").
+    """
+    words = ", ".join(
+        f"{_value(md[f'hubspot/rows_{word}'])} {word}"
+        for word in OUTCOME_WORDS
+        if f"hubspot/rows_{word}" in md
+    )
+    return f"{words} of {_value(md['dagster/row_count'])} rows"
+
+
+def _count(metadata: dict[str, dict[str, Any]], word: str) -> int:
+    return sum(int(_value(md.get(f"hubspot/rows_{word}", 0))) for md in metadata.values())
+
+
+def _print_outcomes(metadata: dict[str, dict[str, Any]], out: Any) -> None:
     for name in LOADS:
         md = metadata.get(name)
         if md is None:
-            print(f"{name:<12} {'not materialized':>31}", file=out)
+            print(f"{name}: not materialized", file=out)
             continue
+        mode = _value(md.get("hubspot/write_mode", "create"))
+        print(f"{f'{name} ({mode}):':<20} {outcome_line(md)}", file=out)
+    written = sum(_count(metadata, word) for word in ("created", "updated", "archived"))
+    if metadata and written == 0:
+        same = _count(metadata, "unchanged") + _count(metadata, "skipped")
         print(
-            f"{name:<12} {_value(md['dagster/row_count']):>6} {_value(md['hubspot/rows_created']):>8} "
-            f"{_value(md['hubspot/rows_skipped']):>8} {_value(md['hubspot/rows_failed']):>7}",
+            f"\nNothing new was created and nothing changed: {same} rows are as an earlier run sent them.",
             file=out,
         )
-    created = sum(_value(md["hubspot/rows_created"]) for md in metadata.values())
-    skipped = sum(_value(md["hubspot/rows_skipped"]) for md in metadata.values())
-    failed = sum(_value(md["hubspot/rows_failed"]) for md in metadata.values())
-    if metadata and created == 0 and skipped:
-        print(
-            f"\nNothing new was created: {skipped} rows were already loaded by an earlier run and skipped "
-            "(incremental).",
-            file=out,
-        )
+        failed = _count(metadata, "failed")
         if failed:
             print(f"{failed} rows are still rejected, as before (listed below).", file=out)
+
+
+def _print_rejected(metadata: dict[str, dict[str, Any]], out: Any) -> None:
     for name in LOADS:
         md = metadata.get(name)
         if md is None or not _value(md["hubspot/rows_failed"]):
@@ -138,6 +166,18 @@ def summarize(
             row = record.data
             code = f"{row.get('code')}: " if row.get("code") else ""
             print(f"  {row.get('key')}: {row.get('category')} {code}{row.get('message')}", file=out)
+
+
+def summarize(
+    result: dg.ExecuteInProcessResult, seconds: float, target: Target, *, out: Any = sys.stdout
+) -> bool:
+    """Print what the run did; return whether every load materialized."""
+    from hubspot_example.target import SANDBOX_DB
+
+    metadata = _load_metadata(result)
+    print(f"\nLoaded into {_where(target, SANDBOX_DB)} in {seconds:.1f} s\n", file=out)
+    _print_outcomes(metadata, out)
+    _print_rejected(metadata, out)
     totals = _sandbox_totals(target, SANDBOX_DB)
     if totals is not None:
         objects = ", ".join(f"{v} {k}" for k, v in sorted(totals["objects"].items()))
@@ -192,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where the loads go (default: ${TARGET_ENV}, else sandbox); hubspot needs a token",
     )
     parser.add_argument("--print-target", action="store_true", help="only print where the loads would go")
+    parser.add_argument(
+        "--changes",
+        action="store_true",
+        help="first edit a few raw rows of the warehouse (hubspot_example/changes.py), then sync the change",
+    )
     args = parser.parse_args(argv)
     if args.serve_sandbox is not None:
         return serve_sandbox(args.serve_sandbox)
@@ -204,12 +249,32 @@ def main(argv: list[str] | None = None) -> int:
     print(target.describe(default_sandbox_db()), flush=True)
     if args.print_target:
         return 0
+    from hubspot_example.changes import ChangeError
     from hubspot_example.definitions import defs  # dbt parse if needed, then the project's defs
 
+    try:
+        selection = _change_the_warehouse(defs) if args.changes else None
+    except ChangeError as exc:  # the seeds are not the committed ones
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
-    result = defs.resolve_job_def("warehouse_to_hubspot").execute_in_process(raise_on_error=False)
+    job = defs.resolve_job_def("warehouse_to_hubspot")
+    result = job.execute_in_process(raise_on_error=False, asset_selection=selection)
     ok = summarize(result, time.monotonic() - started, target)
+    if args.changes:
+        print("\n`make demo` reloads the committed seeds, so it syncs HubSpot back to them.")
     return 0 if ok else 1
+
+
+def _change_the_warehouse(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """Reload the seeds, edit a few raw rows (``changes.py``); return the job's assets but the seeds."""
+    from hubspot_example.changes import RAW_SEEDS, reseed_and_change
+
+    print("Changing the warehouse's raw data (dbt seed of the committed CSVs, then):", flush=True)
+    for description in reseed_and_change():
+        print(f"  {description}", flush=True)
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    return sorted((key for key in keys if key.to_user_string() not in RAW_SEEDS), key=str)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``make demo``'s job, run twice as a user runs it: the second run creates nothing new and says so.
+"""``make demo``'s job, run twice as a user runs it: the second run creates and changes nothing, and says so.
 
 And the demo's target: the sandbox, even with ``HUBSPOT_ACCESS_TOKEN`` exported, unless the user opts in
 with ``HUBSPOT_TARGET=hubspot`` or ``--target hubspot``; the first line says which.
@@ -89,13 +89,15 @@ def _demo(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProce
     )
 
 
-def _table(stdout: str) -> dict[str, list[int]]:
-    rows = {}
+def _outcomes(stdout: str) -> dict[str, dict[str, int]]:
+    """Each load's printed outcome line ("companies (upsert):  300 created, 0 updated, ... of 300 rows")."""
+    found = {}
     for line in stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 5 and parts[0] in EXPECTED_CREATED and parts[1].isdigit():
-            rows[parts[0]] = [int(p) for p in parts[1:]]
-    return rows
+        name, _, rest = line.partition(" (")
+        if name in EXPECTED_CREATED and "):" in rest and rest.endswith(" rows"):
+            counts = rest.split("):", 1)[1].rsplit(" of ", 1)[0]
+            found[name] = {word: int(n) for n, word in (part.split() for part in counts.split(","))}
+    return found
 
 
 @pytest.mark.slow
@@ -108,9 +110,9 @@ def test_demo_twice_second_run_creates_nothing(tmp_path: Path, trap: ConnectionT
     assert "embedded HubSpot sandbox" in first.stdout
     assert trap.close() == 0  # the base URL was never contacted
     assert A_REAL_LOOKING_TOKEN not in first.stdout + first.stderr
-    table = _table(first.stdout)
-    assert {k: v[1] for k, v in table.items()} == EXPECTED_CREATED  # created
-    assert {k: v[3] for k, v in table.items()} == {"companies": 0, "contacts": 10, "deals": 0}  # failed
+    outcomes = _outcomes(first.stdout)
+    assert {k: v["created"] for k, v in outcomes.items()} == EXPECTED_CREATED
+    assert {k: v["failed"] for k, v in outcomes.items()} == {"companies": 0, "contacts": 10, "deals": 0}
     for key in INVALID_EMAIL_KEYS:
         assert f"{key}: PREFLIGHT INVALID_EMAIL" in first.stdout
 
@@ -121,9 +123,10 @@ def test_demo_twice_second_run_creates_nothing(tmp_path: Path, trap: ConnectionT
 
     second = _demo(tmp_path)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    table = _table(second.stdout)
-    assert {k: v[1] for k, v in table.items()} == {"companies": 0, "contacts": 0, "deals": 0}
-    assert {k: v[2] for k, v in table.items()} == EXPECTED_CREATED  # skipped
+    outcomes = _outcomes(second.stdout)
+    for word in ("created", "updated", "archived", "skipped"):
+        assert {k: v[word] for k, v in outcomes.items()} == {"companies": 0, "contacts": 0, "deals": 0}, word
+    assert {k: v["unchanged"] for k, v in outcomes.items()} == EXPECTED_CREATED  # upsert, mirror
     assert "Nothing new was created" in second.stdout
     with sqlite3.connect(db) as con:
         again = dict(con.execute("select object_type_id, count(*) from objects group by 1").fetchall())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubspot_loader.core.model import CREATED, FAILED, PreparedInput, RowError, RowOutcome
+from hubspot_loader.core.model import CREATED, FAILED, PreparedInput, RowError, RowOutcome, UpdateInput
 
 _PROPERTY_VALUES_PREFIX = "Property values were not valid: "
 
@@ -156,14 +156,17 @@ def _match_by_content(
 
 
 def outcome_for(
-    row: PreparedInput,
+    row: PreparedInput | UpdateInput,
     status: str,
     *,
     batch_index: int,
     hubspot_id: str | None = None,
     error: RowError | None = None,
 ) -> RowOutcome:
-    """Return the outcome of input ``row`` in batch ``batch_index`` (its key, position and trace id kept)."""
+    """Return the outcome of input ``row`` in batch ``batch_index`` (its key, position and trace id kept).
+
+    ``row`` is any written row with a key, a position and a trace id (a create or an update input).
+    """
     return RowOutcome(
         key=row.key,
         position=row.position,

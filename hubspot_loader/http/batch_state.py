@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from hubspot_loader.core.batching import outcome_for
 from hubspot_loader.core.model import FAILED, INVALID_VALUE, BatchRecord, PreparedInput, RowError, RowOutcome
 from hubspot_loader.errors import HubSpotError, HubSpotLoaderError
 from hubspot_loader.http.transport import encode_body
@@ -102,14 +103,8 @@ class BatchState:
         self, row: WriteRow, status: str, *, hubspot_id: str | None = None, error: RowError | None = None
     ) -> None:
         """Give ``row`` its final outcome."""
-        self.outcomes[row.trace_id] = RowOutcome(
-            key=row.key,
-            position=row.position,
-            status=status,
-            hubspot_id=hubspot_id,
-            error=error,
-            trace_id=row.trace_id,
-            batch_index=self.index,
+        self.outcomes[row.trace_id] = outcome_for(
+            row, status, batch_index=self.index, hubspot_id=hubspot_id, error=error  # type: ignore[arg-type]
         )
 
     def fail(self, rows: Iterable[WriteRow], error: RowError) -> None:

@@ -90,22 +90,17 @@ def _looked_up(
                 status = UNCHANGED
             else:
                 continue
-            quick[item.key] = RowOutcome(
-                key=item.key,
-                position=item.position,
-                status=status,
-                hubspot_id=brief[1],
-                trace_id=item.trace_id,
-            )
+            quick[item.key] = _known(item, status, brief[1])
         for row in chunk.rejected:  # in the sync modes a bad cell fails its row even when the key is known
             brief = briefs.get(row.key)
             if not syncing and brief is not None and brief[0] == CREATED and brief[1]:
-                quick[row.key] = RowOutcome(
-                    key=row.key,
-                    position=row.position,
-                    status=SKIPPED,
-                    hubspot_id=brief[1],
-                    trace_id=row.trace_id,
-                )
+                quick[row.key] = _known(row, SKIPPED, brief[1])
     rest = [key for key in briefs if key not in quick]
     return (sync.lookup_keys(rest) if rest else {}), quick
+
+
+def _known(row: PreparedInput | RowOutcome, status: str, hubspot_id: str) -> RowOutcome:
+    """Return the outcome of a row the ledger decided: ``status`` with the id it holds."""
+    return RowOutcome(
+        key=row.key, position=row.position, status=status, hubspot_id=hubspot_id, trace_id=row.trace_id
+    )

@@ -231,11 +231,8 @@ class LoadSync:
         except (HubSpotAuthenticationError, HubSpotScopeError):
             raise
         except HubSpotError as exc:
-            self.unresolved.update(e.row_key for e in entries)
-            result.warnings.append(
-                f"{len(entries)} record(s) an earlier mirror run was archiving could not be read ({exc}); "
-                "their rows are not sent in this run"
-            )
+            what = "record(s) an earlier mirror run was archiving could not be read"
+            self._unreadable(entries, result, f"{what} ({exc}); their rows are not sent in this run")
             return
         live = [e for e in entries if str(e.hubspot_id) in found]
         gone = [e.row_key for e in entries if str(e.hubspot_id) not in found]
@@ -249,6 +246,11 @@ class LoadSync:
             f"archived, {len(live)} are not (archived by this run if their keys are still gone)"
         )
 
+    def _unreadable(self, entries: list[ledger_mod.LedgerEntry], result: LoadResult, why: str) -> None:
+        """Hold ``entries``' rows back in this run (their state could not be read) and say so."""
+        self.unresolved.update(e.row_key for e in entries)
+        result.warnings.append(f"{len(entries)} {why}")
+
     def _look_up(
         self, client: HubSpotClient, prop: str, entries: list[ledger_mod.LedgerEntry], result: LoadResult
     ) -> list[Settlement]:
@@ -261,11 +263,8 @@ class LoadSync:
         except (HubSpotAuthenticationError, HubSpotScopeError):
             raise
         except HubSpotError as exc:
-            self.unresolved.update(e.row_key for e in entries)
-            result.warnings.append(
-                f"{len(entries)} row(s) left in doubt by an earlier run could not be looked up by {prop} "
-                f"({exc}); they are not sent in this run"
-            )
+            what = f"row(s) left in doubt by an earlier run could not be looked up by {prop}"
+            self._unreadable(entries, result, f"{what} ({exc}); they are not sent in this run")
             return []
         values = [str(e.unique_value).strip().casefold() for e in entries]
         shared = {v for v in values if values.count(v) > 1}

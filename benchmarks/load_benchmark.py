@@ -141,10 +141,21 @@ def make_frame(rows: int, *, seed: int = 0, tag: str = "u") -> pd.DataFrame:
     )
 
 
-def sandbox_config(*, latency: bool, rate_limit: int | None, seed: int = 0) -> SandboxConfig:
-    """The benchmark's sandbox: the 190 tier and HubSpot-like latency, or neither."""
+#: The injected latency: base ms, ms per input, uniform jitter ms (about 0.5 s for a batch of 100).
+DEFAULT_LATENCY = (250.0, 2.0, 100.0)
+
+
+def sandbox_config(
+    *,
+    latency: bool,
+    rate_limit: int | None,
+    seed: int = 0,
+    latency_ms: tuple[float, float, float] = DEFAULT_LATENCY,
+) -> SandboxConfig:
+    """The benchmark's sandbox: the 190 tier and HubSpot-like latency (``latency_ms``), or neither."""
+    base, per_input, jitter = latency_ms
     faults = (
-        FaultConfig(latency_ms=250.0, latency_per_input_ms=2.0, jitter_ms=100.0, seed=seed)
+        FaultConfig(latency_ms=base, latency_per_input_ms=per_input, jitter_ms=jitter, seed=seed)
         if latency
         else FaultConfig()
     )
@@ -192,7 +203,15 @@ def _sandbox_figures(sb: SandboxHandle) -> tuple[int, int, int, int]:
     return int(counters["write_requests"]), int(counters["rate_limited"]), int(stored), duplicates
 
 
-def _result(name: str, label: str, sb: SandboxHandle, rows: int, wall: float, **kwargs: Any) -> RunResult:
+def _result(
+    name: str,
+    label: str,
+    sb: SandboxHandle,
+    rows: int,
+    wall: float,
+    ceiling: float = CEILING_ROWS_PER_S,
+    **kwargs: Any,
+) -> RunResult:
     requests_sent, limited, stored, duplicates = _sandbox_figures(sb)
     rate = rows / wall if wall > 0 else 0.0
     return RunResult(
@@ -201,7 +220,7 @@ def _result(name: str, label: str, sb: SandboxHandle, rows: int, wall: float, **
         rows=rows,
         wall_s=round(wall, 3),
         rows_per_s=round(rate, 1),
-        ceiling_fraction=round(rate / CEILING_ROWS_PER_S, 4),
+        ceiling_fraction=round(rate / ceiling, 4),
         requests=requests_sent,
         rate_limited=limited,
         rate_limited_fraction=round(limited / requests_sent, 5) if requests_sent else 0.0,
@@ -249,46 +268,68 @@ def run_loader(
     max_in_flight: int,
     requests_per_10s: int,
     label: str = "",
+    tier: int = TIER_REQUESTS_PER_10S,
+    default_config: bool = False,
 ) -> RunResult:
-    """Load ``df`` with ``load_dataframe`` (validated by the contacts schema, keyed by ``id``)."""
+    """Load ``df`` with ``load_dataframe`` (validated by the contacts schema, keyed by ``id``).
+
+    ``default_config`` runs ``ClientSettings()`` untouched (``max_in_flight`` and ``requests_per_10s``
+    unused); ``tier`` is the sandbox's budget per 10 s, which sets the ceiling.
+    """
     sb.reset()
     completions: list[tuple[float, int]] = []
     sends: list[float] = []
 
+    settings = (
+        ClientSettings()
+        if default_config
+        else ClientSettings(max_in_flight=max_in_flight, requests_per_10s=requests_per_10s)
+    )
+    client = HubSpotClient(sb.token, base_url=sb.base_url, settings=settings)
+    in_flight: list[int] = []
+
     def on_batch(outcome: BatchOutcome) -> None:
         completions.append((time.monotonic(), outcome.record.created))
+        in_flight.append(client.concurrency.limit)
         if outcome.record.sent_at is not None:
             sends.append(outcome.record.sent_at.timestamp())
 
-    client = HubSpotClient(
-        sb.token,
-        base_url=sb.base_url,
-        settings=ClientSettings(max_in_flight=max_in_flight, requests_per_10s=requests_per_10s),
-    )
     with client:
         start = time.monotonic()
         result = load_dataframe(df, BENCHMARK_SPEC, client=client, run=LoadRun(on_batch=on_batch))
         wall = time.monotonic() - start
-    cycle = window_cycle_rate([t for t, _ in completions])
+    ceiling = tier * BATCH_SIZE / 10
+    cycle = window_cycle_rate([t for t, _ in completions], budget=tier)
     sustained = cycle * BATCH_SIZE if cycle else None
     statuses = Counter(result.rows.status_counts())
+    setting = (
+        "ClientSettings() defaults"
+        if default_config
+        else f"max_in_flight={max_in_flight}, requests_per_10s={requests_per_10s}"
+    )
     return _result(
         "ours",
-        label
-        or f"hubspot_loader load_dataframe (max_in_flight={max_in_flight}, "
-        f"requests_per_10s={requests_per_10s})",
+        label or f"hubspot_loader load_dataframe ({setting})",
         sb,
         len(df),
         wall,
+        ceiling=ceiling,
         failed=len(df) - statuses[CREATED] - statuses[RECONCILED],
         extra={
-            "max_in_flight": max_in_flight,
-            "requests_per_10s": requests_per_10s,
+            "max_in_flight": settings.max_in_flight,
+            "requests_per_10s": settings.requests_per_10s,
+            "default_config": default_config,
+            "tier": tier,
+            "ceiling_rows_per_s": ceiling,
+            "in_flight_median": int(np.median(in_flight)) if in_flight else None,
+            "in_flight_peak": client.concurrency.peak,
+            "round_trip_s": round(client.concurrency.round_trip_s, 3),
+            "limiter_limit": client.limiter.limit,
             "sustained_rows_per_s": round(sustained, 1) if sustained else None,
-            "sustained_ceiling_fraction": round(sustained / CEILING_ROWS_PER_S, 4) if sustained else None,
+            "sustained_ceiling_fraction": round(sustained / ceiling, 4) if sustained else None,
             "sustained_note": (
-                f"{TIER_REQUESTS_PER_10S} batches x {BATCH_SIZE} rows / median time between the "
-                f"completions of batch k and batch k+{TIER_REQUESTS_PER_10S}, after the first window"
+                f"{tier} batches x {BATCH_SIZE} rows / median time between the "
+                f"completions of batch k and batch k+{tier}, after the first window"
             ),
             "max_batches_sent_in_any_10s": max_in_window(sends),
             "client_retries": sum(b.retries for b in result.batches),
@@ -690,9 +731,12 @@ def format_table(report: dict[str, Any]) -> str:
             lines.append(
                 "    sustained (steady state, after the first window): "
                 f"{extra.get('sustained_rows_per_s')} rows/s "
-                f"({(extra.get('sustained_ceiling_fraction') or 0):.1%} of 1,900); most batches sent in any "
+                f"({(extra.get('sustained_ceiling_fraction') or 0):.1%} of "
+                f"{extra.get('ceiling_rows_per_s', CEILING_ROWS_PER_S):,.0f}); most batches sent in any "
                 f"10 s: {extra.get('max_batches_sent_in_any_10s')}; client retries: "
-                f"{extra.get('client_retries')}"
+                f"{extra.get('client_retries')}; in flight: median {extra.get('in_flight_median')}, peak "
+                f"{extra.get('in_flight_peak')}; round trip {extra.get('round_trip_s')} s; limiter "
+                f"budget {extra.get('limiter_limit')}/10 s"
             )
         if r.get("extrapolated"):
             lines.append(
@@ -761,6 +805,9 @@ class Settings:
     rss_keys: str = "int"
     max_in_flight: int = 16
     requests_per_10s: int = TIER_REQUESTS_PER_10S
+    default_config: bool = False
+    tier: int = TIER_REQUESTS_PER_10S
+    latency_ms: tuple[float, float, float] = DEFAULT_LATENCY
     latency: bool = True
     seed: int = 0
     out: Path = DEFAULT_OUT
@@ -775,10 +822,14 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()},
         "sandbox": {
             "process": "separate (start_sandbox_process)",
-            "rate_limit_per_10s": TIER_REQUESTS_PER_10S,
-            "latency": "250 ms + 2 ms per input + uniform 0-100 ms jitter" if settings.latency else "none",
+            "rate_limit_per_10s": settings.tier,
+            "latency": (
+                "{:g} ms + {:g} ms per input + uniform 0-{:g} ms jitter".format(*settings.latency_ms)
+                if settings.latency
+                else "none"
+            ),
         },
-        "ceiling_rows_per_s": CEILING_ROWS_PER_S,
+        "ceiling_rows_per_s": settings.tier * BATCH_SIZE / 10,
         "load_average_at_start": _load_average(),
         "targets_definition": TARGETS,
         "runs": [],
@@ -787,14 +838,24 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
         log(f"CPU: validate + convert + serialize {settings.cpu_rows:,} rows (child process) ...")
         report["cpu"] = run_cpu(settings.cpu_rows, settings.baseline_rows)
     sb = start_sandbox_process(
-        sandbox_config(latency=settings.latency, rate_limit=TIER_REQUESTS_PER_10S, seed=settings.seed)
+        sandbox_config(
+            latency=settings.latency,
+            rate_limit=settings.tier,
+            seed=settings.seed,
+            latency_ms=settings.latency_ms,
+        )
     )
     try:
         if settings.rows:
             log(f"ours: {settings.rows:,} rows ...")
             df = make_frame(settings.rows, seed=settings.seed)
             ours = run_loader(
-                sb, df, max_in_flight=settings.max_in_flight, requests_per_10s=settings.requests_per_10s
+                sb,
+                df,
+                max_in_flight=settings.max_in_flight,
+                requests_per_10s=settings.requests_per_10s,
+                tier=settings.tier,
+                default_config=settings.default_config,
             )
             report["runs"].append(asdict(ours))
             del df
@@ -845,6 +906,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rss-keys", choices=KEY_KINDS, default=defaults.rss_keys, help="keys of that load")
     parser.add_argument("--max-in-flight", type=int, default=defaults.max_in_flight)
     parser.add_argument("--requests-per-10s", type=int, default=defaults.requests_per_10s)
+    parser.add_argument(
+        "--default-config",
+        action="store_true",
+        help="load with ClientSettings() untouched (ignores --max-in-flight and --requests-per-10s)",
+    )
+    parser.add_argument("--tier", type=int, default=defaults.tier, help="the sandbox's requests per 10 s")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        nargs=3,
+        default=list(defaults.latency_ms),
+        metavar=("BASE", "PER_INPUT", "JITTER"),
+        help="injected latency: base ms, ms per input, uniform jitter ms (default 250 2 100)",
+    )
     parser.add_argument("--no-latency", action="store_true", help="no injected latency (quick checks)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", type=Path, default=defaults.out)
@@ -859,6 +934,9 @@ def main(argv: list[str] | None = None) -> None:
         rss_keys=args.rss_keys,
         max_in_flight=args.max_in_flight,
         requests_per_10s=args.requests_per_10s,
+        default_config=args.default_config,
+        tier=args.tier,
+        latency_ms=(args.latency_ms[0], args.latency_ms[1], args.latency_ms[2]),
         latency=not args.no_latency,
         seed=args.seed,
         out=args.out,

@@ -2,7 +2,9 @@
 
 :func:`run_batches` is the loop ``HubSpotClient.batch_create``, ``batch_update`` and ``batch_archive``
 share. It takes inputs lazily in chunks of ``size``, keeps at most ``max_in_flight`` batches in a thread
-pool, yields each :class:`~hubspot_loader.core.model.BatchOutcome` as its batch finishes, and stops taking
+pool (fewer when a :class:`~hubspot_loader.http.concurrency.ConcurrencyController` says so: its
+``limit`` is asked before each submission), yields each :class:`~hubspot_loader.core.model.BatchOutcome`
+as its batch finishes, and stops taking
 inputs once a batch recorded a fatal error (:class:`~hubspot_loader.http.batch_state.LoadState`). After the
 batches that were running have finished (and been yielded), it raises that error: inputs not yet taken
 from the iterable were never sent.
@@ -18,6 +20,7 @@ from typing import TypeVar
 from hubspot_loader.core.model import BatchOutcome
 from hubspot_loader.errors import HubSpotRateLimitError
 from hubspot_loader.http.batch_state import LoadState
+from hubspot_loader.http.concurrency import ConcurrencyController
 
 T = TypeVar("T")
 
@@ -33,8 +36,13 @@ def run_batches(
     max_in_flight: int,
     load: LoadState,
     verb: str = "created",
+    concurrency: ConcurrencyController | None = None,
 ) -> Iterator[BatchOutcome]:
     """Run ``run_batch`` over ``inputs`` in chunks of ``size``, at most ``max_in_flight`` at a time.
+
+    With ``concurrency``, a new batch is submitted only while fewer than its current ``limit`` (never
+    more than ``max_in_flight``, the size of the thread pool) are running; the limit is asked again
+    after every batch that finishes.
 
     ``verb`` names what the batches did to rows in the message of a ``DAILY`` limit ("10 row(s)
     *created* in 2 batch(es)"), counted from :attr:`BatchRecord.created` plus :attr:`BatchRecord.updated`.
@@ -54,7 +62,7 @@ def run_batches(
     batches = done_rows = 0
     try:
         while True:
-            while not exhausted and not load.abort.is_set() and len(running) < max_in_flight:
+            while not exhausted and not load.abort.is_set() and _room(running, max_in_flight, concurrency):
                 chunk = list(islice(iterator, size))
                 if not chunk:
                     exhausted = True
@@ -94,6 +102,12 @@ def run_batches(
             fatal.args = (message,)
             fatal.message = message
         raise fatal
+
+
+def _room(running: set[Future[BatchOutcome]], cap: int, concurrency: ConcurrencyController | None) -> bool:
+    """Whether one more batch may start: fewer run than the controller's limit within ``cap``, or ``cap``."""
+    allowed = cap if concurrency is None else max(1, min(cap, concurrency.limit))
+    return len(running) < allowed
 
 
 __all__ = ["RunBatch", "run_batches"]

@@ -55,13 +55,15 @@ from hubspot_loader.errors import (
     parse_body,
 )
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL, check_base_url, no_proxy_for
-from hubspot_loader.http.batch_pool import run_batches
+from hubspot_loader.http.batch_pool import RunBatch, run_batches
 from hubspot_loader.http.batch_state import BeforeSend, LoadState
 from hubspot_loader.http.batch_writer import BatchWriter
-from hubspot_loader.http.ratelimit import RateLimiter
+from hubspot_loader.http.concurrency import ConcurrencyController
+from hubspot_loader.http.ratelimit import DEFAULT_REQUESTS_PER_10S, RateLimiter
 from hubspot_loader.http.retry import parse_retry_after
 from hubspot_loader.http.settings import (
     DEFAULT_MAX_SPLIT_REQUESTS,
+    LEARN,
     ClientSettings,
     check_batch_size,
     settings_from_keywords,
@@ -118,7 +120,14 @@ class HubSpotClient:
         self.retry = settings.retry
         self.max_split_requests = settings.max_split_requests
         self.resend_ambiguous = settings.resend_ambiguous
-        self.limiter = rate_limiter or RateLimiter(settings.requests_per_10s)
+        self.adaptive_concurrency = settings.adaptive_concurrency
+        budget = settings.requests_per_10s
+        self.limiter = rate_limiter or (
+            RateLimiter(DEFAULT_REQUESTS_PER_10S, learn=True) if budget == LEARN else RateLimiter(int(budget))
+        )
+        self.concurrency = ConcurrencyController(
+            self.max_in_flight, lambda: self.limiter.per_second, adaptive=settings.adaptive_concurrency
+        )
         self.user_agent = f"hubspot-loader/{__version__}"
         self._owns_session = session is None
         if session is None:
@@ -217,6 +226,7 @@ class HubSpotClient:
         if data is not None:
             headers["Content-Type"] = "application/json"
         url = self.base_url + path
+        started, status = self.concurrency.started(), None
         try:
             response = self._session.request(
                 method,
@@ -228,8 +238,10 @@ class HubSpotClient:
                 allow_redirects=False,
                 proxies=self._proxies,
             )
+            status = response.status_code
         finally:
             self.limiter.complete(sent_at)
+            self.concurrency.finished(started, status)
         self.limiter.observe(response.headers, sent_at=sent_at)
         return Answer(response.status_code, parse_body(response.content), response.headers, url)
 
@@ -405,9 +417,7 @@ class HubSpotClient:
             before_send=before_send,
         )
         writer = BatchWriter(self, load)
-        yield from run_batches(
-            writer.run_batch, inputs, size=size, max_in_flight=self.max_in_flight, load=load
-        )
+        yield from self._run_batches(writer.run_batch, inputs, size, load, "created")
 
     # ---------------------------------------------------------------- sync writes
 
@@ -433,9 +443,7 @@ class HubSpotClient:
         size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
         load = LoadState(object_type=object_type, unique_property=None, split_budget=self.max_split_requests)
         writer = UpdateWriter(self, load)
-        yield from run_batches(
-            writer.run_batch, inputs, size=size, max_in_flight=self.max_in_flight, load=load, verb="updated"
-        )
+        yield from self._run_batches(writer.run_batch, inputs, size, load, "updated")
 
     def batch_archive(
         self, object_type: str, records: Iterable[RecordRef], *, batch_size: int | None = None
@@ -456,8 +464,15 @@ class HubSpotClient:
         size = self._check_batch_size(batch_size if batch_size is not None else self.batch_size)
         load = LoadState(object_type=object_type, unique_property=None, split_budget=self.max_split_requests)
         writer = ArchiveWriter(self, load)
+        yield from self._run_batches(writer.run_refs, records, size, load, "archived")
+
+    def _run_batches(
+        self, run: RunBatch[Any], inputs: Iterable[Any], size: int, load: LoadState, verb: str
+    ) -> Iterator[BatchOutcome]:
+        """Run one call's batches, at most :attr:`concurrency`'s limit (within ``max_in_flight``) at once."""
+        cap = self.max_in_flight
         yield from run_batches(
-            writer.run_refs, records, size=size, max_in_flight=self.max_in_flight, load=load, verb="archived"
+            run, inputs, size=size, max_in_flight=cap, load=load, verb=verb, concurrency=self.concurrency
         )
 
 

@@ -6,7 +6,10 @@ one more request fits. It also listens to HubSpot:
 
 * ``X-HubSpot-RateLimit-Max`` / ``-Interval-Milliseconds``: the window and its size as the server
   enforces them; the limiter never allows more than the server's ``Max`` per window (and adopts the
-  server's window length, scaling the configured budget to it).
+  server's window length, scaling the configured budget to it). A *learning* limiter
+  (``learn=True``, what ``ClientSettings(requests_per_10s="learn")``, the default, makes) starts at the
+  configured budget (100, HubSpot's lowest tier, §7.1) and adopts the server's ``Max`` as its budget
+  once an answer states it, higher or lower; a fixed budget is a hard cap the server can only tighten.
 * ``X-HubSpot-RateLimit-Remaining``: requests left in the server's window at the time the request was
   sent. Every request this client sent after that moment is counted against it, so the limiter never
   sends more than the server says remains (other processes sharing the token included), until the
@@ -57,6 +60,8 @@ class RateLimiter:
         sleep: blocking sleep (default :func:`time.sleep`).
         lead_fraction: how much of the shortest recent round trip a freed slot may be reused early
             (0 disables the head start; see :meth:`_lead`).
+        learn: ``requests_per_10s`` is only the budget until the server states its
+            ``X-HubSpot-RateLimit-Max``; from then on that is the budget (see the module docstring).
 
     """
 
@@ -67,10 +72,12 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         lead_fraction: float = 0.5,
+        learn: bool = False,
     ) -> None:
         if requests_per_10s < 1:
             raise ValueError("requests_per_10s must be at least 1")
         self._configured = requests_per_10s
+        self.learn = learn
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -94,11 +101,21 @@ class RateLimiter:
 
     @property
     def limit(self) -> int:
-        """Requests allowed per window: the configured budget scaled to the window, capped by the server."""
+        """Requests allowed per window: the configured budget scaled to the window, capped by the server.
+
+        A learning limiter's budget is the server's ``Max`` once an answer stated it.
+        """
+        if self.learn and self._server_max is not None:
+            return self._server_max
         scaled = max(1, int(self._configured * self._window / DEFAULT_WINDOW_S))
         if self._server_max is not None:
             return max(1, min(scaled, self._server_max))
         return scaled
+
+    @property
+    def per_second(self) -> float:
+        """Requests per second the limiter currently allows (:attr:`limit` over the window)."""
+        return self.limit / self._window
 
     def _prune(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self._window:

@@ -17,7 +17,7 @@ import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from hubspot_loader.core.model import MAX_BATCH_SIZE
 from hubspot_loader.errors import HubSpotConfigurationError
@@ -30,8 +30,14 @@ DEFAULT_API_VERSION = "2026-03"
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)
 """Seconds to connect and to read, per HTTP request."""
 
-DEFAULT_MAX_IN_FLIGHT = 4
-"""Batches sent concurrently by default."""
+DEFAULT_MAX_IN_FLIGHT = 100
+"""The most batches in flight by default: an upper bound; how many are in flight follows the round trip
+and the budget (:mod:`~hubspot_loader.http.concurrency`). 100 covers 3 s round trips at the 250/10 s
+tier (25 requests/s x 3 s x 1.3 headroom + 1). Threads and pooled connections are made only when used."""
+
+LEARN: Literal["learn"] = "learn"
+"""``requests_per_10s="learn"`` (the default): start at 100 per 10 s (HubSpot's lowest tier, reference
+§7.1) and adopt the ``X-HubSpot-RateLimit-Max`` the answers state (§5.8, §16.9)."""
 
 DEFAULT_MAX_SPLIT_REQUESTS = 1000
 """Default bound on extra requests per load spent isolating whole-batch failures by splitting."""
@@ -57,9 +63,16 @@ class ClientSettings:
     Args:
         api_version: ``"2026-03"`` (date-versioned paths, default) or ``"v3"`` (legacy paths).
         timeout: seconds, or ``(connect, read)`` seconds, per HTTP request.
-        max_in_flight: batches sent concurrently (also sizes the connection pool).
-        requests_per_10s: the app's rolling 10-second budget (100 Free/Starter, 190 Pro/Enterprise);
-            unused when the client is given a shared ``rate_limiter``.
+        max_in_flight: the most batches in flight (also sizes the thread and connection pools); how
+            many are in flight follows the measured round trip and the budget (Little's law,
+            :mod:`hubspot_loader.http.concurrency`) unless ``adaptive_concurrency`` is off.
+        adaptive_concurrency: follow the round trip and the budget (default) or keep exactly
+            ``max_in_flight`` batches in flight.
+        requests_per_10s: the app's rolling 10-second budget, a hard cap (100 Free/Starter, 190
+            Pro/Enterprise, 250 with the limit increase), or ``"learn"`` (default): start at 100 and
+            adopt the server's ``X-HubSpot-RateLimit-Max`` once an answer states it. The server's
+            ``Max`` is never exceeded either way. Unused when the client is given a shared
+            ``rate_limiter``.
         batch_size: default inputs per batch-create request (1-100).
         retry: the retry policy (:class:`~hubspot_loader.http.retry.RetryPolicy`).
         max_split_requests: extra requests one ``batch_create`` call may spend isolating whole-batch
@@ -82,13 +95,24 @@ class ClientSettings:
     )
     max_in_flight: int = field(
         default=DEFAULT_MAX_IN_FLIGHT,
-        metadata=_doc("Batches sent concurrently (also sizes the connection pool); at least 1."),
-    )
-    requests_per_10s: int = field(
-        default=DEFAULT_REQUESTS_PER_10S,
         metadata=_doc(
-            "The app's rolling 10-second request budget (100 Free/Starter, 190 Pro/Enterprise); "
-            "unused when the client shares a rate limiter."
+            "The most batches in flight (sizes the thread and connection pools); at least 1. How many "
+            "are in flight follows the round trip and the budget unless adaptive_concurrency is off."
+        ),
+    )
+    adaptive_concurrency: bool = field(
+        default=True,
+        metadata=_doc(
+            "Keep round trip x budget x 1.3 + 1 batches in flight, within max_in_flight, fewer after "
+            "429s or risen latency (True), or always max_in_flight (False)."
+        ),
+    )
+    requests_per_10s: int | Literal["learn"] = field(
+        default=LEARN,
+        metadata=_doc(
+            f"The app's rolling 10-second request budget, a hard cap (100 Free/Starter, 190 "
+            f"Pro/Enterprise, 250 limit increase), or 'learn': start at {DEFAULT_REQUESTS_PER_10S} and "
+            "adopt the server's X-HubSpot-RateLimit-Max. Unused when the client shares a rate limiter."
         ),
     )
     batch_size: int = field(
@@ -121,7 +145,14 @@ class ClientSettings:
         _check_timeout(self.timeout)
         if _count(self.max_in_flight, "max_in_flight") < 1:
             raise HubSpotConfigurationError("max_in_flight must be at least 1")
-        if _count(self.requests_per_10s, "requests_per_10s") < 1:
+        if not isinstance(self.adaptive_concurrency, bool):
+            raise HubSpotConfigurationError(
+                f"adaptive_concurrency must be True or False, got {self.adaptive_concurrency!r}"
+            )
+        budget = self.requests_per_10s
+        if isinstance(budget, str) and budget != LEARN:
+            raise HubSpotConfigurationError(f"requests_per_10s must be an integer or 'learn', got {budget!r}")
+        if budget != LEARN and _count(budget, "requests_per_10s") < 1:
             raise HubSpotConfigurationError("requests_per_10s must be at least 1")
         check_batch_size(self.batch_size)
         if not isinstance(self.retry, RetryPolicy):
@@ -198,6 +229,7 @@ __all__ = [
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_SPLIT_REQUESTS",
     "DEFAULT_TIMEOUT",
+    "LEARN",
     "ClientSettings",
     "check_batch_size",
     "settings_from_keywords",

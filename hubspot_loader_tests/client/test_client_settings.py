@@ -99,13 +99,14 @@ def test_the_token_stays_out_of_repr_and_errors_whatever_the_settings(sandbox: A
     assert secret not in str(caught.value) and secret not in repr(caught.value)
 
 
-def test_defaults_are_the_old_constructor_defaults_and_every_setting_is_an_attribute() -> None:
+def test_the_defaults_and_every_setting_is_an_attribute() -> None:
     defaults = ClientSettings()
     assert defaults == ClientSettings(
         api_version="2026-03",
         timeout=(5.0, 60.0),
-        max_in_flight=4,
-        requests_per_10s=100,
+        max_in_flight=100,  # an upper bound: the number in flight adapts (issue #16)
+        adaptive_concurrency=True,
+        requests_per_10s="learn",  # 100 until the server states its X-HubSpot-RateLimit-Max
         batch_size=100,
         retry=RetryPolicy(),
         max_split_requests=1000,
@@ -158,6 +159,8 @@ def test_defaults_are_the_old_constructor_defaults_and_every_setting_is_an_attri
         ("batch_size", 2.5, "batch_size must be an integer, got 2.5"),
         ("retry", 3, "retry must be a RetryPolicy, got int"),
         ("resend_ambiguous", "no", "resend_ambiguous must be True or False, got 'no'"),
+        ("adaptive_concurrency", 1, "adaptive_concurrency must be True or False, got 1"),
+        ("requests_per_10s", "190", "requests_per_10s must be an integer or 'learn', got '190'"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(field: str, value: Any, message: str) -> None:

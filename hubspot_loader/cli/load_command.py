@@ -16,6 +16,7 @@ from hubspot_loader.cli.explain import TOKEN_ENV
 from hubspot_loader.cli.options import LoadOptions
 from hubspot_loader.cli.parser import (
     BATCH_SIZE,
+    BUDGET,
     LOAD_EPILOG,
     POSITIVE,
     each,
@@ -26,6 +27,7 @@ from hubspot_loader.cli.parser import (
 from hubspot_loader.core.model import MAX_BATCH_SIZE
 from hubspot_loader.core.spec import NULL_VALUES, PREFLIGHT_MODES, WRITE_MODES
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL
+from hubspot_loader.http.settings import DEFAULT_MAX_IN_FLIGHT, LEARN
 
 F = TypeVar("F", bound=Callable[..., Any])
 PATH = click.Path(path_type=Path)
@@ -132,14 +134,19 @@ CLIENT_OPTIONS = [
     click.option("--base-url", metavar="URL", default=DEFAULT_BASE_URL, show_default=True, help="API root"),
     click.option("--api-version", metavar="VERSION", default="2026-03", help="'2026-03' (default) or 'v3'"),
     click.option(
-        "--max-in-flight", type=POSITIVE, metavar="N", default=4, help="batches in flight at once (default 4)"
+        "--max-in-flight",
+        type=POSITIVE,
+        metavar="N",
+        default=DEFAULT_MAX_IN_FLIGHT,
+        help=f"the most batches in flight; how many follows the round trip (default {DEFAULT_MAX_IN_FLIGHT})",
     ),
     click.option(
         "--requests-per-10s",
-        type=POSITIVE,
-        metavar="N",
-        default=100,
-        help="rate budget: 100, 190 or 250 (default 100)",
+        type=BUDGET,
+        metavar="N|learn",
+        default=LEARN,
+        help="rate budget, a hard cap: 100, 190 or 250; 'learn' (default) starts at 100 and adopts HubSpot's "
+        "X-HubSpot-RateLimit-Max",
     ),
 ]
 

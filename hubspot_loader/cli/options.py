@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from hubspot_loader.core.model import AssociationColumn
 
@@ -56,7 +57,7 @@ class LoadOptions:
     base_url: str
     api_version: str
     max_in_flight: int
-    requests_per_10s: int
+    requests_per_10s: int | Literal["learn"]
     # the sync state
     state: Path | None
     no_state: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -117,5 +117,20 @@ class CountType(click.ParamType):
         return number
 
 
+class BudgetType(CountType):
+    """A rate budget: a whole number of at least 1, or ``learn`` (adopt HubSpot's stated limit)."""
+
+    name = "integer|learn"
+
+    def convert(  # type: ignore[override]
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | Literal["learn"]:
+        """Return ``value`` as a count, or ``"learn"``."""
+        if isinstance(value, str) and value.strip().lower() == "learn":
+            return "learn"
+        return super().convert(value, param, ctx)
+
+
 POSITIVE = CountType()
+BUDGET = BudgetType()
 BATCH_SIZE = CountType(MAX_BATCH_SIZE, "HubSpot takes at most {maximum} inputs a batch, got {value}")

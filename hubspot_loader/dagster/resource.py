@@ -20,7 +20,7 @@ from hubspot_loader.errors import HubSpotConfigurationError
 from hubspot_loader.http.base_url import DEFAULT_BASE_URL, check_base_url
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
-from hubspot_loader.http.settings import ClientSettings
+from hubspot_loader.http.settings import DEFAULT_MAX_IN_FLIGHT, LEARN, ClientSettings
 from hubspot_loader.state.ledger import SQLiteLedger, SyncLedger, default_portal, open_ledger
 
 DEFAULT_STATE_PATH = ".hubspot_loader/state.sqlite"
@@ -75,12 +75,21 @@ class HubSpotResource(dg.ConfigurableResource):
     batch_size: int = Field(
         default=MAX_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE, description="Inputs per batch-create request."
     )
-    max_in_flight: int = Field(default=4, ge=1, le=32, description="Batches in flight at once.")
-    requests_per_10s: int = Field(
-        default=100,
+    max_in_flight: int = Field(
+        default=DEFAULT_MAX_IN_FLIGHT,
+        ge=1,
+        le=256,
+        description=(
+            "The most batches in flight; how many are follows the round trip and the budget "
+            "(ClientSettings.adaptive_concurrency)."
+        ),
+    )
+    requests_per_10s: int | None = Field(
+        default=None,
         ge=1,
         description=(
-            "Rolling 10-second request budget: 100 (Free/Starter), 190 (Pro/Enterprise), 250 (limit pack)."
+            "Rolling 10-second request budget, a hard cap: 100 (Free/Starter), 190 (Pro/Enterprise), 250 "
+            "(limit pack); unset (default): start at 100 and adopt HubSpot's X-HubSpot-RateLimit-Max."
         ),
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for one response.")
@@ -163,7 +172,7 @@ class HubSpotResource(dg.ConfigurableResource):
                 api_version=self.api_version,
                 timeout=(min(10.0, self.timeout_s), self.timeout_s),
                 max_in_flight=self.max_in_flight,
-                requests_per_10s=self.requests_per_10s,
+                requests_per_10s=LEARN if self.requests_per_10s is None else self.requests_per_10s,
                 batch_size=self.batch_size,
                 retry=RetryPolicy(max_attempts=self.max_attempts, max_elapsed_s=self.max_retry_seconds),
                 resend_ambiguous=self.resend_ambiguous,

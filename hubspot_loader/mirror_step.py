@@ -56,7 +56,6 @@ def archive(
     records: Sequence[RecordRef],
     result: LoadResult,
     dry_run: bool,
-    batch_size: int | None = None,
 ) -> None:
     """Archive ``records`` (``batch/archive``, reference §16.4), forget them in the ledger, report them.
 
@@ -74,7 +73,7 @@ def archive(
     ids = {r.key: r.hubspot_id for r in records}  # a failed outcome need not carry the id
     ahead = [Settlement(r.key, ledger_mod.PENDING, hubspot_id=r.hubspot_id, error=ARCHIVING) for r in records]
     sync.ledger.settle(sync.portal, sync.object_type, ahead, run_id=sync.run_id, partition=sync.partition)
-    for outcome in client.batch_archive(sync.object_type, records, batch_size=batch_size):
+    for outcome in client.batch_archive(sync.object_type, records):  # in the client's batch size
         outcome.record.index = len(result.batches)
         result.batches.append(outcome.record)
         gone = [r.key for r in outcome.rows if r.status == ARCHIVED]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,21 +11,15 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
+from hubspot_loader_tests.benchmarks.scripts import benchmark_module
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "diff_cost.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    name = "hubspot_loader_diff_cost_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("diff_cost.py")
 
 
 def test_the_diff_finds_exactly_the_changed_rows_and_their_changed_properties(

@@ -8,12 +8,12 @@ from types import ModuleType
 import pytest
 
 from hubspot_loader.core.rows import decimal_int
-from hubspot_loader_tests.benchmarks.test_load_benchmark_harness import _load_module
+from hubspot_loader_tests.benchmarks.scripts import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _load_module()
+    return benchmark_module("load_benchmark.py")
 
 
 def test_string_keys_are_unique_text_keys_that_are_not_numbers(bench: ModuleType) -> None:

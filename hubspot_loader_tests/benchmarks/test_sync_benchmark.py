@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from hubspot_loader_tests.benchmarks.scripts import benchmark_module
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "sync_benchmark.py"
 
 
-def _load_module() -> ModuleType:
-    name = "hubspot_loader_sync_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _load_module()
+    return benchmark_module("sync_benchmark.py")
 
 
 def test_tiny_run_sends_one_update_per_100_changed_rows_and_nothing_else(

@@ -119,6 +119,7 @@ from hubspot_loader.preflight_step import (
 )
 from hubspot_loader.preflight_step import PreflightMode as PreflightMode
 from hubspot_loader.row_choice import rows_to_create
+from hubspot_loader.state.leases import LeaseKeeper, new_owner
 from hubspot_loader.state.ledger import SyncLedger, default_portal
 from hubspot_loader.state.sync import IN_DOUBT as IN_DOUBT
 from hubspot_loader.state.sync import IN_DOUBT_CATEGORIES as IN_DOUBT_CATEGORIES
@@ -282,6 +283,10 @@ def _run_all(job: _Job, quarantine: Quarantine | None, dry_run: bool, preview_ro
         if quarantine is not None:
             restore_positions(exc.result, quarantine, key_column, job.sync)
         raise _finished(exc) from exc.__cause__
+    finally:
+        lease = job.sync.lease if job.sync is not None else None
+        if lease is not None and lease.started:
+            lease.close()  # its rows in doubt are free for the next run to reconcile
     if quarantine is not None:
         restore_positions(result, quarantine, key_column, job.sync)
     _finish(result)
@@ -301,14 +306,16 @@ def _sync(
         if client is None:
             raise LoadUsageError("a ledger needs a portal identity: pass LoadRun(portal=...) or a client")
         portal = default_portal(client.base_url, client.token_fingerprint)
+    run_id = run.run_id or uuid.uuid4().hex
     return LoadSync(
         ledger=ledger,
         portal=portal,
         object_type=object_type,
         mode=run.sync_mode,
-        run_id=run.run_id or uuid.uuid4().hex,
+        run_id=run_id,
         partition=run.partition,
         unique_property=unique_property,
+        lease=LeaseKeeper(ledger, new_owner(run_id), run.lease_seconds),
     )
 
 
@@ -377,6 +384,8 @@ def _run(job: _Job, dry_run: bool, preview_rows: int) -> None:
             "unique_property"
         )
     if job.sync is not None:
+        if job.sync.lease is not None:
+            job.sync.lease.start()  # renewed while the load runs; ended in _run_all
         try:
             job.sync.reconcile_in_doubt(client, job.result)
         except HubSpotError as exc:

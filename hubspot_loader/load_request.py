@@ -18,6 +18,7 @@ import pandas as pd
 from hubspot_loader.core.model import BatchOutcome
 from hubspot_loader.core.spec import HubSpotLoadSpec
 from hubspot_loader.errors import InvalidSpecError, LoadUsageError
+from hubspot_loader.state.leases import DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS
 from hubspot_loader.state.ledger import SyncLedger
 from hubspot_loader.state.sync import SyncMode
 
@@ -39,6 +40,9 @@ class LoadRun:
         sync_mode: ``incremental`` (skip rows the ledger has created) or ``full_refresh`` (send every row).
         preview_rows: how many payloads a dry run keeps.
         on_batch: called after every finished batch (progress reporting).
+        lease_seconds: how long the ledger's claim on the rows being sent lasts without renewal (renewed
+            every third of it while the load runs; a killed load's rows are free again after it;
+            :mod:`hubspot_loader.state.leases`).
 
     """
 
@@ -48,6 +52,7 @@ class LoadRun:
     sync_mode: SyncMode = "incremental"
     preview_rows: int = 5
     on_batch: ProgressCallback | None = None
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
 
     def __post_init__(self) -> None:
         """Refuse a sync mode or preview count that cannot work."""
@@ -59,6 +64,13 @@ class LoadRun:
             or self.preview_rows < 0
         ):
             raise LoadUsageError(f"preview_rows must be a count >= 0, got {self.preview_rows!r}")
+        seconds = self.lease_seconds
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or not seconds >= MIN_LEASE_SECONDS
+        ):
+            raise LoadUsageError(f"lease_seconds must be at least {MIN_LEASE_SECONDS:g}, got {seconds!r}")
 
 
 _SPEC_OPTIONS = {f.name for f in dataclasses.fields(HubSpotLoadSpec)} - {"object_type"}

@@ -1,13 +1,23 @@
-"""Shared fixtures: a fresh in-memory HubSpot sandbox per test."""
+"""Shared fixtures: a fresh in-memory HubSpot sandbox per test; state stores on SQLite and PostgreSQL.
+
+``state_url`` is parametrized over both backends: a SQLite file in the test's tmp dir, or a fresh schema in
+the session's throwaway PostgreSQL (``hubspot_loader_tests/postgres.py``; started only when a PostgreSQL
+test runs). ``ledgers()`` opens ledgers on it and closes them at teardown.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hubspot_loader.sandbox import SandboxConfig, SandboxHandle, start_sandbox
+from hubspot_loader.state.ledger import SqlLedger, open_ledger
+from hubspot_loader_tests.postgres import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+
+BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture
@@ -34,3 +44,33 @@ def sandbox_factory() -> Iterator[Callable[..., SandboxHandle]]:
 def sandbox(sandbox_factory: Callable[..., SandboxHandle]) -> SandboxHandle:
     """A fresh in-memory sandbox with default settings (``sb.base_url``, ``sb.token``)."""
     return sandbox_factory()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgres``."""
+    return str(request.param)
+
+
+@pytest.fixture
+def state_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """An empty state store of the backend: a SQLite file URL, or a PostgreSQL URL of a fresh schema."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'ledger.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_schema_url()
+
+
+@pytest.fixture
+def ledgers(state_url: str) -> Iterator[Callable[[], SqlLedger]]:
+    """Open ledgers on the test's store (each its own connections); all are closed at teardown."""
+    opened: list[SqlLedger] = []
+
+    def build() -> SqlLedger:
+        ledger = open_ledger(state_url)
+        opened.append(ledger)
+        return ledger
+
+    yield build
+    for ledger in opened:
+        ledger.close()

@@ -52,6 +52,9 @@ ARCHIVED = "archived"
 """Mirror mode: a record this sync created or adopted whose key left the source was archived."""
 NO_MATCH = "skipped_no_match"
 """Update mode: no record matches the key (neither in the ledger nor by the unique property); not created."""
+SKIPPED_IN_FLIGHT = "skipped_in_flight"
+"""Another load holds the row's lease in the shared ledger (it is sending the row now); not sent by this one.
+The next run takes it up (created by then: skipped; left in doubt: reconciled)."""
 
 #: Error categories the loader itself assigns (HubSpot's own categories, e.g. ``VALIDATION_ERROR`` or
 #: ``CONFLICT``, are passed through unchanged).
@@ -291,8 +294,16 @@ class LoadResult:
 
     @property
     def rows_skipped(self) -> int:
-        """Rows already loaded by an earlier run (create mode), or that matched no record (update mode)."""
-        return self.count(SKIPPED) + self.count(NO_MATCH)
+        """Rows not written: loaded earlier, matched to no record, or being sent by a concurrent load.
+
+        That is :data:`SKIPPED` (create mode), :data:`NO_MATCH` (update mode) and :data:`SKIPPED_IN_FLIGHT`.
+        """
+        return self.count(SKIPPED) + self.count(NO_MATCH) + self.count(SKIPPED_IN_FLIGHT)
+
+    @property
+    def rows_in_flight(self) -> int:
+        """Rows a concurrent load was sending (it held their lease in the ledger): not sent by this load."""
+        return self.count(SKIPPED_IN_FLIGHT)
 
     @property
     def rows_updated(self) -> int:

@@ -6,7 +6,7 @@ Shared by the writers (:mod:`hubspot_loader.http.group_writer` and its subclasse
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -15,10 +15,12 @@ from hubspot_loader.core.model import FAILED, INVALID_VALUE, BatchRecord, Prepar
 from hubspot_loader.errors import HubSpotError, HubSpotLoaderError
 from hubspot_loader.http.transport import encode_body
 
-BeforeSend = Callable[[int, list[PreparedInput]], None]
+BeforeSend = Callable[[int, list[PreparedInput]], Mapping[str, RowOutcome] | None]
 """Called with a batch's index and inputs in the worker thread, before the batch's first request.
 
-The ledger uses it to write the batch ahead as pending. If it raises, the batch is not sent and the
+The ledger uses it to write the batch ahead as pending (and to lease its rows). It may return outcomes,
+by trace id, for rows that must not be sent (another load holds them, or created them meanwhile): those
+rows keep the outcome given and the rest of the batch is sent. If it raises, the batch is not sent and the
 exception ends the ``batch_create`` call (like any unexpected error)."""
 
 

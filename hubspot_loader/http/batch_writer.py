@@ -15,6 +15,8 @@ never part of a request is ``NOT_SENT``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hubspot_loader.core.batching import match_results
 from hubspot_loader.core.model import (
     CREATED,
@@ -45,11 +47,15 @@ class BatchWriter(GroupWriter[PreparedInput]):
     endpoint = "create"
     verb = "created"
 
-    def before_batch(self, index: int, rows: list[PreparedInput]) -> None:
-        """Call the load's ``before_send`` (the ledger writes the batch ahead) unless the load stopped."""
+    def before_batch(self, index: int, rows: list[PreparedInput]) -> Mapping[str, RowOutcome] | None:
+        """Call the load's ``before_send`` (the ledger writes the batch ahead) unless the load stopped.
+
+        Returns what it returns: the outcomes of rows the ledger would not let this load send.
+        """
         load = self.load
         if load.before_send is not None and not load.abort.is_set():
-            load.before_send(index, rows)
+            return load.before_send(index, rows)
+        return None
 
     def count(self, record: BatchRecord, outcomes: list[RowOutcome]) -> list[RowOutcome]:
         """Count the created rows (reconciled ones included) and the reconciled ones."""

@@ -78,9 +78,14 @@ class GroupWriter(Generic[RowT]):
         record = BatchRecord(index=index, rows=len(rows), endpoint=self.endpoint)
         batch = BatchState(index=index, record=record)
         refused: HubSpotError | None = None
-        self.before_batch(index, rows)
+        held = self.before_batch(index, rows)
+        sending = rows
+        if held:
+            batch.outcomes.update({r.trace_id: held[r.trace_id] for r in rows if r.trace_id in held})
+            sending = [r for r in rows if r.trace_id not in held]
         try:
-            self.write_group(batch, rows, top=True)
+            if sending:
+                self.write_group(batch, sending, top=True)
         except Aborted:
             pass
         except HubSpotError as exc:
@@ -97,8 +102,12 @@ class GroupWriter(Generic[RowT]):
         record.failed = sum(1 for o in outcomes if o.status == FAILED)
         return BatchOutcome(record=record, rows=self.count(record, outcomes))
 
-    def before_batch(self, index: int, rows: list[RowT]) -> None:
-        """Prepare batch ``index`` in the worker thread before its first request (nothing by default)."""
+    def before_batch(self, index: int, rows: list[RowT]) -> Mapping[str, RowOutcome] | None:
+        """Prepare batch ``index`` in the worker thread before its first request (nothing by default).
+
+        Returns outcomes, by trace id, of rows that are not to be sent (``None``: send them all).
+        """
+        return None
 
     def count(self, record: BatchRecord, outcomes: list[RowOutcome]) -> list[RowOutcome]:
         """Fill the record's row counts (``failed`` is done); return the outcomes to yield."""

@@ -162,6 +162,10 @@ class SyncLedger(Protocol):
         """End every lease ``lease_owner`` holds; return how many rows it held."""
         ...
 
+    def renew_leases(self, lease_owner: str, lease_seconds: float) -> int:
+        """Extend every lease ``lease_owner`` holds to ``lease_seconds`` from now; return how many."""
+        ...
+
     def close(self) -> None:
         """Release the store's connections."""
         ...

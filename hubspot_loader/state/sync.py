@@ -16,6 +16,7 @@ from hubspot_loader.core.model import (
     HUBSPOT_PENDING,
     RECONCILED,
     SKIPPED,
+    SKIPPED_IN_FLIGHT,
     TRANSPORT_ERROR,
     UNMATCHED_RESULT,
     LoadResult,
@@ -30,7 +31,8 @@ from hubspot_loader.errors import (
     parse_existing_id,
 )
 from hubspot_loader.state import ledger as ledger_mod
-from hubspot_loader.state.ledger import PendingRow, Settlement, SyncLedger, content_hash
+from hubspot_loader.state.leases import LeaseKeeper
+from hubspot_loader.state.ledger import Claim, PendingRow, Settlement, SyncLedger, content_hash
 
 if TYPE_CHECKING:
     from hubspot_loader.http.client import HubSpotClient
@@ -63,12 +65,17 @@ class LoadSync:
     run_id: str
     partition: str | None
     unique_property: str | None
+    lease: LeaseKeeper | None = None
+    """The load's row leases (:mod:`hubspot_loader.state.leases`); ``None``: unleased (a single writer)."""
     unresolved: set[str] = field(default_factory=set, init=False)
     """Keys left in doubt by an earlier run that could not be reconciled: not sent in this run."""
     known: dict[str, ledger_mod.LedgerEntry] = field(default_factory=dict, init=False)
     """Ledger entries of the rows taken for sending (by key), until they are settled."""
     changed_skipped: int = field(default=0, init=False)
     """Rows skipped as created whose content changed since (counted for a warning)."""
+    held: set[str] = field(default_factory=set, init=False)
+    """Keys the ledger refused to this load when it wrote their batch ahead (another load holds or created
+    them): their outcomes are passed through by :meth:`settle` without being recorded."""
     prints: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
     """Fingerprint (digest, record) of each row taken for creating (by key), until it is settled: written
     ahead with the row and kept by the ledger once it is created (:mod:`hubspot_loader.core.fingerprints`)."""
@@ -97,15 +104,52 @@ class LoadSync:
             fingerprint=printed[1] if printed else None,
         )
 
-    def write_ahead(self, index: int, rows: list[PreparedInput]) -> None:
-        """Mark batch ``index``'s rows pending before its first request (the client's ``before_send``)."""
-        self.ledger.mark_pending(
+    @property
+    def lease_owner(self) -> str | None:
+        """The load's lease owner in the ledger (``None``: unleased)."""
+        return self.lease.owner if self.lease is not None else None
+
+    def write_ahead(self, index: int, rows: list[PreparedInput]) -> dict[str, RowOutcome] | None:
+        """Mark batch ``index``'s rows pending before its first request (the client's ``before_send``).
+
+        Leased, the rows are claimed in the same transaction, and the outcomes of rows the ledger refuses
+        are returned by trace id (not sent): ``skipped_in_flight`` while another load holds a row,
+        ``skipped`` when it was created meanwhile, failed ``IN_DOUBT`` when it is pending and nobody's
+        (reconciled by the next run).
+        """
+        lease = self.lease
+        claim = self.ledger.mark_pending(
             self.portal,
             self.object_type,
             [self.pending_row(r) for r in rows],
             run_id=self.run_id,
             partition=self.partition,
+            lease_owner=lease.owner if lease is not None else None,
+            lease_seconds=lease.seconds if lease is not None else None,
+            resend_created=self.mode == "full_refresh",
         )
+        return self._refused(rows, claim) if claim.refused else None
+
+    def _refused(self, rows: list[PreparedInput], claim: Claim) -> dict[str, RowOutcome]:
+        """Return the outcomes of the rows ``claim`` refused, by trace id; hold their keys (not recorded)."""
+        outcomes: dict[str, RowOutcome] = {}
+        for item in rows:
+            refusal = claim.refused.get(item.key)
+            if refusal is None:
+                continue
+            self.held.add(item.key)
+            if refusal.reason == ledger_mod.UNRECONCILED:
+                outcomes[item.trace_id] = in_doubt_outcome(item)
+                continue
+            status = SKIPPED_IN_FLIGHT if refusal.reason == ledger_mod.IN_FLIGHT else SKIPPED
+            outcomes[item.trace_id] = RowOutcome(
+                key=item.key,
+                position=item.position,
+                status=status,
+                hubspot_id=refusal.entry.hubspot_id,
+                trace_id=item.trace_id,
+            )
+        return outcomes
 
     def settle(self, rows: Sequence[RowOutcome]) -> list[RowOutcome]:
         """Record the outcomes in the ledger; return them, with self-conflicts turned into SKIPPED.
@@ -119,6 +163,10 @@ class LoadSync:
         for row in rows:
             entry = self.known.pop(row.key, None)
             self.prints.pop(row.key, None)
+            if row.key in self.held:  # another load's row: its outcome is reported, the ledger left alone
+                self.held.discard(row.key)
+                out.append(row)
+                continue
             prior_id = entry.hubspot_id if entry is not None else None
             error = row.error
             if row.status in (CREATED, RECONCILED) and row.hubspot_id:
@@ -157,7 +205,12 @@ class LoadSync:
             out.append(row)
         if settlements:
             self.ledger.settle(
-                self.portal, self.object_type, settlements, run_id=self.run_id, partition=self.partition
+                self.portal,
+                self.object_type,
+                settlements,
+                run_id=self.run_id,
+                partition=self.partition,
+                lease_owner=self.lease_owner,
             )
         return out
 
@@ -173,7 +226,7 @@ class LoadSync:
                 stops (any other lookup failure leaves those rows in doubt, unsent, with a warning).
 
         """
-        doubtful = self.ledger.in_doubt(self.portal, self.object_type)
+        doubtful = self._in_doubt()
         archiving = [e for e in doubtful if (e.error or "").startswith(ARCHIVING) and e.hubspot_id]
         if archiving:
             self._archived_or_not(client, archiving, result)
@@ -209,12 +262,27 @@ class LoadSync:
         if blind:
             settlements.extend(self._blind(client, blind, result))
         if settlements:
-            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
+            self._settle_reconciled(settlements)
         if found_n or missing_n:
             result.warnings.append(
                 f"reconciled {found_n + missing_n} row(s) left in doubt by an earlier run: {found_n} found "
                 f"in HubSpot (kept as created), {missing_n} not found (sent again if still in the frame)"
             )
+
+    def _in_doubt(self) -> list[ledger_mod.LedgerEntry]:
+        """Return the rows in doubt to reconcile: leased, only those no other load holds (leasing them)."""
+        lease = self.lease
+        if lease is None:
+            return self.ledger.in_doubt(self.portal, self.object_type)
+        return self.ledger.claim_in_doubt(
+            self.portal, self.object_type, lease_owner=lease.owner, lease_seconds=lease.seconds
+        )
+
+    def _settle_reconciled(self, settlements: list[Settlement]) -> None:
+        """Record what reconciliation found (ending this load's lease on those rows)."""
+        self.ledger.settle(
+            self.portal, self.object_type, settlements, run_id=self.run_id, lease_owner=self.lease_owner
+        )
 
     def _archived_or_not(
         self, client: HubSpotClient, entries: list[ledger_mod.LedgerEntry], result: LoadResult
@@ -237,8 +305,9 @@ class LoadSync:
         live = [e for e in entries if str(e.hubspot_id) in found]
         gone = [e.row_key for e in entries if str(e.hubspot_id) not in found]
         if live:
-            settlements = [Settlement(e.row_key, ledger_mod.CREATED, hubspot_id=e.hubspot_id) for e in live]
-            self.ledger.settle(self.portal, self.object_type, settlements, run_id=self.run_id)
+            self._settle_reconciled(
+                [Settlement(e.row_key, ledger_mod.CREATED, hubspot_id=e.hubspot_id) for e in live]
+            )
         if gone:
             self.ledger.forget(self.portal, self.object_type, gone)
         result.warnings.append(

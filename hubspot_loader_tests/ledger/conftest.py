@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,33 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import SandboxHandle
-from hubspot_loader.state.ledger import SQLiteLedger
+from hubspot_loader.state.ledger import SQLiteLedger, SqlLedger
 
 #: Retries fast enough for tests, bounded; generous attempts so injected faults never exhaust them.
 FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_s=0.01, backoff_max_s=0.05, max_elapsed_s=60)
 PORTAL = "test-portal"
+#: The lease of a child load that is killed: short, so its rows are free again soon after the kill.
+KILLED_LEASE_SECONDS = 2.0
+#: Hang guard only for waits on the ledger's state.
+LEASE_WAIT_S = 120.0
+
+
+def live_leases(ledger: SqlLedger, object_type: str = "contacts") -> int:
+    """Rows of the object type some load holds a live lease on (by this process's clock)."""
+    now = datetime.now(timezone.utc)
+    return sum(
+        1
+        for e in ledger.entries(PORTAL, object_type)
+        if e.lease_owner and e.lease_expires_at is not None and e.lease_expires_at > now
+    )
+
+
+def wait_for_leases_to_expire(ledger: SqlLedger, object_type: str = "contacts") -> None:
+    """Poll the ledger until no row is leased any more (a killed load's leases run out; no renewal)."""
+    deadline = time.monotonic() + LEASE_WAIT_S
+    while live_leases(ledger, object_type):
+        assert time.monotonic() < deadline, f"leases still live after {LEASE_WAIT_S}s"
+        time.sleep(0.05)  # poll interval
 
 
 def contacts_frame(n: int, *, start: int = 0, tag: str = "c") -> pd.DataFrame:

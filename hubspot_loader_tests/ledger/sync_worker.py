@@ -17,7 +17,7 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.state.ledger import SQLiteLedger
-from hubspot_loader_tests.ledger.conftest import PORTAL
+from hubspot_loader_tests.ledger.conftest import KILLED_LEASE_SECONDS, PORTAL
 
 
 def main(argv: list[str]) -> None:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> None:
         HubSpotLoadSpec.from_mapping(json.loads(spec)),
         client=client,
         ledger=ledger,
-        run=LoadRun(portal=PORTAL, run_id=run_id),
+        run=LoadRun(portal=PORTAL, run_id=run_id, lease_seconds=KILLED_LEASE_SECONDS),
     )
     print("finished", result.rows_total, flush=True)
 

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
-from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger
+from hubspot_loader.state.ledger import CREATED, PENDING, SQLiteLedger, SqlLedger
 
-from .conftest import PORTAL, contacts_frame, sandbox_id_map
+from .conftest import PORTAL, contacts_frame, sandbox_id_map, wait_for_leases_to_expire
 
 ROWS = 3000
 SPEC = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off")
@@ -33,16 +33,17 @@ CHILD = textwrap.dedent(
     import sys
     from hubspot_loader.http.client import HubSpotClient
     from hubspot_loader.http.settings import ClientSettings
-    from hubspot_loader.state.ledger import SQLiteLedger
+    from hubspot_loader.state.ledger import open_ledger
     from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
-    from hubspot_loader_tests.ledger.conftest import PORTAL, contacts_frame
+    from hubspot_loader_tests.ledger.conftest import KILLED_LEASE_SECONDS, PORTAL, contacts_frame
 
-    base_url, token, path, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    base_url, token, state_url, rows = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     client = HubSpotClient(token, base_url=base_url, settings=ClientSettings(max_in_flight=4, batch_size=50))
     load_dataframe(
         contacts_frame(rows),
         HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off"),
-        client=client, ledger=SQLiteLedger(path), run=LoadRun(portal=PORTAL, run_id="killed-run"),
+        client=client, ledger=open_ledger(state_url),
+        run=LoadRun(portal=PORTAL, run_id="killed-run", lease_seconds=KILLED_LEASE_SECONDS),
     )
     print("finished", flush=True)
     """
@@ -95,19 +96,19 @@ def _settled(sandbox: SandboxHandle) -> int:
 def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
     sandbox_factory: Callable[..., SandboxHandle],
     client_for: Callable[..., HubSpotClient],
-    open_ledger: Callable[[], SQLiteLedger],
-    ledger_path: Path,
+    ledgers: Callable[[], SqlLedger],
+    state_url: str,
     tmp_path: Path,
 ) -> None:
+    """On SQLite and on PostgreSQL (``state_url``): the killed run's leases end, then the rerun reconciles."""
     # Latency long enough that, whenever a batch has just been committed, the child's other batches are
     # still inside the sandbox: killing the child right then leaves answers that never reach the ledger.
     sandbox = sandbox_factory(faults=FaultConfig(latency_ms=300))
     script = tmp_path / "child_load.py"
     script.write_text(CHILD)
     repo = Path(__file__).resolve().parents[2]
-    ledger_path.parent.mkdir(parents=True, exist_ok=True)
     child = subprocess.Popen(
-        [sys.executable, str(script), sandbox.base_url, sandbox.token, str(ledger_path), str(ROWS)],
+        [sys.executable, str(script), sandbox.base_url, sandbox.token, state_url, str(ROWS)],
         cwd=repo,
         env={**os.environ, "PYTHONPATH": str(repo)},
         stdout=subprocess.PIPE,
@@ -135,12 +136,16 @@ def test_sigkill_mid_run_then_rerun_matches_an_uninterrupted_run(
     assert "finished" not in (child.stdout.read() if child.stdout else "")
     committed = _settled(sandbox)
 
-    ledger = open_ledger()
+    ledger = ledgers()
     statuses = ledger.counts(PORTAL, "contacts")
     assert statuses.get(PENDING, 0) >= 1, statuses  # killed with batches written ahead, unanswered
     assert ROWS // 3 <= committed < ROWS
     # HubSpot holds rows the ledger never heard about: exactly the ones a blind resend would duplicate
     assert committed > statuses.get(CREATED, 0)
+    # the killed run still holds its unanswered rows until its leases run out (nobody renews them now)
+    holders = {e.lease_owner.split("/")[0] for e in ledger.entries(PORTAL, "contacts") if e.lease_owner}
+    assert holders == {"killed-run"}
+    wait_for_leases_to_expire(ledger)
 
     resumed = load_dataframe(
         contacts_frame(ROWS),

@@ -54,7 +54,7 @@ from hubspot_loader.state.ledger import CREATED as LEDGER_CREATED
 from hubspot_loader.state.ledger import PENDING, SQLiteLedger
 
 from ..sync.conftest import route_counts, writes_since
-from .conftest import PORTAL, contacts_frame, sandbox_id_map
+from .conftest import PORTAL, contacts_frame, sandbox_id_map, wait_for_leases_to_expire
 from .test_crash_resume import HANG_GUARD_S, _settled
 
 SYNCED = 2000
@@ -167,6 +167,7 @@ def _load(
 ) -> LoadResult:
     spec = HubSpotLoadSpec.from_mapping(_spec(mode))
     run = LoadRun(portal=PORTAL, run_id=run_id)
+    wait_for_leases_to_expire(ledger, spec.object_type)  # rows a killed run held are free once its leases end
     return load_dataframe(frame, spec, client=client, ledger=ledger, run=run)
 
 

@@ -1,9 +1,10 @@
 """Fixtures of the ledger suite: every test runs on SQLite and on a real PostgreSQL server.
 
-``state_url`` is parametrized over both backends: a SQLite file in the test's tmp dir, or a fresh schema in
-the session's throwaway PostgreSQL (``hubspot_loader_tests/postgres.py``; started only when a PostgreSQL
-test runs). ``ledgers()`` opens ledgers on it and closes them at teardown; ``workers`` runs
-``ledger_worker`` commands in child processes and kills any left at teardown.
+``state_url`` (from ``hubspot_loader_tests/conftest.py``) is parametrized over both backends: a SQLite file
+in the test's tmp dir, or a fresh schema in the session's throwaway PostgreSQL
+(``hubspot_loader_tests/postgres.py``; started only when a PostgreSQL test runs). ``ledgers()`` opens ledgers
+on it and closes them at teardown; ``workers`` runs ``ledger_worker`` commands in child processes and kills
+any left at teardown.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from hubspot_loader.state.ledger import PendingRow, SqlLedger, content_hash, open_ledger
-from hubspot_loader_tests.postgres import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+from hubspot_loader.state.ledger import PendingRow, content_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PORTAL = "test-portal"
-BACKENDS = ("sqlite", "postgres")
 #: Hang guard only: a child on a loaded 2-core machine is just slower.
 CHILD_TIMEOUT_S = 180.0
 
@@ -42,36 +41,6 @@ def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 60
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting until {what}")
         time.sleep(0.01)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """``sqlite`` or ``postgres``."""
-    return str(request.param)
-
-
-@pytest.fixture
-def state_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """An empty state store of the backend: a SQLite file URL, or a PostgreSQL URL of a fresh schema."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'state' / 'ledger.sqlite'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.new_schema_url()
-
-
-@pytest.fixture
-def ledgers(state_url: str) -> Iterator[Callable[[], SqlLedger]]:
-    """Open ledgers on the test's store (each its own connections); all are closed at teardown."""
-    opened: list[SqlLedger] = []
-
-    def build() -> SqlLedger:
-        ledger = open_ledger(state_url)
-        opened.append(ledger)
-        return ledger
-
-    yield build
-    for ledger in opened:
-        ledger.close()
 
 
 class Workers:

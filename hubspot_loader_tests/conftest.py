@@ -18,6 +18,23 @@ from hubspot_loader.state.ledger import SqlLedger, open_ledger
 from hubspot_loader_tests.postgres import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 
 BACKENDS = ("sqlite", "postgres")
+#: Where a test's default sync state lives: ``$XDG_STATE_HOME`` under its tmp dir (see ``own_state_home``).
+STATE_HOME = "xdg-state"
+
+
+@pytest.fixture(autouse=True)
+def own_state_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Give every test its own default state location, so no test reads or writes the user's ledger.
+
+    The defaults (:mod:`hubspot_loader.state.location`) read ``$HUBSPOT_LOADER_STATE_URL``,
+    ``$HUBSPOT_LOADER_STATE``, ``$DAGSTER_HOME`` and ``$XDG_STATE_HOME``: the first three are unset and the
+    last points into the test's tmp dir (a test may set any of them again). Returns that directory.
+    """
+    for name in ("HUBSPOT_LOADER_STATE_URL", "HUBSPOT_LOADER_STATE", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / STATE_HOME
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import LoadRun, load_dataframe
 from hubspot_loader.preflight_step import unique_property_for
-from hubspot_loader.state.ledger import SQLiteLedger
+from hubspot_loader.state.ledger import STATE_URL_ENV, LedgerError, SQLiteLedger, SqlLedger, open_ledger
+from hubspot_loader.state.store_url import parse_state_url, redact
 
 
 @dataclass
@@ -127,32 +128,55 @@ def make_client(options: LoadOptions, token: str, batch_size: int) -> HubSpotCli
 @contextlib.contextmanager
 def open_state(
     options: LoadOptions, client: HubSpotClient | None
-) -> Iterator[tuple[SQLiteLedger | None, Path | None]]:
-    """Open the sync-state ledger; yield it and its path, or ``(None, None)`` with ``--no-state``.
+) -> Iterator[tuple[SqlLedger | None, str | None]]:
+    """Open the sync-state ledger; yield it and where it is, or ``(None, None)`` with ``--no-state``.
 
-    A dry run only reads it: it is opened when the file exists and a portal is known (a token or
-    ``--portal``), and never created.
+    Where: ``--state-url``, else ``--state``, else ``$HUBSPOT_LOADER_STATE_URL``, else the default file
+    (:func:`~hubspot_loader.cli.state.default_state_path`). A dry run only reads it: it is opened when the
+    database can exist (a file that exists, or a URL) and a portal is known (a token or ``--portal``), and
+    never created.
     """
     if options.no_state:
         if options.full_refresh:
             raise UsageError("--full-refresh sends every row again using the sync state; drop --no-state")
         yield None, None
         return
-    path = (options.state or default_state_path()).expanduser()
-    if options.dry_run and (not path.exists() or (client is None and not options.portal)):
+    url = options.state_url or (None if options.state else os.environ.get(STATE_URL_ENV, "").strip() or None)
+    path = None if url else (options.state or default_state_path()).expanduser()
+    if options.dry_run and (
+        (path is not None and not path.exists()) or (client is None and not options.portal)
+    ):
         yield None, None
         return
     try:
-        prepare_state_dir(path)
-        ledger = SQLiteLedger(path)
-    except (OSError, RuntimeError, ValueError, sqlite3.Error) as exc:  # not a database, locked, newer schema
-        raise UsageError(
-            f"cannot open the sync state {path}: {one_line(str(exc))}; pass another --state PATH"
-        ) from None
+        ledger, where = _opened(url, path)
+    except (OSError, LedgerError, ValueError, sqlite3.Error) as exc:  # not a database, locked, newer schema
+        flag = "--state-url URL" if url else "--state PATH"
+        where = str(path) if url is None else _shown(url)
+        message = f"cannot open the sync state {where}: {one_line(str(exc))}; pass another {flag}"
+        raise UsageError(message) from None
     try:
-        yield ledger, path
+        yield ledger, where
     finally:
         ledger.close()
+
+
+def _opened(url: str | None, path: Path | None) -> tuple[SqlLedger, str]:
+    """Open the ledger at ``url`` (a state URL) or ``path`` (a SQLite file, made private to the user)."""
+    if url is not None:
+        ledger = open_ledger(url)
+        return ledger, redact(ledger.url)
+    assert path is not None
+    prepare_state_dir(path)
+    return SQLiteLedger(path), str(path)
+
+
+def _shown(url: str) -> str:
+    """Return the state URL with its password masked (a URL that does not parse is not shown at all)."""
+    try:
+        return redact(parse_state_url(url))
+    except (LedgerError, ValueError):
+        return "given by --state-url or $HUBSPOT_LOADER_STATE_URL"
 
 
 def run_load(options: LoadOptions, out: TextIO, err: TextIO) -> int:
@@ -256,7 +280,7 @@ def _finished(
     options: LoadOptions,
     spec: HubSpotLoadSpec,
     result: LoadResult,
-    state: Path | None,
+    state: str | None,
     out: TextIO,
     err: TextIO,
 ) -> int:
@@ -300,7 +324,7 @@ def _schema_refused(options: LoadOptions, exc: DataValidationError, out: TextIO,
     return EXIT_ROWS_FAILED
 
 
-def _stopped(options: LoadOptions, exc: LoadAborted, state: Path | None, out: TextIO, err: TextIO) -> int:
+def _stopped(options: LoadOptions, exc: LoadAborted, state: str | None, out: TextIO, err: TextIO) -> int:
     explained = explain_stop(exc)
     result = exc.result
     out.write(summary(result, state=state) + "\n")

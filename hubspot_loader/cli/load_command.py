@@ -155,6 +155,12 @@ STATE_OPTIONS = [
         "--state", type=PATH, metavar="PATH", help="the sync-state file (default: see 'sync state' below)"
     ),
     click.option(
+        "--state-url",
+        metavar="URL",
+        help="the sync state in a database: postgresql+psycopg://USER@HOST:PORT/DB or sqlite:///PATH "
+        "(default: $HUBSPOT_LOADER_STATE_URL, else the file)",
+    ),
+    click.option(
         "--no-state", is_flag=True, help="keep no sync state: every row is sent, even if created before"
     ),
     click.option(
@@ -164,6 +170,13 @@ STATE_OPTIONS = [
     ),
     click.option("--full-refresh", is_flag=True, help="send every row, not only new and failed ones"),
 ]
+
+STATE_CHOICES = [
+    ("--state", lambda o: o.state is not None),
+    ("--state-url", lambda o: bool(o.state_url)),
+    ("--no-state", lambda o: o.no_state),
+]
+"""The ways to say where the sync state is; at most one is given."""
 
 OUTPUT_OPTIONS = [
     click.option("--dry-run", is_flag=True, help="validate and show payloads; send nothing, write no file"),
@@ -219,6 +232,7 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 def load_command(**values: Any) -> int:
     """Run ``hubspot-loader load``; returns the exit code."""
     options = LoadOptions(**values)
-    if options.state is not None and options.no_state:
-        raise click.UsageError("--state and --no-state cannot be used together")
+    given = [flag for flag, on in STATE_CHOICES if on(options)]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} cannot be used together")
     return run_load(options, sys.stdout, sys.stderr)

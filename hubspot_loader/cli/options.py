@@ -60,6 +60,7 @@ class LoadOptions:
     requests_per_10s: int | Literal["learn"]
     # the sync state
     state: Path | None
+    state_url: str | None
     no_state: bool
     portal: str | None
     full_refresh: bool

@@ -20,6 +20,8 @@ sync state:
   again creates nothing twice: rows created earlier are skipped (and keep their ids for --ids-out).
   Default file: ${STATE_ENV}, else $XDG_STATE_HOME/hubspot_loader/state.sqlite, else
   ~/.local/state/hubspot_loader/state.sqlite. --state PATH uses another file; --no-state turns it off.
+  --state-url URL (or $HUBSPOT_LOADER_STATE_URL) keeps it in a database shared by every machine that
+  loads the portal: postgresql+psycopg://USER@HOST:PORT/DB (docs/production.md).
 """
 
 SPEC_HELP = """\

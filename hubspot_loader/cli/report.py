@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TextIO
 
 from hubspot_loader.core.model import LoadResult
@@ -19,7 +18,7 @@ def held_back(result: LoadResult) -> int:
     return sum(1 for row in result.failed_rows if row.error is not None and row.error.category == "PREFLIGHT")
 
 
-def summary(result: LoadResult, *, state: Path | None) -> str:
+def summary(result: LoadResult, *, state: str | None) -> str:
     """Render a short table of what the load did."""
     lines: list[tuple[str, object]] = [
         ("object type", result.object_type),

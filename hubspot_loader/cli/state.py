@@ -2,7 +2,8 @@
 
 The default is one file per user, not per directory, so the same command run from another directory
 (or after ``cd``) still knows which rows it created: ``$HUBSPOT_LOADER_STATE`` when set, else
-``$XDG_STATE_HOME/hubspot_loader/state.sqlite``, else ``~/.local/state/hubspot_loader/state.sqlite``.
+``$XDG_STATE_HOME/hubspot_loader/state.sqlite``, else ``~/.local/state/hubspot_loader/state.sqlite``
+(``--state-url`` or ``$HUBSPOT_LOADER_STATE_URL`` put it in a database instead, e.g. PostgreSQL).
 ``XDG_STATE_HOME`` is the XDG Base Directory variable for "state data that should persist between
 (application) restarts" (specification 0.8); a relative value is ignored, as the specification says.
 Rows are kept per portal (base URL + token fingerprint, or ``--portal``) and object type, so one file
@@ -11,25 +12,22 @@ serves every portal and file.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
-STATE_ENV = "HUBSPOT_LOADER_STATE"
+from hubspot_loader.state import location
+
+STATE_ENV = location.STATE_PATH_ENV
 """Environment variable naming the state file (overrides the XDG default; ``--state`` overrides it)."""
-STATE_FILE = Path("hubspot_loader") / "state.sqlite"
 
 
 def default_state_path(environ: Mapping[str, str] | None = None) -> Path:
-    """Return the state file used without ``--state``/``--no-state`` (see the module docstring)."""
-    env = os.environ if environ is None else environ
-    explicit = env.get(STATE_ENV, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = env.get("XDG_STATE_HOME", "").strip()
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / STATE_FILE
-    return Path.home() / ".local" / "state" / STATE_FILE
+    """Return the state file used without ``--state``/``--state-url``/``--no-state`` (module docstring).
+
+    The per-user file of :func:`hubspot_loader.state.location.default_state_path`, without its
+    ``$DAGSTER_HOME`` step: a shell that exports ``DAGSTER_HOME`` does not silently move it.
+    """
+    return location.default_state_path(environ, use_dagster_home=False)
 
 
 def prepare_state_dir(path: Path) -> None:

@@ -7,6 +7,7 @@ a client, so the same definitions run against real HubSpot or a local sandbox wi
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -22,9 +23,13 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import DEFAULT_MAX_IN_FLIGHT, LEARN, ClientSettings
 from hubspot_loader.state.ledger import SQLiteLedger, SyncLedger, default_portal, open_ledger
+from hubspot_loader.state.location import resolved_default_state
 
-DEFAULT_STATE_PATH = ".hubspot_loader/state.sqlite"
-"""The ledger file, relative to the working directory of the run (see ``docs/ledger.md``)."""
+logger = logging.getLogger(__name__)
+
+DEFAULT_STATE_PATH = "default"
+"""``state_path``'s default: the state location that does not depend on the working directory of a step
+(:func:`~hubspot_loader.state.location.resolved_default_state`; ``docs/production.md``)."""
 
 TOKEN_ENV = "HUBSPOT_ACCESS_TOKEN"
 """The environment variable the token is read from when ``access_token`` is not set."""
@@ -51,9 +56,12 @@ class HubSpotResource(dg.ConfigurableResource):
     definitions); ``HUBSPOT_BASE_URL=http://127.0.0.1:8765`` points the loads at a local sandbox.
     The token is never logged, written to metadata, or shown by ``repr``.
 
-    Sync state: loads remember which rows they created in a SQLite ledger at ``state_path`` (default
-    ``.hubspot_loader/state.sqlite`` under the run's working directory; ``None`` or ``""`` turns it off,
-    so every run sends every row). With the default ``sync_mode="incremental"`` a scheduled run creates
+    Sync state: loads remember which rows they created in a ledger: ``state_url`` (PostgreSQL for a
+    deployment whose steps run in fresh pods), else the SQLite file ``state_path``. By default that is
+    ``$HUBSPOT_LOADER_STATE_URL``, else ``$HUBSPOT_LOADER_STATE``, else
+    ``$DAGSTER_HOME/hubspot_loader/state.sqlite``, else ``~/.local/state/hubspot_loader/state.sqlite``:
+    never relative to the directory a step starts in. ``state_path=None`` or ``""`` turns it off, so
+    every run sends every row. With the default ``sync_mode="incremental"`` a scheduled run creates
     only rows whose key has no HubSpot id yet. Set ``portal`` to the HubSpot account id so the state
     survives token rotation (see ``docs/ledger.md``).
     """
@@ -110,8 +118,10 @@ class HubSpotResource(dg.ConfigurableResource):
     state_path: str | None = Field(
         default=DEFAULT_STATE_PATH,
         description=(
-            "SQLite ledger of loaded rows (relative paths: to the run's working directory); "
-            "None or '' disables incremental state."
+            "SQLite ledger of loaded rows. 'default': $HUBSPOT_LOADER_STATE_URL, else "
+            "$HUBSPOT_LOADER_STATE, else $DAGSTER_HOME/hubspot_loader/state.sqlite, else "
+            "~/.local/state/hubspot_loader/state.sqlite; a path: that file (relative: to the run's "
+            "working directory); None or '' disables incremental state."
         ),
     )
     state_url: str | None = Field(
@@ -185,6 +195,11 @@ class HubSpotResource(dg.ConfigurableResource):
             return open_ledger(self.state_url)
         if not self.state_path:
             return None
+        if self.state_path == DEFAULT_STATE_PATH:
+            url, note = resolved_default_state()
+            if note is not None:
+                logger.warning(note)
+            return open_ledger(url)
         return SQLiteLedger(Path(self.state_path).expanduser())
 
     def portal_for(self, client: HubSpotClient) -> str:

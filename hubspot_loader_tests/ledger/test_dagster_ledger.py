@@ -13,6 +13,7 @@ from hubspot_loader import HubSpotLoadSpec, HubSpotResource, build_hubspot_load_
 from hubspot_loader.dagster import HubSpotLoad
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import SQLiteLedger, default_portal, token_fingerprint
+from hubspot_loader_tests.conftest import STATE_HOME
 
 from .conftest import contacts_frame, creates, sandbox_id_map
 
@@ -80,16 +81,26 @@ def test_rematerializing_unchanged_data_sends_nothing_and_ten_new_rows_one_batch
     assert resource.ledger_id_map("contacts") == grown_map and resource.ledger_id_map("companies") == {}
 
 
-def test_default_state_file_is_under_the_working_directory_and_empty_path_disables_it(
+def test_default_state_file_does_not_depend_on_the_working_directory_and_empty_path_disables_it(
     sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     assets = _assets({"all": contacts_frame(5)})
     resource = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, portal="acct-1")
-    _run(assets, resource)
-    state = tmp_path / ".hubspot_loader" / "state.sqlite"
-    assert state.exists()
+    home = tmp_path / "dagster-home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    for step_dir in ("step-1", "step-2"):  # two steps started in two directories share the state
+        (tmp_path / step_dir).mkdir()
+        monkeypatch.chdir(tmp_path / step_dir)
+        _run(assets, resource)
+    state = home / "hubspot_loader" / "state.sqlite"
     with SQLiteLedger(state) as ledger:
+        assert len(ledger.id_map("acct-1", "contacts")) == 5
+    assert creates(sandbox) == 1  # the second step skipped all five
+    assert not list(tmp_path.glob("step-*/.hubspot_loader"))
+    # without DAGSTER_HOME: the per-user XDG state file (the test's own, see conftest.own_state_home)
+    monkeypatch.delenv("DAGSTER_HOME")
+    _run(_assets({"all": contacts_frame(5, tag="x")}), resource)
+    with SQLiteLedger(own_state_home_file(tmp_path)) as ledger:
         assert len(ledger.id_map("acct-1", "contacts")) == 5
 
     stateless = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, state_path="")
@@ -101,6 +112,32 @@ def test_default_state_file_is_under_the_working_directory_and_empty_path_disabl
     assert metadata["hubspot/sync_mode"] == "stateless" and metadata["hubspot/rows_failed"] == 5
     assert {r.data["code"] for r in metadata["hubspot/failed_rows"].records} == {"CONFLICT"}
     assert id_map == {}
+
+
+def own_state_home_file(tmp_path: Path) -> Path:
+    """The default SQLite file of a test without DAGSTER_HOME (``$XDG_STATE_HOME`` is under tmp_path)."""
+    return tmp_path / STATE_HOME / "hubspot_loader" / "state.sqlite"
+
+
+def test_a_ledger_at_the_old_default_path_is_used_until_moved(
+    sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgrading never starts from an empty ledger: the old relative default is used, with a warning."""
+    monkeypatch.chdir(tmp_path)
+    legacy = tmp_path / ".hubspot_loader" / "state.sqlite"
+    old = HubSpotResource(
+        access_token=sandbox.token, base_url=sandbox.base_url, portal="acct-1", state_path=str(legacy)
+    )
+    assets = _assets({"all": contacts_frame(5)})
+    _run(assets, old)
+    upgraded = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, portal="acct-1")
+    metadata, _ = _run(assets, upgraded)
+    assert metadata["hubspot/rows_skipped"] == 5 and creates(sandbox) == 1
+    assert not own_state_home_file(tmp_path).exists()
+    own_state_home_file(tmp_path).parent.mkdir(parents=True)
+    legacy.rename(own_state_home_file(tmp_path))  # moved as the warning says: the same state
+    metadata, _ = _run(assets, upgraded)
+    assert metadata["hubspot/rows_skipped"] == 5 and creates(sandbox) == 1
 
 
 def test_daily_partitions_are_tracked_per_partition_key(sandbox: SandboxHandle, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from hubspot_loader.cli.state import default_state_path
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.store_url import parse_state_url, redact
 from hubspot_loader_tests.loader.cli_support import CliRun, cli, default_state_file
 
 __all__ = ["cli"]
@@ -215,3 +216,47 @@ def test_write_mode_upsert_updates_changed_rows_and_says_so(
     names = {o["properties"]["name"] for o in sandbox.objects("companies")}
     assert "Company Three, renamed" in names and len(names) == 10
     assert sandbox.counters()["by_route"].get("POST batch/update") == 1
+
+
+def test_state_url_keeps_the_state_in_a_database_on_both_backends(
+    cli: Cli,
+    sandbox: SandboxHandle,
+    companies_csv: Path,
+    tmp_path: Path,
+    state_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--state-url`` (and ``$HUBSPOT_LOADER_STATE_URL``) on SQLite and a real PostgreSQL server."""
+    first = cli(_companies(companies_csv, sandbox, "--state-url", state_url), token=sandbox.token)
+    assert first.code == 0, first.err
+    assert first.summary()["created"] == "10"
+    assert first.summary()["sync state"] == redact(parse_state_url(state_url))
+    assert not default_state_file(tmp_path).exists()
+
+    monkeypatch.setenv("HUBSPOT_LOADER_STATE_URL", state_url)  # the environment says the same
+    second = cli(_companies(companies_csv, sandbox), token=sandbox.token)
+    assert (second.code, second.summary()["skipped"]) == (0, "10"), second.err
+    assert sandbox.counts()["companies"] == 10
+    # an explicit --state beats the environment's URL
+    third = cli(
+        _companies(companies_csv, sandbox, "--state", str(tmp_path / "other.sqlite")), token=sandbox.token
+    )
+    assert third.summary()["sync state"] == str(tmp_path / "other.sqlite")
+
+
+def test_state_url_conflicts_and_bad_urls_are_usage_errors_that_hide_passwords(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:  # a command-line mistake: click's usage error, exit 2
+        cli(_companies(companies_csv, sandbox, "--state-url", "sqlite:///x.db", "--no-state"), token="t")
+    assert stopped.value.code == 2
+    assert "--state-url and --no-state cannot be used together" in capsys.readouterr().err
+    bad = "postgresql+psycopg://loader:s3cret-pw@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    run = cli(_companies(companies_csv, sandbox, "--state-url", bad), token=sandbox.token)
+    assert run.code == 2 and "cannot open the sync state" in run.err and "--state-url URL" in run.err
+    assert "s3cret-pw" not in run.err + run.out
+    unknown = cli(
+        _companies(companies_csv, sandbox, "--state-url", "mysql://u:s3cret-pw@h/db"), token=sandbox.token
+    )
+    assert unknown.code == 2 and "s3cret-pw" not in unknown.err + unknown.out
+    assert sandbox.counters()["write_requests"] == 0

@@ -61,6 +61,8 @@ def outcome_counts(result: LoadResult) -> list[tuple[str, int]]:
             ("archived", result.rows_archived),
         ]
     counts += [("failed", result.rows_failed), ("skipped", result.rows_skipped)]
+    if result.rows_in_flight:  # among the skipped: a concurrent load was sending them
+        counts.append(("of them in flight", result.rows_in_flight))
     return counts
 
 

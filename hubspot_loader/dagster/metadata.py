@@ -12,8 +12,10 @@ Keys (all per run):
 ``dagster/row_count``           rows given to the load
 ``hubspot/rows_created``        rows created in this run (including ones found after a lost answer)
 ``hubspot/rows_failed``         rows not created, each with a reason in ``hubspot/failed_rows``
-``hubspot/rows_skipped``        rows already loaded by an earlier run (create mode), or matched to no record
-                                (update mode)
+``hubspot/rows_skipped``        rows already loaded by an earlier run (create mode), matched to no record
+                                (update mode), or being sent by a concurrent load
+``hubspot/rows_in_flight``      of those, rows a concurrent load held (leased) and was sending (only when
+                                there were some)
 ``hubspot/write_mode``          ``create``, ``upsert``, ``update`` or ``mirror`` (the spec's); the sync
                                 modes add the four keys below
 ``hubspot/rows_updated``        rows whose record got their changed properties (adopted ones included)
@@ -185,6 +187,8 @@ def load_metadata(
         metadata["hubspot/rows_unchanged"] = dg.MetadataValue.int(result.rows_unchanged)
         metadata["hubspot/rows_adopted"] = dg.MetadataValue.int(result.rows_adopted)
         metadata["hubspot/rows_archived"] = dg.MetadataValue.int(result.rows_archived)
+    if result.rows_in_flight:
+        metadata["hubspot/rows_in_flight"] = dg.MetadataValue.int(result.rows_in_flight)
     if failed_rows_file is not None:
         metadata["hubspot/failed_rows_file"] = dg.MetadataValue.path(str(failed_rows_file))
     if portal_url is not None:

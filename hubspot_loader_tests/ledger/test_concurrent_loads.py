@@ -22,6 +22,7 @@ from hubspot_loader.core.model import (
     LoadResult,
     PreparedInput,
 )
+from hubspot_loader.core.tables import outcome_line
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.load import HubSpotLoadSpec, LoadRun, load_dataframe
 from hubspot_loader.sandbox import FaultConfig, SandboxHandle
@@ -127,6 +128,8 @@ def test_rows_a_dead_load_holds_are_skipped_in_flight_until_its_lease_ends_then_
     assert {r.key for r in during.rows if r.status == SKIPPED_IN_FLIGHT} == set(frame.contact_key.head(held))
     assert all(r.hubspot_id is None for r in during.rows if r.status == SKIPPED_IN_FLIGHT)
     assert during.rows_created == rows - held
+    counts = f"{rows - held} created, 0 failed, {held} skipped, {held} of them in flight of {rows} rows"
+    assert outcome_line(during) == counts
     assert ledger.counts(PORTAL, "contacts") == {ledger_mod.CREATED: rows - held, ledger_mod.PENDING: held}
     assert {e.lease_owner for e in ledger.entries(PORTAL, "contacts") if e.lease_owner} == {dead}
 

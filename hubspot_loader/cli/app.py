@@ -1,4 +1,4 @@
-"""The ``hubspot-loader`` command group: ``load`` and ``sandbox``, and the entry point around it."""
+"""The ``hubspot-loader`` command group (``load``, ``sandbox``, ``state``) and the entry point around it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hubspot_loader.cli.exits import EXIT_CODES_HELP, EXIT_INTERRUPTED
 from hubspot_loader.cli.load_command import load_command
 from hubspot_loader.cli.parser import verbatim
 from hubspot_loader.cli.sandbox_command import sandbox_command
+from hubspot_loader.cli.state_command import state_command
 
 PROG = "hubspot-loader"
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
@@ -48,6 +49,7 @@ def hubspot_loader_command() -> None:
 
 hubspot_loader_command.add_command(load_command)
 hubspot_loader_command.add_command(sandbox_command)
+hubspot_loader_command.add_command(state_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

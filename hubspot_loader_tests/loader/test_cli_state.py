@@ -11,8 +11,10 @@ import pytest
 
 from hubspot_loader.cli.state import default_state_path
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.ledger import open_ledger
 from hubspot_loader.state.store_url import parse_state_url, redact
 from hubspot_loader_tests.loader.cli_support import CliRun, cli, default_state_file
+from hubspot_loader_tests.postgres import PostgresServer
 
 __all__ = ["cli"]
 
@@ -260,3 +262,34 @@ def test_state_url_conflicts_and_bad_urls_are_usage_errors_that_hide_passwords(
     )
     assert unknown.code == 2 and "s3cret-pw" not in unknown.err + unknown.out
     assert sandbox.counters()["write_requests"] == 0
+
+
+def test_state_copy_moves_a_sqlite_ledger_to_postgresql_and_the_next_load_creates_nothing(
+    cli: Cli,
+    sandbox: SandboxHandle,
+    companies_csv: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sqlite_file = tmp_path / "laptop.sqlite"
+    first = cli(_companies(companies_csv, sandbox, "--state", str(sqlite_file)), token=sandbox.token)
+    assert first.code == 0 and first.summary()["created"] == "10", first.err
+    target = postgres_server.new_schema_url()
+    copied = cli(["state", "copy", str(sqlite_file), target])
+    assert copied.code == 0, copied.err
+    assert copied.out.startswith("copied 10 row(s) from sqlite:///") and "0 row(s)" in copied.out
+    again = cli(["state", "copy", f"sqlite:///{sqlite_file}", target])  # rerun after an interruption
+    assert again.code == 0 and "copied 0 row(s)" in again.out and "10 row(s)" in again.out
+
+    writes = sandbox.counters()["write_requests"]
+    run = cli(_companies(companies_csv, sandbox, "--state-url", target), token=sandbox.token)
+    assert (run.code, run.summary()["created"], run.summary()["skipped"]) == (0, "0", "10"), run.err
+    assert sandbox.counters()["write_requests"] == writes and sandbox.counts()["companies"] == 10
+    with open_ledger(target) as moved, open_ledger(sqlite_file) as original:
+        assert moved.entries() == original.entries()
+
+    with pytest.raises(SystemExit) as stopped:  # a usage error: no empty ledger is made from a typo
+        cli(["state", "copy", str(tmp_path / "typo.sqlite"), target])
+    assert stopped.value.code == 2 and "no sync state file" in capsys.readouterr().err
+    assert not (tmp_path / "typo.sqlite").exists()

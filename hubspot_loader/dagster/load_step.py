@@ -20,7 +20,10 @@ Failure model:
 
 Sync state: with the resource's ledger (``HubSpotResource.state_path``, on by default) the asset loads
 incrementally: rows created by earlier runs are skipped (``hubspot/rows_skipped``) but stay in the returned
-id map, so downstream loads that associate by warehouse key keep working. The run id and, for
+id map, so downstream loads that associate by warehouse key keep working. A load whose association column
+has ``keys_from`` takes the target ids from the ledger first (:func:`with_ledger_ids`: every partition's,
+every run's, whichever pod ran them) and from the parent asset's value only for keys the ledger does not
+know. The run id and, for
 partitioned assets, the partition key are recorded with every row sent (``docs/ledger.md``).
 """
 
@@ -34,6 +37,7 @@ import pandas as pd
 
 from hubspot_loader.core.model import PLANNED, BatchOutcome, LoadResult
 from hubspot_loader.core.preflight import PreflightError
+from hubspot_loader.core.spec import HubSpotLoadSpec
 from hubspot_loader.core.tables import failed_rows_table, outcome_line
 from hubspot_loader.dagster.metadata import load_metadata, run_metadata
 from hubspot_loader.dagster.resource import HubSpotResource
@@ -41,6 +45,7 @@ from hubspot_loader.dagster.translator import HubSpotLoad
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError, LoadUsageError
 from hubspot_loader.load import DataValidationError, LoadAborted, LoadRun, load_dataframe
 from hubspot_loader.preflight_step import PREFLIGHT_FAILED
+from hubspot_loader.state.ledger import SyncLedger
 
 ROWS_ACCEPTED_CHECK = "hubspot_rows_accepted"
 """The name of each load asset's check: passes when HubSpot accepted every row."""
@@ -75,6 +80,8 @@ def run_load_step(
     ledger = hubspot.get_ledger()  # read-only in a dry run: rows already loaded show as skipped
     partition = context.partition_key if context.has_partition_key else None
     try:
+        if ledger is not None:
+            id_maps = with_ledger_ids(spec, id_maps, ledger, hubspot.portal_for(client))
         result = load_dataframe(
             frame,
             spec,
@@ -117,6 +124,27 @@ def run_load_step(
         check_results=[rows_accepted_check(result, table_rows)],
         value=id_map_value(result),
     )
+
+
+def with_ledger_ids(
+    spec: HubSpotLoadSpec, id_maps: Mapping[str, Mapping[str, str]], ledger: SyncLedger, portal: str
+) -> dict[str, Mapping[str, str]]:
+    """Return the parents' id maps completed from the ledger: every id any run of any partition created.
+
+    For each association column with ``keys_from``, the ledger's ids of its target object type take
+    precedence over the parent asset's value from the IO manager (which holds the ids of that run's, or that
+    partition's, frame only): a pod that runs the step reads the ids from the state every pod shares. Keys
+    the ledger does not know keep the IO manager's ids (a dry run's planned ids among them).
+    """
+    merged: dict[str, Mapping[str, str]] = dict(id_maps)
+    for column in spec.associations:
+        parent = column.keys_from
+        if parent is None:
+            continue
+        known = ledger.id_map(portal, column.to_object_type)
+        if known:
+            merged[parent] = {**merged.get(parent, {}), **known}
+    return merged
 
 
 def rows_accepted_check(result: LoadResult, table_rows: int) -> dg.AssetCheckResult:

@@ -93,9 +93,17 @@ def account_rows() -> pd.DataFrame:
     return ACCOUNTS
 
 
+LATE_CUSTOMERS_ENV = "HUBSPOT_LOADER_TEST_LATE_CUSTOMERS"
+"""Set (to anything): ``customer_rows`` also has :data:`LATE_CUSTOMERS`, contacts added after a first run."""
+LATE_CUSTOMERS = pd.DataFrame({"customer_id": ["C-5"], "email": ["ed@globex.example"], "account_id": ["A-2"]})
+EXPECTED_LATE_LINKS = {**EXPECTED_LINKS, "ed@globex.example": {"Globex"}}
+
+
 @dg.asset
 def customer_rows() -> pd.DataFrame:
     """The contacts, each with the warehouse key of its company (or none)."""
+    if os.environ.get(LATE_CUSTOMERS_ENV):
+        return pd.concat([CUSTOMERS, LATE_CUSTOMERS], ignore_index=True)
     return CUSTOMERS
 
 

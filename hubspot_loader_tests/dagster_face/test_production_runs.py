@@ -18,8 +18,8 @@ ledger would be there). What the processes share comes from environment variable
   by warehouse key) is its own ``dagster asset materialize`` process with its own ``DAGSTER_HOME`` too,
   running its one step in-process as a pod does (``dagster api execute_step``); the steps share only the
   PostgreSQL ledger and the IO manager's storage. After the storage is deleted, the rerun creates
-  nothing, and the contacts step, run without the companies load's pickle, must take the company ids from
-  the ledger: today it xfails there (the id map is an IO-manager input; see the xfail's reason).
+  nothing; then a new contact is loaded while the companies load's stored value is a stale, empty id map:
+  its company id comes from the ledger (``load_step.with_ledger_ids``).
 
 Slow: each ``dagster`` process imports Dagster and the loader (5-15 s each on a loaded 2-core machine).
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,7 @@ class Cluster:
     io_dir: Path
     root: Path
     logs: dict[int, Path] = field(default_factory=dict)  # process id → its output
+    extra_env: dict[str, str] = field(default_factory=dict)  # what the next processes also get
 
     def env(self, home: Path, *, barrier: Path | None = None) -> dict[str, str]:
         """The environment of one ``dagster`` process, in its own empty cwd and temp dir."""
@@ -96,6 +98,7 @@ class Cluster:
         )
         if barrier is not None:
             env[defs.BARRIER_DIR_ENV] = str(barrier)
+        env.update(self.extra_env)
         return env
 
     def fresh_dir(self, name: str) -> Path:
@@ -282,7 +285,8 @@ def test_one_process_per_step_shares_only_the_ledger_and_the_io_storage(
     contacts = {o["properties"]["email"]: str(o["id"]) for o in sandbox.objects("contacts")}
     ledger = open_ledger(cluster.state_url)
     try:
-        assert ledger.id_map(portal, "companies") == {
+        ledger_companies = ledger.id_map(portal, "companies")
+        assert ledger_companies == {
             key: companies[name]
             for key, name in zip(defs.ACCOUNTS["account_id"], defs.ACCOUNTS["name"], strict=True)
         }
@@ -293,23 +297,21 @@ def test_one_process_per_step_shares_only_the_ledger_and_the_io_storage(
     finally:
         ledger.close()
 
-    # The IO manager's storage is gone (a new volume): the steps run again from the sources on, and the
-    # contacts step runs without the companies load's pickle: its id map must come from the ledger.
+    # The IO manager's storage is gone (a new volume): the steps run again from the sources on and create
+    # nothing. Then a contact is added whose company only the ledger still knows: the companies load's
+    # value in the IO storage is replaced by a stale one (an empty id map), so the new contact's company id
+    # must come from the ledger.
     shutil.rmtree(cluster.io_dir)
     creates_before = _creates(sandbox)
     cluster.run_steps("account_rows", "customer_rows")
     cluster.run_steps("hubspot/companies")
     assert _creates(sandbox) == creates_before  # the incremental rerun sends no create request
-    (cluster.io_dir / COMPANIES_PICKLE).unlink()
-    contacts_step = cluster.start("hubspot/contacts")
-    if contacts_step.wait(timeout=RUN_TIMEOUT_S) != 0:
-        log = cluster.log_of(contacts_step)
-        if "FileNotFoundError" in log or "No such file" in log:
-            pytest.xfail(
-                "library: a keys_from id map is an IO-manager input of the parent load's asset "
-                "(hubspot_loader/dagster/assets.py make_load_asset), not read from the ledger"
-            )
-        pytest.fail(log)
-    assert _creates(sandbox) == creates_before
-    assert linked_companies(sandbox) == defs.EXPECTED_LINKS
+    stale = cluster.io_dir / COMPANIES_PICKLE
+    assert pickle.loads(stale.read_bytes()) == ledger_companies
+    stale.write_bytes(pickle.dumps({}))
+    cluster.extra_env[defs.LATE_CUSTOMERS_ENV] = "1"
+    cluster.run_steps("customer_rows")
+    cluster.run_steps("hubspot/contacts")
+    assert _creates(sandbox) == creates_before + 1  # only the new contact, in one batch
+    assert linked_companies(sandbox) == defs.EXPECTED_LATE_LINKS
     assert _companies_by_name(sandbox) == companies

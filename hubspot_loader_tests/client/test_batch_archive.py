@@ -12,6 +12,7 @@ import pytest
 from hubspot_loader.core.model import ARCHIVED, FAILED, BatchOutcome, RecordRef, RowOutcome
 from hubspot_loader.errors import HubSpotAuthenticationError, HubSpotScopeError
 from hubspot_loader.http.client import HubSpotClient
+from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import FaultConfig
 from hubspot_loader.sandbox.config import TokenConfig
@@ -99,7 +100,9 @@ def test_injected_5xx_and_429s_are_retried(sandbox_factory: Any) -> None:
     refs = created(sandbox, 24, "a5xx")
     faults = FaultConfig(error_rate=0.3, error_statuses=(500, 503, 524), rate_limit_burst_rate=0.2, seed=7)
     sandbox.set_faults(faults)
-    client = client_for(sandbox, max_in_flight=3, batch_size=4)
+    # about 44 % of requests fail: patient retries, so that giving up (0.44^20 per batch) never happens
+    patient = RetryPolicy(max_attempts=20, backoff_base_s=0.01, backoff_max_s=0.05, max_elapsed_s=120)
+    client = client_for(sandbox, max_in_flight=3, batch_size=4, retry=patient)
     outcomes = list(client.batch_archive("contacts", refs))
     assert_all_archived(sandbox, outcomes, refs)
     assert sum(o.record.retries for o in outcomes) >= 1

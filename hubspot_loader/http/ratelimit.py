@@ -17,6 +17,12 @@ one more request fits. It also listens to HubSpot:
 * a 429 with ``policyName: TEN_SECONDLY_ROLLING``: everyone pauses until the window frees (the oldest
   request of the window ages out, or ``Retry-After`` if the server sent a longer one).
 
+Several processes with one token: ``RateLimiter(..., shared=window)`` also asks a :class:`SharedWindow`
+(``hubspot_loader.state.rate_budget.SharedRateWindow``: a rolling window in the state database) before
+each send, after the local window allowed it, and forwards completions and 429 pauses to it, so that all
+of them together stay under the limit. One thread of the process asks it at a time (the others queue
+in-process, not in the database), and never under the limiter's lock.
+
 Clock and sleep are injectable so unit tests run without real waiting.
 """
 
@@ -27,6 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 DEFAULT_REQUESTS_PER_10S = 100
 DEFAULT_WINDOW_S = 10.0
@@ -39,6 +46,26 @@ MIN_ROUND_TRIPS = 8
 HEADER_MAX = "x-hubspot-ratelimit-max"
 HEADER_REMAINING = "x-hubspot-ratelimit-remaining"
 HEADER_INTERVAL_MS = "x-hubspot-ratelimit-interval-milliseconds"
+
+
+class SharedWindow(Protocol):
+    """A rate window shared with other processes using the same token (e.g. in the state database)."""
+
+    def try_acquire(self, limit: int, window_s: float, lead_s: float = 0.0) -> tuple[str | None, float]:
+        """Take a slot (``(slot_id, 0.0)``) or say how long to wait (``(None, seconds)``)."""
+        ...
+
+    def complete(self, slot_id: str) -> None:
+        """Count the slot from now: its request was answered (or failed)."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Refuse every slot for ``seconds`` (a ten-secondly 429)."""
+        ...
+
+    def set_server_limit(self, limit: int, window_s: float) -> None:
+        """Cap every user by the limit HubSpot stated (``X-HubSpot-RateLimit-Max`` per window)."""
+        ...
 
 
 def _header(headers: Mapping[str, str], name: str) -> int | None:
@@ -62,6 +89,8 @@ class RateLimiter:
             (0 disables the head start; see :meth:`_lead`).
         learn: ``requests_per_10s`` is only the budget until the server states its
             ``X-HubSpot-RateLimit-Max``; from then on that is the budget (see the module docstring).
+        shared: a window shared with other processes of the same token; each send also takes a slot
+            there (the limit and window are this limiter's), completions and 429 pauses go there too.
 
     """
 
@@ -73,6 +102,7 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         lead_fraction: float = 0.5,
         learn: bool = False,
+        shared: SharedWindow | None = None,
     ) -> None:
         if requests_per_10s < 1:
             raise ValueError("requests_per_10s must be at least 1")
@@ -91,6 +121,12 @@ class RateLimiter:
         self._remaining_until = 0.0
         self._round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
         self.lead_fraction = lead_fraction
+        self.shared = shared
+        self._shared_gate = threading.Lock()  # one thread at a time asks the shared window
+        self._slots: dict[float, list[str]] = {}  # stamp -> shared slot ids, for complete()
+        self._told_shared: tuple[int, float] | None = None  # the server limit last passed to ``shared``
+        self.shared_refusals = 0
+        """Times the shared window refused a slot the local window allowed."""
         self.waited_s = 0.0
         """Total seconds callers spent blocked in :meth:`acquire`."""
 
@@ -120,6 +156,11 @@ class RateLimiter:
     def _prune(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self._window:
             self._sent.popleft()
+        while self._slots:  # slots of requests never completed (stamps are inserted in clock order)
+            oldest = next(iter(self._slots))
+            if oldest > now - self._window:
+                break
+            del self._slots[oldest]
         if self._remaining is not None and now >= self._remaining_until:
             self._remaining = None
 
@@ -161,16 +202,43 @@ class RateLimiter:
     def reserve(self) -> float:
         """Block until one request may be sent, record it, and return its send stamp (limiter clock).
 
-        Pass the stamp to :meth:`complete` when the answer arrives and to :meth:`observe`.
+        Pass the stamp to :meth:`complete` when the answer arrives and to :meth:`observe`. With a
+        ``shared`` window the request also needs a slot there (asked outside the lock, one thread at a
+        time); while it refuses, the caller sleeps the time it says and asks the local window again.
         """
+        if self.shared is None:
+            return self._reserve_local(record=True)
+        waited = 0.0
+        with self._shared_gate:
+            while True:
+                start = self._clock()
+                self._reserve_local(record=False)
+                waited += self._clock() - start
+                slot_id, wait = self.shared.try_acquire(self.limit, self._window, self._lead())
+                if slot_id is not None:
+                    break
+                self.shared_refusals += 1
+                wait = max(wait, 0.001)
+                self._sleep(wait)
+                waited += wait
+        with self._lock:
+            now = self._clock()
+            self._sent.append(now)
+            self._slots.setdefault(now, []).append(slot_id)
+            self.waited_s += waited
+            return now
+
+    def _reserve_local(self, *, record: bool) -> float:
+        """Block until the local window allows a send; record it (``record``) and return the clock."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 wait = self._wait_needed(now)
                 if wait <= 0:
-                    self._sent.append(now)
-                    self.waited_s += waited
+                    if record:
+                        self._sent.append(now)
+                        self.waited_s += waited
                     return now
             # A small floor avoids spinning on float rounding at the window edge.
             wait = max(wait, 0.001)
@@ -183,15 +251,24 @@ class RateLimiter:
         HubSpot counts a request when it *arrives*, somewhere between send and answer; counting it
         from the answer keeps the local window from freeing a slot before the server's does.
         """
+        slot_id = None
         with self._lock:
             now = self._clock()
             self._round_trips.append(max(0.0, now - stamp))
+            slots = self._slots.get(stamp)
+            if slots:
+                slot_id = slots.pop()
+                if not slots:
+                    del self._slots[stamp]
             try:
                 self._sent.remove(stamp)
             except ValueError:
-                return  # already aged out of the window
-            position = bisect.bisect_right(self._sent, now)
-            self._sent.insert(position, now)
+                pass  # already aged out of the window
+            else:
+                position = bisect.bisect_right(self._sent, now)
+                self._sent.insert(position, now)
+        if slot_id is not None and self.shared is not None:
+            self.shared.complete(slot_id)
 
     def observe(self, headers: Mapping[str, str], *, sent_at: float) -> None:
         """Adapt to HubSpot's rate-limit headers from a response to a request sent at ``sent_at``.
@@ -206,20 +283,31 @@ class RateLimiter:
                 self._window = interval_ms / 1000.0
             if maximum is not None and maximum > 0:
                 self._server_max = maximum
-            if remaining is None:
-                return
-            now = self._clock()
-            self._prune(now)
-            # The server's window frees its first slot no later than our oldest request in it ages out;
-            # when we have none (others used the budget), assume a full window from the send.
-            oldest = next((t for t in self._sent if t <= sent_at), sent_at)
-            until = oldest + self._window
-            if until <= now:
-                return
-            if self._remaining is None or sent_at >= self._remaining_as_of:
-                self._remaining = max(0, remaining)
-                self._remaining_as_of = sent_at
-                self._remaining_until = until
+            stated = None if self._server_max is None else (self._server_max, self._window)
+            if self.shared is not None and stated is not None and stated != self._told_shared:
+                self._told_shared = stated
+            else:
+                stated = None
+            self._note_remaining(remaining, sent_at)
+        if stated is not None and self.shared is not None:
+            self.shared.set_server_limit(*stated)
+
+    def _note_remaining(self, remaining: int | None, sent_at: float) -> None:
+        """Remember the server's ``Remaining`` as of ``sent_at`` (call with the lock held)."""
+        if remaining is None:
+            return
+        now = self._clock()
+        self._prune(now)
+        # The server's window frees its first slot no later than our oldest request in it ages out;
+        # when we have none (others used the budget), assume a full window from the send.
+        oldest = next((t for t in self._sent if t <= sent_at), sent_at)
+        until = oldest + self._window
+        if until <= now:
+            return
+        if self._remaining is None or sent_at >= self._remaining_as_of:
+            self._remaining = max(0, remaining)
+            self._remaining_as_of = sent_at
+            self._remaining_until = until
 
     def on_rate_limited(self, retry_after_s: float | None = None) -> float:
         """Pause every caller until the window frees after a ten-secondly 429; return the pause length."""
@@ -230,7 +318,10 @@ class RateLimiter:
             if retry_after_s is not None:
                 until = max(until, now + retry_after_s)
             self._paused_until = max(self._paused_until, until)
-            return self._paused_until - now
+            pause = self._paused_until - now
+        if self.shared is not None:
+            self.shared.pause(pause)
+        return pause
 
     def now(self) -> float:
         """Return the limiter's clock (use it for ``sent_at`` in :meth:`observe`)."""

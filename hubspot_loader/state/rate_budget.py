@@ -45,13 +45,11 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from hubspot_loader.core.secrets import token_fingerprint
 from hubspot_loader.state.engines import create_ledger_engine
-from hubspot_loader.state.store_errors import LedgerError, LedgerUnavailableError
+from hubspot_loader.state.store_errors import LedgerError
 from hubspot_loader.state.store_url import is_sqlite, parse_state_url, redact
+from hubspot_loader.state.transactions import run_transaction
 
 T = TypeVar("T")
-#: PostgreSQL: a deadlock (40P01) or serialization failure (40001) rolls back; run the transaction again
-_TRANSIENT_SQLSTATES = {"40P01", "40001"}
-_ATTEMPTS = 5
 #: pg_advisory_xact_lock key serializing concurrent first creations of the tables ("ratebud")
 _DDL_LOCK_KEY = 0x72617465627564
 #: seconds since the epoch, from the server's clock (not the transaction's start: ``now()`` is that)
@@ -175,29 +173,9 @@ class SharedRateWindow:
     def _run(self, work: Callable[[Connection], T]) -> T:
         if self._closed:
             raise LedgerError(f"{self!r} is closed")
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._transaction() as conn:
-                    result = work(conn)
-                self.transactions += 1
-                return result
-            except sa.exc.DBAPIError as exc:
-                # every budget transaction may run again: a failed one changed nothing
-                transient = getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
-                if (transient or exc.connection_invalidated) and attempt < _ATTEMPTS:
-                    continue
-                raise self._failure(exc) from exc
-            except sa.exc.SQLAlchemyError as exc:
-                raise self._failure(exc) from exc
-
-    def _failure(self, exc: sa.exc.SQLAlchemyError) -> LedgerError:
-        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        operational = isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError))
-        kind = LedgerUnavailableError if operational else LedgerError
-        return kind(f"rate budget in {self.where}: {type(cause).__name__}: {reason}")
+        result = run_transaction(self._transaction, work, f"rate budget in {self.where}")
+        self.transactions += 1
+        return result
 
     def _prepare(self, conn: Connection) -> None:
         ensure_tables(conn)

@@ -44,14 +44,12 @@ from hubspot_loader.state.entries import (
     Settlement,
 )
 from hubspot_loader.state.schema import ENTRY_COLUMNS, prepare_schema, sync_rows
-from hubspot_loader.state.store_errors import LedgerError, LedgerUnavailableError
+from hubspot_loader.state.store_errors import LedgerError
 from hubspot_loader.state.store_url import is_sqlite, parse_state_url, redact, sqlite_url
+from hubspot_loader.state.transactions import run_transaction
 
 T = TypeVar("T")
 _KEYS_PER_QUERY = 500
-#: PostgreSQL: a deadlock (40P01) or serialization failure (40001) rolls the transaction back; run it again
-_TRANSIENT_SQLSTATES = {"40P01", "40001"}
-_TRANSIENT_ATTEMPTS = 5
 _ENTRY_NAMES = tuple(c.name for c in ENTRY_COLUMNS)
 if set(_ENTRY_NAMES) != {f.name for f in dataclasses.fields(LedgerEntry)}:  # pragma: no cover
     raise ImportError("the ledger's columns and LedgerEntry's fields differ")
@@ -159,32 +157,14 @@ class SqlLedger:
             conn.commit()
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
-        """Run ``work`` in a connection (a committed transaction when ``write``), with errors made ours."""
+        """Run ``work`` in a connection (a committed transaction when ``write``), with errors made ours.
+
+        Run again after a transient failure (:func:`~hubspot_loader.state.transactions.run_transaction`):
+        every ledger transaction is idempotent (upserts of the same values, claims by the same owner).
+        """
         if self._closed:
             raise LedgerError(f"{self!r} is closed")
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._connection(write) as conn:
-                    return work(conn)
-            except sa.exc.DBAPIError as exc:
-                # a deadlock or serialization failure rolled the transaction back; a dropped connection
-                # (server restart, idle timeout) left it unknown: every ledger transaction is idempotent
-                # (upserts of the same values, claims by the same owner), so running it again is safe
-                transient = getattr(exc.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
-                if (transient or exc.connection_invalidated) and attempt < _TRANSIENT_ATTEMPTS:
-                    continue
-                raise self._failure(exc) from exc
-            except sa.exc.SQLAlchemyError as exc:
-                raise self._failure(exc) from exc
-
-    def _failure(self, exc: sa.exc.SQLAlchemyError) -> LedgerError:
-        cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-        operational = isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError))
-        kind = LedgerUnavailableError if operational else LedgerError
-        return kind(f"sync state {self.where}: {type(cause).__name__}: {reason}")
+        return run_transaction(lambda: self._connection(write), work, f"sync state {self.where}")
 
     def _entries(self, query: sa.Select[Any]) -> list[LedgerEntry]:
         return self._run(lambda conn: [_entry(r) for r in conn.execute(query)], write=False)

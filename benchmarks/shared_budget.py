@@ -6,10 +6,11 @@
 It starts the sandbox in its own process enforcing 190 requests per rolling 10 s with HubSpot-like latency
 (200 ms + 2 ms per input + 0-100 ms jitter; ``load_benchmark.sandbox_config``), then ``--processes``
 child processes, each loading ``--rows`` contacts of its own (``load_benchmark.make_frame``, distinct
-emails) through ``load_dataframe`` with the default ``ClientSettings()`` and the same token. With the
-shared window (the default) each child's limiter is ``RateLimiter(learn=True, shared=SharedRateWindow)``
-on one state database (a SQLite file in a temp dir, or ``--state-url``); ``--no-shared`` gives each its own
-limiter only (the baseline). The children are started first and released together once all are ready.
+emails) through ``load_dataframe`` with the default ``ClientSettings()``, the same token and a ledger on
+one state database (a SQLite file in a temp dir, or ``--state-url``), as the resource and the CLI load: by
+default the load paces through the token's window in that database (``LoadRun(share_rate_budget=True)``);
+``--no-shared`` gives each its own limiter only (the baseline; the same ledger). The children are started
+first and released together once all are ready.
 
 Printed (and written to ``--out`` as JSON): total rows/s over the run, the fraction of the 1,900 rows/s
 ceiling (190 x 100 / 10) overall (flattered by a fresh token's first window, which may take 190 requests at
@@ -39,10 +40,10 @@ import load_benchmark as lb
 
 from hubspot_loader.core.model import BatchOutcome
 from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.http.ratelimit import RateLimiter
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.load import LoadRun, load_dataframe
 from hubspot_loader.sandbox import start_sandbox_process
+from hubspot_loader.state.ledger import open_ledger
 from hubspot_loader.state.rate_budget import SharedRateWindow
 
 #: HubSpot-like latency of this benchmark: base ms, ms per input, uniform jitter ms (issue 14)
@@ -67,25 +68,34 @@ class Settings:
 # --------------------------------------------------------------------------------------------- child
 
 
-def child(index: int, rows: int, base_url: str, token: str, state_url: str | None) -> dict[str, Any]:
-    """Load ``rows`` contacts of child ``index`` after a ``go`` line on stdin; return its figures."""
+def child(index: int, rows: int, base_url: str, token: str, state_url: str, shared: bool) -> dict[str, Any]:
+    """Load ``rows`` contacts of child ``index`` after a ``go`` line on stdin; return its figures.
+
+    The real path: a ledger on ``state_url`` and ``LoadRun(share_rate_budget=shared)``; the load opens the
+    token's window in the ledger's database itself (``hubspot_loader.budget_step``).
+    """
     df = lb.make_frame(rows, seed=index, tag=f"p{index}x")
-    window = SharedRateWindow.for_state(state_url, token) if state_url else None
-    limiter = RateLimiter(learn=True, shared=window)
+    df["id"] += index * rows  # keys of their own: the children share one ledger
     completions: list[tuple[float, int]] = []
+    client = HubSpotClient(token, base_url=base_url, settings=ClientSettings())
+    transactions = [0]
 
     def on_batch(outcome: BatchOutcome) -> None:
         completions.append((time.time(), outcome.record.created))  # wall clock: one machine, many processes
+        window = client.limiter.shared
+        if isinstance(window, SharedRateWindow):
+            transactions[0] = window.transactions
 
-    client = HubSpotClient(token, base_url=base_url, settings=ClientSettings(), rate_limiter=limiter)
+    ledger = open_ledger(state_url)
     print("ready", flush=True)
     sys.stdin.readline()
     start = time.time()
-    with client:
-        result = load_dataframe(df, lb.BENCHMARK_SPEC, client=client, run=LoadRun(on_batch=on_batch))
+    with client, ledger:
+        run = LoadRun(on_batch=on_batch, share_rate_budget=shared, portal="benchmark")
+        result = load_dataframe(df, lb.BENCHMARK_SPEC, client=client, ledger=ledger, run=run)
     end = time.time()
     statuses = Counter(result.rows.status_counts())
-    figures = {
+    return {
         "index": index,
         "rows": rows,
         "created": statuses["created"],
@@ -93,14 +103,11 @@ def child(index: int, rows: int, base_url: str, token: str, state_url: str | Non
         "end": end,
         "requests": client.requests_sent,
         "completions": completions,
-        "limiter_waited_s": round(limiter.waited_s, 2),
-        "shared_refusals": limiter.shared_refusals,
-        "shared_transactions": window.transactions if window else 0,
+        "limiter_waited_s": round(client.limiter.waited_s, 2),
+        "shared_refusals": client.limiter.shared_refusals,
+        "shared_transactions": transactions[0],
         "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 2),
     }
-    if window is not None:
-        window.close()
-    return figures
 
 
 # --------------------------------------------------------------------------------------------- parent
@@ -117,12 +124,12 @@ def steady_rows_per_s(completions: list[tuple[float, int]]) -> float | None:
     return cycle * lb.BATCH_SIZE if cycle else None
 
 
-def _start_children(settings: Settings, base_url: str, token: str, state_url: str | None) -> list[Any]:
+def _start_children(settings: Settings, base_url: str, token: str, state_url: str) -> list[Any]:
     env = {**os.environ, "PYTHONPATH": str(lb.ROOT)}
     children = []
     for index in range(settings.processes):
         command = [sys.executable, str(Path(__file__).resolve()), "--child", str(index), str(settings.rows),
-                   base_url, token, state_url or "-"]  # fmt: skip
+                   base_url, token, state_url, "shared" if settings.shared else "alone"]  # fmt: skip
         children.append(
             subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         )
@@ -157,9 +164,7 @@ def run(settings: Settings, log: Any = print) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shared_budget_") as tmp:
         state_url = settings.state_url or f"sqlite:///{Path(tmp) / 'state.sqlite'}"
         try:
-            children = _start_children(
-                settings, sb.base_url, sb.token, state_url if settings.shared else None
-            )
+            children = _start_children(settings, sb.base_url, sb.token, state_url)
             results = _collect(children)
             write_requests, limited, stored, duplicates = lb._sandbox_figures(sb)
         finally:
@@ -235,8 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run (or run one child with ``--child``)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--child":
-        index, rows, base_url, token, state_url = argv[1:6]
-        figures = child(int(index), int(rows), base_url, token, None if state_url == "-" else state_url)
+        index, rows, base_url, token, state_url, sharing = argv[1:7]
+        figures = child(int(index), int(rows), base_url, token, state_url, sharing == "shared")
         print(json.dumps(figures), flush=True)
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from hubspot_loader.budget_step import shared_rate_budget
 from hubspot_loader.core.inputs import PreparedChunk, RowKeys, keys_at
 from hubspot_loader.core.model import (
     PLANNED,
@@ -165,7 +166,9 @@ def load_dataframe(
         spec, run = legacy_arguments(spec, run, deprecated)
     if not isinstance(spec, HubSpotLoadSpec):
         raise LoadUsageError(f"spec must be a HubSpotLoadSpec, got {type(spec).__name__}")
-    return _load(LoadRequest(df, spec, client, ledger, id_maps, run or LoadRun(), dry_run))
+    run = run or LoadRun()
+    with shared_rate_budget(client, None if dry_run else ledger, enabled=run.share_rate_budget):
+        return _load(LoadRequest(df, spec, client, ledger, id_maps, run, dry_run))
 
 
 def _load(request: LoadRequest) -> LoadResult:

@@ -43,6 +43,9 @@ class LoadRun:
         lease_seconds: how long the ledger's claim on the rows being sent lasts without renewal (renewed
             every third of it while the load runs; a killed load's rows are free again after it;
             :mod:`hubspot_loader.state.leases`).
+        share_rate_budget: with a ledger in a database, pace the client through its token's rate window
+            in that database, shared with every other load using the token and the same state
+            (:mod:`hubspot_loader.budget_step`); ``False``: this process's limiter alone.
 
     """
 
@@ -53,6 +56,7 @@ class LoadRun:
     preview_rows: int = 5
     on_batch: ProgressCallback | None = None
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    share_rate_budget: bool = True
 
     def __post_init__(self) -> None:
         """Refuse a sync mode or preview count that cannot work."""
@@ -71,6 +75,8 @@ class LoadRun:
             or not seconds >= MIN_LEASE_SECONDS
         ):
             raise LoadUsageError(f"lease_seconds must be at least {MIN_LEASE_SECONDS:g}, got {seconds!r}")
+        if not isinstance(self.share_rate_budget, bool):
+            raise LoadUsageError(f"share_rate_budget must be True or False, got {self.share_rate_budget!r}")
 
 
 _SPEC_OPTIONS = {f.name for f in dataclasses.fields(HubSpotLoadSpec)} - {"object_type"}

@@ -245,6 +245,7 @@ def _checked_load(
                 sync_mode="full_refresh" if options.full_refresh else "incremental",
                 preview_rows=options.preview,
                 on_batch=progress,
+                share_rate_budget=options.shared_budget,
             )
             result = load_dataframe(
                 inputs.frame,

@@ -169,6 +169,12 @@ STATE_OPTIONS = [
         help="portal identity for the sync state (default: base URL + token fingerprint)",
     ),
     click.option("--full-refresh", is_flag=True, help="send every row, not only new and failed ones"),
+    click.option(
+        "--shared-budget/--no-shared-budget",
+        default=True,
+        help="pace through one rate window per token in the sync state, shared with other loads using it "
+        "(default: shared)",
+    ),
 ]
 
 STATE_CHOICES = [

@@ -64,6 +64,7 @@ class LoadOptions:
     no_state: bool
     portal: str | None
     full_refresh: bool
+    shared_budget: bool
     # output
     dry_run: bool
     preview: int

@@ -94,6 +94,7 @@ def run_load_step(
                 portal=hubspot.portal_for(client) if ledger is not None else None,
                 sync_mode=hubspot.sync_mode,
                 on_batch=progress,
+                share_rate_budget=hubspot.share_rate_budget,
             ),
             dry_run=hubspot.dry_run,
         )

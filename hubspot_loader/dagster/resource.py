@@ -131,6 +131,13 @@ class HubSpotResource(dg.ConfigurableResource):
             "postgres extra) or sqlite:///PATH; use dg.EnvVar for credentials. Wins over state_path."
         ),
     )
+    share_rate_budget: bool = Field(
+        default=True,
+        description=(
+            "Pace every load through one rate window per token kept in the state database, so loads in "
+            "other processes and pods using the same state and token stay under the limit together."
+        ),
+    )
     sync_mode: Literal["incremental", "full_refresh"] = Field(
         default="incremental",
         description="incremental: create only rows without a HubSpot id in the ledger; full_refresh: all.",

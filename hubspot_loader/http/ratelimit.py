@@ -29,10 +29,11 @@ Clock and sleep are injectable so unit tests run without real waiting.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 DEFAULT_REQUESTS_PER_10S = 100
@@ -65,6 +66,14 @@ class SharedWindow(Protocol):
 
     def set_server_limit(self, limit: int, window_s: float) -> None:
         """Cap every user by the limit HubSpot stated (``X-HubSpot-RateLimit-Max`` per window)."""
+        ...
+
+
+class ClosableSharedWindow(SharedWindow, Protocol):
+    """A :class:`SharedWindow` that :meth:`RateLimiter.sharing` opens and closes."""
+
+    def close(self) -> None:
+        """Release what the window holds (its database connections)."""
         ...
 
 
@@ -125,6 +134,9 @@ class RateLimiter:
         self._shared_gate = threading.Lock()  # one thread at a time asks the shared window
         self._slots: dict[float, list[str]] = {}  # stamp -> shared slot ids, for complete()
         self._told_shared: tuple[int, float] | None = None  # the server limit last passed to ``shared``
+        self._sharing_users = 0  # blocks inside :meth:`sharing` (they share the window it opened)
+        self._opened: ClosableSharedWindow | None = None  # the window :meth:`sharing` opened
+        self._sharing_lock = threading.Lock()
         self.shared_refusals = 0
         """Times the shared window refused a slot the local window allowed."""
         self.waited_s = 0.0
@@ -210,11 +222,14 @@ class RateLimiter:
             return self._reserve_local(record=True)
         waited = 0.0
         with self._shared_gate:
+            shared = self.shared  # read under the gate: :meth:`sharing` unsets it under the gate
+            if shared is None:
+                return self._reserve_local(record=True)
             while True:
                 start = self._clock()
                 self._reserve_local(record=False)
                 waited += self._clock() - start
-                slot_id, wait = self.shared.try_acquire(self.limit, self._window, self._lead())
+                slot_id, wait = shared.try_acquire(self.limit, self._window, self._lead())
                 if slot_id is not None:
                     break
                 self.shared_refusals += 1
@@ -267,8 +282,9 @@ class RateLimiter:
             else:
                 position = bisect.bisect_right(self._sent, now)
                 self._sent.insert(position, now)
-        if slot_id is not None and self.shared is not None:
-            self.shared.complete(slot_id)
+        shared = self.shared
+        if slot_id is not None and shared is not None:
+            shared.complete(slot_id)
 
     def observe(self, headers: Mapping[str, str], *, sent_at: float) -> None:
         """Adapt to HubSpot's rate-limit headers from a response to a request sent at ``sent_at``.
@@ -289,8 +305,9 @@ class RateLimiter:
             else:
                 stated = None
             self._note_remaining(remaining, sent_at)
-        if stated is not None and self.shared is not None:
-            self.shared.set_server_limit(*stated)
+        shared = self.shared
+        if stated is not None and shared is not None:
+            shared.set_server_limit(*stated)
 
     def _note_remaining(self, remaining: int | None, sent_at: float) -> None:
         """Remember the server's ``Remaining`` as of ``sent_at`` (call with the lock held)."""
@@ -319,9 +336,42 @@ class RateLimiter:
                 until = max(until, now + retry_after_s)
             self._paused_until = max(self._paused_until, until)
             pause = self._paused_until - now
-        if self.shared is not None:
-            self.shared.pause(pause)
+        shared = self.shared
+        if shared is not None:
+            shared.pause(pause)
         return pause
+
+    @contextlib.contextmanager
+    def sharing(self, open_window: Callable[[], ClosableSharedWindow]) -> Iterator[SharedWindow | None]:
+        """Pace through a shared window for the duration of the block; yield the window in use.
+
+        A limiter that already has a ``shared`` window (set by its owner) keeps it and ``open_window`` is
+        not called. Otherwise the first of the blocks running at once (loads on one client in several
+        threads) opens the window and sets it as :attr:`shared`; the last one to leave unsets and closes it.
+        """
+        with self._sharing_lock:
+            joins = self._opened is not None or self.shared is None
+            if joins:
+                if self._opened is None:
+                    self._opened = open_window()
+                    self.shared = self._opened
+                self._sharing_users += 1
+            window = self.shared
+        try:
+            yield window
+        finally:
+            if joins:
+                self._leave_sharing()
+
+    def _leave_sharing(self) -> None:
+        with self._sharing_lock:
+            self._sharing_users -= 1
+            if self._sharing_users > 0 or self._opened is None:
+                return
+            closing, self._opened = self._opened, None
+            with self._shared_gate:  # not while another thread is asking it
+                self.shared = None
+        closing.close()
 
     def now(self) -> float:
         """Return the limiter's clock (use it for ``sent_at`` in :meth:`observe`)."""

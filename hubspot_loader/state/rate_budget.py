@@ -128,6 +128,11 @@ class SharedRateWindow:
         transactions never queue behind the ledger's lock or pool; :meth:`close` disposes of it. SQLite
         runs it with ``synchronous=NORMAL``: stamps need not survive a power loss.
         """
+        return cls.open(state_url, budget_key(token), timeout=timeout)
+
+    @classmethod
+    def open(cls, state_url: str | URL, key: str, *, timeout: float = 30.0) -> SharedRateWindow:
+        """Open the budget named ``key`` (:func:`budget_key`) in the state database (as :meth:`for_state`)."""
         url = parse_state_url(state_url)
         if is_sqlite(url) and url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -135,7 +140,7 @@ class SharedRateWindow:
             url, synchronous="NORMAL" if is_sqlite(url) else "FULL", timeout=timeout
         )
         try:
-            return cls(engine, budget_key(token), owns_engine=True, where=redact(url))
+            return cls(engine, key, owns_engine=True, where=redact(url))
         except BaseException:
             engine.dispose()
             raise
@@ -332,7 +337,12 @@ class SharedRateWindow:
 
 def budget_key(token: str) -> str:
     """Return the budget key of a token: its fingerprint (a SHA-256 prefix), never the token."""
-    return f"token:{token_fingerprint(token)}"
+    return fingerprint_budget_key(token_fingerprint(token))
 
 
-__all__ = ["SharedRateWindow", "budget_key", "ensure_tables"]
+def fingerprint_budget_key(fingerprint: str) -> str:
+    """Return the budget key of the token with this :func:`~hubspot_loader.core.secrets.token_fingerprint`."""
+    return f"token:{fingerprint}"
+
+
+__all__ = ["SharedRateWindow", "budget_key", "ensure_tables", "fingerprint_budget_key"]

@@ -3,6 +3,7 @@ whole input name and survives dry runs, and ``--ids-out``/``--keys-from`` associ
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from hubspot_loader.cli.state import default_state_path
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import open_ledger
+from hubspot_loader.state.rate_budget import budget_key
 from hubspot_loader.state.store_url import parse_state_url, redact
 from hubspot_loader_tests.loader.cli_support import CliRun, cli, default_state_file
 from hubspot_loader_tests.postgres import PostgresServer
@@ -293,3 +295,24 @@ def test_state_copy_moves_a_sqlite_ledger_to_postgresql_and_the_next_load_create
         cli(["state", "copy", str(tmp_path / "typo.sqlite"), target])
     assert stopped.value.code == 2 and "no sync state file" in capsys.readouterr().err
     assert not (tmp_path / "typo.sqlite").exists()
+
+
+def _budget_keys(state_file: Path) -> list[str]:
+    with sqlite3.connect(state_file) as conn:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "rate_budgets" not in tables:
+            return []
+        return [key for (key,) in conn.execute("SELECT budget_key FROM rate_budgets")]
+
+
+def test_the_rate_budget_is_shared_through_the_state_unless_turned_off(
+    cli: Cli, sandbox: SandboxHandle, companies_csv: Path, tmp_path: Path
+) -> None:
+    shared, alone = tmp_path / "shared.sqlite", tmp_path / "alone.sqlite"
+    run = cli(_companies(companies_csv, sandbox, "--state", str(shared)), token=sandbox.token)
+    assert run.code == 0, run.err
+    assert _budget_keys(shared) == [budget_key(sandbox.token)]
+    args = _companies(companies_csv, sandbox, "--state", str(alone), "--no-shared-budget")
+    run = cli(args, token=sandbox.token)
+    assert run.code == 0, run.err
+    assert alone.exists() and _budget_keys(alone) == []

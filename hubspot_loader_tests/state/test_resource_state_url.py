@@ -7,13 +7,17 @@ same id map (issue #14).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 
 from hubspot_loader import HubSpotLoadSpec, HubSpotResource
 from hubspot_loader.dagster import HubSpotLoad, build_hubspot_load_asset
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import open_ledger
+from hubspot_loader.state.rate_budget import budget_key
 
 
 @dg.asset
@@ -56,3 +60,30 @@ def test_the_resource_keeps_state_in_the_database_of_its_state_url(
         ledger.close()
     by_email = {o["properties"]["email"]: o["id"] for o in sandbox.objects("contacts")}
     assert resource.ledger_id_map("contacts") == {f"P-{i}": by_email[f"p{i}@example.com"] for i in range(5)}
+
+
+def _budget_keys(state_url: str) -> list[str]:
+    engine = sa.create_engine(state_url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("rate_budgets"):
+                return []
+            keys = conn.execute(sa.text("SELECT budget_key FROM rate_budgets")).scalars()
+            return [str(key) for key in keys]
+    finally:
+        engine.dispose()
+
+
+def test_the_resource_shares_the_rate_budget_through_its_state_unless_told_not_to(
+    sandbox: SandboxHandle, state_url: str, tmp_path: Path
+) -> None:
+    resource = HubSpotResource(access_token=sandbox.token, base_url=sandbox.base_url, state_url=state_url)
+    assert dg.materialize([people, LOAD], resources={"hubspot": resource}).success
+    assert _budget_keys(state_url) == [budget_key(sandbox.token)]
+
+    alone = f"sqlite:///{tmp_path / 'alone.sqlite'}"
+    resource = HubSpotResource(
+        access_token=sandbox.token, base_url=sandbox.base_url, state_url=alone, share_rate_budget=False
+    )
+    assert dg.materialize([people, LOAD], resources={"hubspot": resource}).success
+    assert _budget_keys(alone) == []

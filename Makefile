@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: venv demo demo-changes test lint typecheck dev sandbox bench soak clean
+.PHONY: venv demo demo-changes test test-slow lint typecheck dev sandbox bench soak clean
 
 venv: $(STAMP)
 
@@ -27,11 +27,15 @@ demo: $(STAMP)
 demo-changes: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python dbt_examples/demo.py --changes
 
-## Run the whole test suite (lint, types, tests).
+## Run the test suite (lint, types, tests), without the slow end-to-end tier (`make test-slow`).
 test: $(STAMP)
 	$(BIN)/ruff check hubspot_loader hubspot_loader_tests benchmarks dbt_examples
 	$(BIN)/mypy
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --timeout 600
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --timeout 600 -m "not slow"
+
+## The slow end-to-end tier: the browser, the demo, real `dagster`/`dg` processes, the wheel (CI runs it too).
+test-slow: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -n 2 --timeout 900 -m slow
 
 lint: $(STAMP)
 	$(BIN)/ruff check hubspot_loader hubspot_loader_tests benchmarks dbt_examples

@@ -61,6 +61,10 @@ sandbox: $(STAMP)
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/load_benchmark.py
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/sync_benchmark.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/shared_budget.py --processes 5 --rows 6000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/shared_budget.py --processes 5 --rows 6000 --no-shared
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/shared_budget.py --processes 20 --rows 1500
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/state_backends_load.py
 
 ## Fault soak: 50k rows through 5xx, 429s, dropped and hung answers; then an incremental re-run.
 soak: $(STAMP)

@@ -355,6 +355,7 @@ class RateLimiter:
                 if self._opened is None:
                     self._opened = open_window()
                     self.shared = self._opened
+                    self._told_shared = None  # a new window learns the server's limit afresh
                 self._sharing_users += 1
             window = self.shared
         try:

@@ -72,11 +72,23 @@ def test_subprocess_mode_uses_the_same_handle_api() -> None:
         pass
 
 
+def _stopped(proc: subprocess.Popen[str]) -> int:
+    """Wait for the sandbox to exit; if it does not within a minute, fail with every thread's stack."""
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler dumps the threads' stacks to stderr, then it dies
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"the sandbox did not stop on Ctrl-C:\n{err[-6000:]}") from None
+
+
 def test_cli_runs_in_foreground_until_ctrl_c(tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite"
     proc = subprocess.Popen(
         [
             sys.executable,
+            "-X",
+            "faulthandler",  # SIGABRT prints every thread's stack (see _stopped)
             "-m",
             "hubspot_loader.sandbox",
             "--port",
@@ -101,8 +113,9 @@ def test_cli_runs_in_foreground_until_ctrl_c(tmp_path: Path) -> None:
         first = proc.stdout.readline()
         assert first.startswith("HubSpot sandbox running at http://127.0.0.1:")
         base_url = first.split()[-1]
-        lines = [proc.stdout.readline() for _ in range(4)]
+        lines = [proc.stdout.readline() for _ in range(5)]
         assert "tok-a" in lines[0] and "tok-b" in lines[1] and "crm.objects.contacts.read" in lines[1]
+        assert lines[4].startswith("Press Ctrl-C to stop.")  # the last line before it waits for Ctrl-C
         ok = requests.post(
             f"{base_url}/crm/v3/objects/contacts/batch/create",
             json={"inputs": [contact("a@example.com")]},
@@ -119,7 +132,7 @@ def test_cli_runs_in_foreground_until_ctrl_c(tmp_path: Path) -> None:
         assert denied.status_code == 403
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        assert _stopped(proc) == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM objects").fetchone()[0] == 1
         counters = dict(conn.execute("SELECT key, value FROM counters").fetchall())

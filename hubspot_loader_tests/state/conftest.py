@@ -44,16 +44,17 @@ def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 60
 
 
 class Workers:
-    """Start ``hubspot_loader_tests.state.ledger_worker`` commands in child processes."""
+    """Start worker commands (``module``: ``ledger_worker`` by default) in child processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "hubspot_loader_tests.state.ledger_worker") -> None:
+        self.module = module
         self.started: list[subprocess.Popen[str]] = []
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         """Start one worker (stdin, stdout and stderr are pipes; text mode)."""
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         process = subprocess.Popen(
-            [sys.executable, "-m", "hubspot_loader_tests.state.ledger_worker", *args],
+            [sys.executable, "-m", self.module, *args],
             cwd=REPO_ROOT, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip

@@ -8,9 +8,6 @@ clock's, taken in the granting transaction), never wall-clock durations.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +20,7 @@ from hubspot_loader.sandbox import SandboxConfig, start_sandbox_process
 from hubspot_loader.state.ledger import SqlLedger, open_ledger
 from hubspot_loader.state.rate_budget import SharedRateWindow, budget_key
 from hubspot_loader.state.schema import SCHEMA_VERSION
-from hubspot_loader_tests.state.conftest import REPO_ROOT, Workers
+from hubspot_loader_tests.state.conftest import Workers
 
 TOKEN = "pat-na1-00000000-rate-budget-test"
 
@@ -52,25 +49,10 @@ def take(window: SharedRateWindow, limit: int, window_s: float, count: int) -> l
     return stamps
 
 
-class BudgetWorkers(Workers):
-    """``Workers`` running ``rate_budget_worker`` commands instead of ``ledger_worker`` ones."""
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        """Start one ``rate_budget_worker`` command (pipes, text mode)."""
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hubspot_loader_tests.state.rate_budget_worker", *args],
-            cwd=REPO_ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        self.started.append(process)
-        return process
-
-
 @pytest.fixture
-def budget_workers() -> Iterator[BudgetWorkers]:
-    """Child processes running budget commands; killed at teardown if still running."""
-    pool = BudgetWorkers()
+def budget_workers() -> Iterator[Workers]:
+    """Child processes running ``rate_budget_worker`` commands; killed at teardown if still running."""
+    pool = Workers("hubspot_loader_tests.state.rate_budget_worker")
     yield pool
     pool.stop_all()
 
@@ -165,7 +147,7 @@ def test_threads_together_stay_within_the_limit(windows: Callable[..., SharedRat
     assert max_in_window(stamps, window_s) <= limit
 
 
-def test_processes_together_stay_within_the_limit(state_url: str, budget_workers: BudgetWorkers) -> None:
+def test_processes_together_stay_within_the_limit(state_url: str, budget_workers: Workers) -> None:
     limit, window_s, per_process = 5, 1.0, 5
     SharedRateWindow.for_state(state_url, TOKEN).close()  # tables exist before the race
     children = [
@@ -207,7 +189,7 @@ def test_a_version_2_ledger_opens_beside_the_budget_tables(state_url: str) -> No
             assert len(window.stamps()) == 1
 
 
-def test_loads_in_several_processes_share_one_budget(state_url: str, budget_workers: BudgetWorkers) -> None:
+def test_loads_in_several_processes_share_one_budget(state_url: str, budget_workers: Workers) -> None:
     """End to end: 3 processes create companies with one token; the sandbox enforces 10 per second."""
     config = SandboxConfig(rate_limit_per_10s=10, rate_limit_window_ms=1000, daily_limit=10**9)
     sb = start_sandbox_process(config.replace(host="127.0.0.1", port=0))

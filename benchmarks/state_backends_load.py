@@ -42,7 +42,9 @@ TARGET_RATIO = 0.90
 """PostgreSQL's steady rows/s at least this fraction of SQLite's (issue 14)."""
 
 
-def load_once(sb: SandboxHandle, state_url: str, rows: int, tag: str) -> dict[str, Any]:
+def load_once(
+    sb: SandboxHandle, state_url: str, rows: int, tag: str, *, shared: bool = True
+) -> dict[str, Any]:
     """Reset the sandbox and load ``rows`` contacts with a ledger at ``state_url``; return the figures."""
     sb.reset()
     df = lb.make_frame(rows, seed=1, tag=tag)
@@ -53,15 +55,15 @@ def load_once(sb: SandboxHandle, state_url: str, rows: int, tag: str) -> dict[st
 
     client = HubSpotClient(sb.token, base_url=sb.base_url, settings=ClientSettings())
     with client, open_ledger(state_url) as ledger:
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.process_time()
         result = load_dataframe(
             df,
             lb.BENCHMARK_SPEC,
             client=client,
             ledger=ledger,
-            run=LoadRun(on_batch=on_batch, portal="bench"),
+            run=LoadRun(on_batch=on_batch, portal="bench", share_rate_budget=shared),
         )
-        wall = time.monotonic() - start
+        wall, cpu = time.monotonic() - start, time.process_time() - cpu_start
     requests, limited, stored, duplicates = lb._sandbox_figures(sb)
     cycle = lb.window_cycle_rate(completions)
     steady = cycle * lb.BATCH_SIZE if cycle else None
@@ -70,6 +72,7 @@ def load_once(sb: SandboxHandle, state_url: str, rows: int, tag: str) -> dict[st
         "state": redact(parse_state_url(state_url)),
         "rows": rows,
         "wall_s": round(wall, 2),
+        "loader_cpu_s": round(cpu, 2),
         "rows_per_s": round(rows / wall, 1),
         "ceiling_fraction": round(rows / wall / ceiling, 4),
         "steady_rows_per_s": round(steady, 1) if steady else None,
@@ -83,7 +86,9 @@ def load_once(sb: SandboxHandle, state_url: str, rows: int, tag: str) -> dict[st
     }
 
 
-def run(rows: int, pg_url: str | None, out: Path | None, log: Any = print) -> dict[str, Any]:
+def run(
+    rows: int, pg_url: str | None, out: Path | None, log: Any = print, *, shared: bool = True
+) -> dict[str, Any]:
     """Load on SQLite, then on PostgreSQL; return (and write) the report."""
     from hubspot_loader_tests.postgres import find_postgres_bin, start_postgres
 
@@ -96,11 +101,16 @@ def run(rows: int, pg_url: str | None, out: Path | None, log: Any = print) -> di
         pg_url = server.url()
     config = lb.sandbox_config(latency=True, rate_limit=lb.TIER_REQUESTS_PER_10S)
     sb = start_sandbox_process(config.replace(host="127.0.0.1", port=0))
-    report: dict[str, Any] = {"machine": lb.machine(), "latency_ms": list(lb.DEFAULT_LATENCY), "backends": {}}
+    report: dict[str, Any] = {
+        "machine": lb.machine(),
+        "latency_ms": list(lb.DEFAULT_LATENCY),
+        "shared_rate_budget": shared,
+        "backends": {},
+    }
     try:
         with tempfile.TemporaryDirectory(prefix="state_backends_") as tmp:
             for name, url in (("sqlite", f"sqlite:///{Path(tmp) / 'state.sqlite'}"), ("postgres", pg_url)):
-                report["backends"][name] = load_once(sb, url, rows, tag=f"{name}x")
+                report["backends"][name] = load_once(sb, url, rows, tag=f"{name}x", shared=shared)
     finally:
         sb.stop()
         if server is not None:
@@ -147,11 +157,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--url", help="a PostgreSQL state URL instead of a throwaway local cluster")
+    parser.add_argument("--no-shared", action="store_true", help="LoadRun(share_rate_budget=False)")
     parser.add_argument(
         "--out", type=Path, default=lb.ROOT / "benchmarks" / "results" / "state_backends.json"
     )
     args = parser.parse_args(argv)
-    run(args.rows, args.url, args.out)
+    run(args.rows, args.url, args.out, shared=not args.no_shared)
 
 
 if __name__ == "__main__":

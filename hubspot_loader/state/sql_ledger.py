@@ -264,7 +264,9 @@ class SqlLedger:
 
         def claim(conn: Connection) -> Claim:
             stmt = st.claiming_upsert(conn.dialect, lease_owner, lease_seconds, resend_created)
-            written = conn.execute(stmt, params).rowcount  # rows inserted or updated, summed over the batch
+            clock = st.clock_values(conn.dialect, lease_seconds)  # read in the transaction, as before
+            rows = [{**p, **clock} for p in params] if clock else params
+            written = conn.execute(stmt, rows).rowcount  # rows inserted or updated, summed over the batch
             if written == len(params):
                 return Claim(claimed=frozenset(latest))  # the usual case: no row was refused, nothing to read
             return self._claim_outcome(conn, portal, object_type, sorted(latest), lease_owner)

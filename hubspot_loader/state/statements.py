@@ -8,6 +8,7 @@ process's UTC clock, bound as a parameter (every writer of a SQLite file is on t
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,8 +39,30 @@ def expiry_expr(dialect: Dialect, lease_seconds: float) -> ColumnElement[Any]:
     return sa.literal(datetime.now(timezone.utc) + ttl, UtcTimestamp())
 
 
-def _insert(dialect: Dialect) -> Upsert:
+LEDGER_NOW = "ledger_now"
+LEDGER_EXPIRY = "ledger_expiry"
+"""The parameters a cached SQLite claiming statement takes the time from (:func:`clock_values`)."""
+
+
+def clock_values(dialect: Dialect, lease_seconds: float) -> dict[str, str]:
+    """Return the clock parameters of :func:`claiming_upsert` for one execution (every row of a batch).
+
+    SQLite's "now" is this process's clock, bound as text in the statement's timestamp form; PostgreSQL's
+    is the server's (``now()`` in the SQL itself), so it needs none.
+    """
     if dialect.name == "postgresql":
+        return {}
+    now = datetime.now(timezone.utc)
+    as_text = UtcTimestamp().process_bind_param
+    return {
+        LEDGER_NOW: as_text(now, dialect),
+        LEDGER_EXPIRY: as_text(now + timedelta(seconds=lease_seconds), dialect),
+    }
+
+
+def _insert(dialect: Dialect | str) -> Upsert:
+    name = dialect if isinstance(dialect, str) else dialect.name
+    if name == "postgresql":
         return postgresql.insert(sync_rows)
     return sqlite.insert(sync_rows)
 
@@ -82,7 +105,15 @@ def pending_upsert(dialect: Dialect) -> sa.Insert:
 
     Leases are neither checked nor changed: the unleased write of a single writer per object type.
     """
-    ins = _insert(dialect)
+    return _pending_upsert(dialect.name)
+
+
+# The write-ahead and settle statements are built once and reused: building one (its ``excluded``
+# columns above all) cost about a quarter of the ledger's CPU per batch. SQLAlchemy statements are
+# immutable once built and safe to share between threads and engines.
+@functools.lru_cache(maxsize=8)
+def _pending_upsert(dialect_name: str) -> sa.Insert:
+    ins = _insert(dialect_name)
     return ins.on_conflict_do_update(index_elements=list(PRIMARY_KEY), set_=_sent_columns(ins.excluded))
 
 
@@ -121,9 +152,26 @@ def claiming_upsert(
     its latest committed version, so two claimers never both win, and reading the rows back in the same
     transaction (:func:`holders_select`) tells which ones this claim holds. (No ``RETURNING``: SQLAlchemy
     would render the batch as one long multi-row statement, which psycopg parses anew for every batch.)
+
+    On SQLite every parameter set must also hold :func:`clock_values` (the statement is built once per
+    owner and reused, so its clock cannot be a literal).
     """
-    ins = _insert(dialect).values(
-        lease_owner=sa.literal(lease_owner, sa.Text()), lease_expires_at=expiry_expr(dialect, lease_seconds)
+    return _claiming_upsert(dialect.name, lease_owner, float(lease_seconds), resend_created)
+
+
+@functools.lru_cache(maxsize=32)
+def _claiming_upsert(
+    dialect_name: str, lease_owner: str, lease_seconds: float, resend_created: bool
+) -> sa.Insert:
+    now: ColumnElement[Any]
+    expiry: ColumnElement[Any]
+    if dialect_name == "postgresql":
+        now = sa.func.now()
+        expiry = sa.func.now() + sa.literal(timedelta(seconds=lease_seconds), sa.Interval())
+    else:  # already text in the column's form: no conversion per row
+        now, expiry = sa.bindparam(LEDGER_NOW, type_=sa.Text()), sa.bindparam(LEDGER_EXPIRY, type_=sa.Text())
+    ins = _insert(dialect_name).values(
+        lease_owner=sa.literal(lease_owner, sa.Text()), lease_expires_at=expiry
     )
     x = ins.excluded
     held = sync_rows.c
@@ -132,10 +180,7 @@ def claiming_upsert(
         reusable = sa.or_(reusable, held.status == CREATED)
     allowed = sa.or_(
         held.lease_owner == x.lease_owner,
-        sa.and_(
-            sa.or_(held.lease_owner.is_(None), held.lease_expires_at <= now_expr(dialect)),
-            reusable,
-        ),
+        sa.and_(sa.or_(held.lease_owner.is_(None), held.lease_expires_at <= now), reusable),
     )
     return ins.on_conflict_do_update(
         index_elements=list(PRIMARY_KEY),
@@ -153,7 +198,12 @@ def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
     settlement (rows settled ``pending`` stay held until :meth:`release_leases`); other owners' leases
     are kept.
     """
-    ins = _insert(dialect)
+    return _settle_upsert(dialect.name, lease_owner)
+
+
+@functools.lru_cache(maxsize=32)
+def _settle_upsert(dialect_name: str, lease_owner: str | None) -> sa.Insert:
+    ins = _insert(dialect_name)
     x = ins.excluded
     values: dict[str, Any] = {
         "hubspot_id": x.hubspot_id,
@@ -204,8 +254,11 @@ def holders_select(dialect: Dialect, portal: str, object_type: str, keys: list[s
 
 
 __all__ = [
+    "LEDGER_EXPIRY",
+    "LEDGER_NOW",
     "claim_in_doubt_update",
     "claiming_upsert",
+    "clock_values",
     "expiry_expr",
     "forget_delete",
     "holders_select",

@@ -258,15 +258,23 @@ class SqlLedger:
         if not params:
             return Claim(claimed=frozenset())
         if lease_owner is None:
-            self._run(lambda conn: conn.execute(st.pending_upsert(conn.dialect), params), write=True)
+            columns = tuple(params[0])
+            self._run(
+                lambda conn: conn.execute(
+                    st.pending_upsert(conn.dialect, columns), st.batch_params(conn.dialect, params)
+                ),
+                write=True,
+            )
             return Claim(claimed=frozenset(latest))
         assert lease_seconds is not None
 
         def claim(conn: Connection) -> Claim:
-            stmt = st.claiming_upsert(conn.dialect, lease_owner, lease_seconds, resend_created)
             clock = st.clock_values(conn.dialect, lease_seconds)  # read in the transaction, as before
             rows = [{**p, **clock} for p in params] if clock else params
-            written = conn.execute(stmt, rows).rowcount  # rows inserted or updated, summed over the batch
+            stmt = st.claiming_upsert(
+                conn.dialect, lease_owner, lease_seconds, resend_created, tuple(params[0])
+            )
+            written = conn.execute(stmt, st.batch_params(conn.dialect, rows)).rowcount  # inserted or updated
             if written == len(params):
                 return Claim(claimed=frozenset(latest))  # the usual case: no row was refused, nothing to read
             return self._claim_outcome(conn, portal, object_type, sorted(latest), lease_owner)
@@ -328,8 +336,13 @@ class SqlLedger:
             for key, s in sorted(latest.items())
         ]  # fmt: skip
         if params:
+            columns = tuple(params[0])
             self._run(
-                lambda conn: conn.execute(st.settle_upsert(conn.dialect, lease_owner), params), write=True
+                lambda conn: conn.execute(
+                    st.settle_upsert(conn.dialect, lease_owner, columns),
+                    st.batch_params(conn.dialect, params),
+                ),
+                write=True,
             )
 
     def forget(self, portal: str, object_type: str, keys: Sequence[str]) -> int:

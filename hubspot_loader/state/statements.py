@@ -67,6 +67,33 @@ def _insert(dialect: Dialect | str) -> Upsert:
     return sqlite.insert(sync_rows)
 
 
+Columns = tuple[str, ...]
+"""The columns a batch's parameter sets give (the keys of each, in order)."""
+
+
+def batch_params(dialect: Dialect, params: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
+    """Return a batch's parameter sets as the batch statements of this module take them.
+
+    SQLite: the parameter sets themselves (one execution per row, in one ``executemany``). PostgreSQL: one
+    array per column (``<column>_values``), for a statement that inserts ``SELECT … FROM unnest(…)``: one
+    statement per batch instead of one per row, about half the time of the ``executemany``.
+    """
+    if dialect.name != "postgresql" or not params:
+        return params
+    return {f"{name}_values": [p[name] for p in params] for name in params[0]}
+
+
+def _rows_insert(dialect_name: str, columns: Columns, extra: dict[str, ColumnElement[Any]]) -> Upsert:
+    """Insert a batch's rows (see :func:`batch_params`), each with the ``extra`` columns' values too."""
+    if dialect_name != "postgresql":
+        ins = _insert(dialect_name)
+        return ins.values(**extra) if extra else ins
+    arrays = [sa.bindparam(f"{name}_values", type_=postgresql.ARRAY(sa.Text())) for name in columns]
+    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="batch_rows")
+    select = sa.select(*(rows.c[name] for name in columns), *extra.values())
+    return postgresql.insert(sync_rows).from_select([*columns, *extra], select)
+
+
 def row_filter(portal: str, object_type: str) -> ColumnElement[bool]:
     """Select the rows of one portal and object type."""
     return sa.and_(sync_rows.c.portal == portal, sync_rows.c.object_type == object_type)
@@ -100,20 +127,21 @@ def pending_filter(portal: str, object_type: str) -> ColumnElement[bool]:
     return sa.and_(row_filter(portal, object_type), IS_PENDING)
 
 
-def pending_upsert(dialect: Dialect) -> sa.Insert:
+def pending_upsert(dialect: Dialect, columns: Columns) -> sa.Insert:
     """Write rows ahead as pending, keeping ``hubspot_id`` and ``first_run_id`` (version 1 semantics).
 
     Leases are neither checked nor changed: the unleased write of a single writer per object type.
+    ``columns``: the keys of each parameter set (give them through :func:`batch_params`).
     """
-    return _pending_upsert(dialect.name)
+    return _pending_upsert(dialect.name, columns)
 
 
 # The write-ahead and settle statements are built once and reused: building one (its ``excluded``
 # columns above all) cost about a quarter of the ledger's CPU per batch. SQLAlchemy statements are
 # immutable once built and safe to share between threads and engines.
 @functools.lru_cache(maxsize=8)
-def _pending_upsert(dialect_name: str) -> sa.Insert:
-    ins = _insert(dialect_name)
+def _pending_upsert(dialect_name: str, columns: Columns) -> sa.Insert:
+    ins = _rows_insert(dialect_name, columns, {})
     return ins.on_conflict_do_update(index_elements=list(PRIMARY_KEY), set_=_sent_columns(ins.excluded))
 
 
@@ -142,7 +170,7 @@ def _given_or_kept(excluded: Any, name: str) -> ColumnElement[Any]:
 
 
 def claiming_upsert(
-    dialect: Dialect, lease_owner: str, lease_seconds: float, resend_created: bool
+    dialect: Dialect, lease_owner: str, lease_seconds: float, resend_created: bool, columns: Columns
 ) -> sa.Insert:
     """Write rows ahead as pending **and** lease them to ``lease_owner``, only where the claim is allowed.
 
@@ -153,15 +181,16 @@ def claiming_upsert(
     transaction (:func:`holders_select`) tells which ones this claim holds. (No ``RETURNING``: SQLAlchemy
     would render the batch as one long multi-row statement, which psycopg parses anew for every batch.)
 
-    On SQLite every parameter set must also hold :func:`clock_values` (the statement is built once per
-    owner and reused, so its clock cannot be a literal).
+    ``columns``: the keys of each parameter set (give them through :func:`batch_params`). On SQLite every
+    parameter set must also hold :func:`clock_values` (the statement is built once per owner and reused,
+    so its clock cannot be a literal).
     """
-    return _claiming_upsert(dialect.name, lease_owner, float(lease_seconds), resend_created)
+    return _claiming_upsert(dialect.name, lease_owner, float(lease_seconds), resend_created, columns)
 
 
 @functools.lru_cache(maxsize=32)
 def _claiming_upsert(
-    dialect_name: str, lease_owner: str, lease_seconds: float, resend_created: bool
+    dialect_name: str, lease_owner: str, lease_seconds: float, resend_created: bool, columns: Columns
 ) -> sa.Insert:
     now: ColumnElement[Any]
     expiry: ColumnElement[Any]
@@ -169,10 +198,10 @@ def _claiming_upsert(
         now = sa.func.now()
         expiry = sa.func.now() + sa.literal(timedelta(seconds=lease_seconds), sa.Interval())
     else:  # already text in the column's form: no conversion per row
-        now, expiry = sa.bindparam(LEDGER_NOW, type_=sa.Text()), sa.bindparam(LEDGER_EXPIRY, type_=sa.Text())
-    ins = _insert(dialect_name).values(
-        lease_owner=sa.literal(lease_owner, sa.Text()), lease_expires_at=expiry
-    )
+        now = sa.bindparam(LEDGER_NOW, type_=sa.Text())
+        expiry = sa.bindparam(LEDGER_EXPIRY, type_=sa.Text())
+    owner = sa.literal(lease_owner, sa.Text())
+    ins = _rows_insert(dialect_name, columns, {"lease_owner": owner, "lease_expires_at": expiry})
     x = ins.excluded
     held = sync_rows.c
     reusable = held.status == FAILED  # no IN (…): expanding parameters do not work with executemany
@@ -189,7 +218,7 @@ def _claiming_upsert(
     ).execution_options(preserve_rowcount=True)  # SQLAlchemy keeps INSERT rowcounts only when asked
 
 
-def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
+def settle_upsert(dialect: Dialect, lease_owner: str | None, columns: Columns) -> sa.Insert:
     """Record outcomes exactly as given; keep the stored values of the optional columns when none is given.
 
     The optional columns are ``partition``, ``content_hash`` and ``sent_fingerprint`` (``NULL``: not given).
@@ -198,12 +227,12 @@ def settle_upsert(dialect: Dialect, lease_owner: str | None) -> sa.Insert:
     settlement (rows settled ``pending`` stay held until :meth:`release_leases`); other owners' leases
     are kept.
     """
-    return _settle_upsert(dialect.name, lease_owner)
+    return _settle_upsert(dialect.name, lease_owner, columns)
 
 
 @functools.lru_cache(maxsize=32)
-def _settle_upsert(dialect_name: str, lease_owner: str | None) -> sa.Insert:
-    ins = _insert(dialect_name)
+def _settle_upsert(dialect_name: str, lease_owner: str | None, columns: Columns) -> sa.Insert:
+    ins = _rows_insert(dialect_name, columns, {})
     x = ins.excluded
     values: dict[str, Any] = {
         "hubspot_id": x.hubspot_id,
@@ -256,6 +285,8 @@ def holders_select(dialect: Dialect, portal: str, object_type: str, keys: list[s
 __all__ = [
     "LEDGER_EXPIRY",
     "LEDGER_NOW",
+    "Columns",
+    "batch_params",
     "claim_in_doubt_update",
     "claiming_upsert",
     "clock_values",

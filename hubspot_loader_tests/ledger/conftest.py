@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from hubspot_loader.core.model import LoadResult
 from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import ClientSettings
@@ -73,6 +75,29 @@ def sandbox_id_map(sandbox: SandboxHandle, object_type: str = "contacts") -> dic
     duplicated = {e: n for e, n in emails.items() if n > 1}
     assert not duplicated, f"{len(duplicated)} duplicated emails, e.g. {list(duplicated.items())[:3]}"
     return {key_of_email(str(o["properties"]["email"]).lower()): str(o["id"]) for o in objects}
+
+
+def load_together(loads: list[Callable[[], LoadResult]]) -> list[LoadResult]:
+    """Run the loads in threads released at the same moment; return their results in order."""
+    results: list[LoadResult | BaseException | None] = [None] * len(loads)
+    start = threading.Barrier(len(loads))
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = loads[i]()
+        except BaseException as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(loads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for outcome in results:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [r for r in results if isinstance(r, LoadResult)]
 
 
 @pytest.fixture

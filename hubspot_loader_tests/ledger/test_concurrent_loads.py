@@ -7,7 +7,6 @@ batches overlap.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -29,32 +28,16 @@ from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state import ledger as ledger_mod
 from hubspot_loader.state.ledger import PendingRow, SqlLedger, content_hash
 
-from .conftest import PORTAL, contacts_frame, creates, sandbox_id_map, wait_for_leases_to_expire
+from .conftest import (
+    PORTAL,
+    contacts_frame,
+    creates,
+    load_together,
+    sandbox_id_map,
+    wait_for_leases_to_expire,
+)
 
 SPEC = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off", batch_size=20)
-
-
-def _load_together(loads: list[Callable[[], LoadResult]]) -> list[LoadResult]:
-    """Run the loads in threads released at the same moment; return their results in order."""
-    results: list[LoadResult | BaseException | None] = [None] * len(loads)
-    start = threading.Barrier(len(loads))
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            results[i] = loads[i]()
-        except BaseException as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(loads))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for outcome in results:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return [r for r in results if isinstance(r, LoadResult)]
 
 
 @pytest.mark.parametrize("loads", [2, 3])
@@ -73,7 +56,7 @@ def test_concurrent_loads_of_one_frame_create_each_row_once_and_account_for_it_o
         run = LoadRun(portal=PORTAL, run_id=f"load-{i}")
         return lambda: load_dataframe(frame, SPEC, client=client, ledger=ledger, run=run)
 
-    results = _load_together([one(i) for i in range(loads)])
+    results = load_together([one(i) for i in range(loads)])
 
     stored = sandbox_id_map(sandbox)  # asserts no email is stored twice
     assert len(stored) == rows

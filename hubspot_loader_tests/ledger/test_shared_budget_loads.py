@@ -12,7 +12,6 @@ On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from hubspot_loader.sandbox import FaultConfig, SandboxHandle
 from hubspot_loader.state.ledger import SqlLedger
 from hubspot_loader.state.rate_budget import SharedRateWindow, budget_key
 
-from .conftest import PORTAL, contacts_frame, sandbox_id_map
+from .conftest import PORTAL, contacts_frame, load_together, sandbox_id_map
 
 SPEC = HubSpotLoadSpec(object_type="contacts", key_column="contact_key", preflight="off", batch_size=5)
 LIMIT, WINDOW_MS = 6, 1000
@@ -51,28 +50,17 @@ def _two_loads_at_once(
     sandbox: SandboxHandle, clients: list[HubSpotClient], ledgers: list[SqlLedger], *, share: bool
 ) -> list[LoadResult]:
     """Load 60 contacts per client at the same moment, each with its own ledger connection."""
-    results: list[LoadResult | BaseException | None] = [None] * len(clients)
-    start = threading.Barrier(len(clients))
 
-    def run(i: int) -> None:
+    def load(i: int) -> Callable[[], LoadResult]:
         frame = contacts_frame(ROWS, start=i * ROWS, tag=f"sb{i}")
-        start.wait()
-        try:
-            run = LoadRun(portal=PORTAL, share_rate_budget=share)
-            results[i] = load_dataframe(frame, SPEC, client=clients[i], ledger=ledgers[i], run=run)
-        except BaseException as exc:  # re-raised below, in the test's thread
-            results[i] = exc
+        run = LoadRun(portal=PORTAL, share_rate_budget=share)
+        return lambda: load_dataframe(frame, SPEC, client=clients[i], ledger=ledgers[i], run=run)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = load_together([load(i) for i in range(len(clients))])
     for result in results:
-        assert isinstance(result, LoadResult), result
         assert result.rows.status_counts() == {CREATED: ROWS}
     assert len(sandbox_id_map(sandbox)) == len(clients) * ROWS  # each row once
-    return [r for r in results if isinstance(r, LoadResult)]
+    return results
 
 
 def limited_sandbox(sandbox_factory: Callable[..., SandboxHandle]) -> SandboxHandle:

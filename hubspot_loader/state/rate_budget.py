@@ -32,11 +32,11 @@ The budget key is :func:`~hubspot_loader.core.secrets.token_fingerprint` of the 
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +47,7 @@ from hubspot_loader.core.secrets import token_fingerprint
 from hubspot_loader.state.engines import create_ledger_engine
 from hubspot_loader.state.store_errors import LedgerError
 from hubspot_loader.state.store_url import is_sqlite, parse_state_url, redact
-from hubspot_loader.state.transactions import run_transaction
+from hubspot_loader.state.transactions import run_transaction, write_connection
 
 T = TypeVar("T")
 #: pg_advisory_xact_lock key serializing concurrent first creations of the tables ("ratebud")
@@ -163,17 +163,8 @@ class SharedRateWindow:
 
     # ------------------------------------------------------------------ transactions
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with self._lock or contextlib.nullcontext(), self.engine.connect() as conn:
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+    def _transaction(self) -> AbstractContextManager[Connection]:
+        return write_connection(self.engine, self._lock)
 
     def _run(self, work: Callable[[Connection], T]) -> T:
         if self._closed:

@@ -46,7 +46,7 @@ from hubspot_loader.state.entries import (
 from hubspot_loader.state.schema import ENTRY_COLUMNS, prepare_schema, sync_rows
 from hubspot_loader.state.store_errors import LedgerError
 from hubspot_loader.state.store_url import is_sqlite, parse_state_url, redact, sqlite_url
-from hubspot_loader.state.transactions import run_transaction
+from hubspot_loader.state.transactions import run_transaction, write_connection
 
 T = TypeVar("T")
 _KEYS_PER_QUERY = 500
@@ -143,18 +143,12 @@ class SqlLedger:
 
     @contextlib.contextmanager
     def _connection(self, write: bool) -> Iterator[Connection]:
+        if write:
+            with write_connection(self._engine, self._lock) as conn:
+                yield conn
+            return
         with self._lock or contextlib.nullcontext(), self._engine.connect() as conn:
-            if not write:
-                yield conn
-                return
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+            yield conn
 
     def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
         """Run ``work`` in a connection (a committed transaction when ``write``), with errors made ours.

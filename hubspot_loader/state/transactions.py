@@ -9,12 +9,14 @@ owner, stamps under a fresh slot id).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from hubspot_loader.state.store_errors import LedgerError, LedgerUnavailableError
 
@@ -24,6 +26,25 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
 """PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back; run it again."""
 ATTEMPTS = 5
 """Runs of one transaction before its error is raised."""
+
+
+@contextlib.contextmanager
+def write_connection(engine: Engine, lock: threading.Lock | None) -> Iterator[Connection]:
+    """Yield a connection in a write transaction, committed at the end, rolled back on any error.
+
+    SQLite (one connection shared by the threads, taking turns under ``lock``) begins it ``IMMEDIATE``: the
+    database's write lock is taken when it starts, so another process waits for it instead of failing
+    later. PostgreSQL begins it on the first statement.
+    """
+    with lock or contextlib.nullcontext(), engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def run_transaction(

@@ -200,3 +200,14 @@ def test_chunk_rows_must_be_positive() -> None:
 
 def test_empty_frame_yields_nothing() -> None:
     assert list(iter_prepared(pd.DataFrame({"a": []}), properties={"a": "a"})) == []
+
+
+def test_row_dicts_keep_any_property_name_exactly() -> None:
+    """Property names are data, not code: quotes, backslashes, braces and non-ASCII arrive as given."""
+    names = ["a'b", 'c"d', "e\\f", "}{", "ü", "x\ny", "__import__('os')", "v0"]
+    df = pd.DataFrame({f"col{i}": [f"value {i}", None] for i in range(len(names))})
+    properties = {f"col{i}": name for i, name in enumerate(names)}
+    chunk = next(iter_prepared(df, properties=properties))
+    first, second = (item.properties for item in chunk.inputs)
+    assert first == {name: f"value {i}" for i, name in enumerate(names)}
+    assert list(first) == names and second == {}

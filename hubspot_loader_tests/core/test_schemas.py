@@ -1,5 +1,10 @@
+import re
+
 import pandas as pd
 import pandera.pandas as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hubspot_loader.core.schemas import (
     COMPANIES_SCHEMA,
@@ -210,3 +215,47 @@ def test_sliced_str_matches_with_a_slice_of_numbers_only_reports_rows_like_the_b
     assert got.entries == want.entries and [e.position for e in got.entries] == [0, 1, 2, 3, 5, 7]
     numbers = pd.DataFrame({"email": [1, 2, 3]})
     assert validate_frame(numbers, ours).error_counts == validate_frame(numbers, builtin).error_counts
+
+
+_ONE_LINE_PATTERNS = ("EMAIL_PATTERN", "DOMAIN_PATTERN")
+_SAMPLES = ["a@b.co", "x.io", "http://x.io", "a@b.co\n", "A_1", None]
+_TRICKY_TEXT = st.text(alphabet=st.sampled_from(list("ab.@ ;,\n\r\t-Z9_/:é")), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(_TRICKY_TEXT, st.sampled_from(_SAMPLES), st.integers()),
+        max_size=30,
+    ),
+    slice_rows=st.integers(1, 8),
+    which=st.sampled_from([*_ONE_LINE_PATTERNS, r"^[A-Z][A-Z0-9_]*$"]),
+)
+def test_one_line_str_matches_agrees_with_the_cell_by_cell_match(cells, slice_rows, which) -> None:
+    """Matching a slice as one joined text passes exactly the rows pandas' per-cell ``str.match`` passes.
+
+    Line breaks inside cells (also a trailing one, which ``$`` lets through), nulls and non-strings all
+    take the per-cell path; the result is pandera's built-in check's, row for row.
+    """
+    from hubspot_loader.core import schemas
+
+    pattern = getattr(schemas, which, which)
+    series = pd.Series(cells, dtype=object)
+    try:
+        series.str  # noqa: B018 -- pandas refuses a column without text ...
+    except AttributeError:
+        with pytest.raises(AttributeError):  # ... and so does the check, as pandera's built-in one
+            schemas.str_matches(pattern, one_line=True)._check_fn(series)
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(schemas, "MATCH_SLICE_ROWS", slice_rows)
+        got = schemas.str_matches(pattern, one_line=True)._check_fn(series)
+    want = series.map(lambda v: isinstance(v, str) and re.match(pattern, v) is not None)
+    assert got.tolist() == want.tolist()
+
+
+def test_one_line_str_matches_refuses_a_pattern_that_is_not_anchored() -> None:
+    from hubspot_loader.core import schemas
+
+    with pytest.raises(ValueError, match="one-line pattern"):
+        schemas.str_matches(r"[a-z]+", one_line=True)

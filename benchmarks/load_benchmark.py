@@ -66,14 +66,15 @@ from hubspot_loader.sandbox import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module, also when loaded by path
 from load_memory import (
+    INSTALLS,
     KEY_KINDS,
     current_rss_bytes,
-    load_rss_child,
     peak_rss_bytes,
     release_free_memory,
     rss_line,
     rss_verdicts,
 )
+from load_memory import run_load_rss as measure_load_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "load_benchmark.json"
@@ -617,21 +618,14 @@ def run_cpu(rows: int, baseline_rows: int, *, timeout: float = 300) -> dict[str,
     return _child(["--child-cpu", str(rows), str(baseline_rows)], timeout)
 
 
-def run_load_rss(
-    rows: int, *, keys: str = "int", max_in_flight: int = 4, timeout: float = 900
-) -> dict[str, Any]:
-    """Peak RSS of a ``rows``-row load in a child process, against a sandbox in a third process.
-
-    The 1M-row load takes 80 s on a quiet 2-core machine and took 430-560 s under a load average of 8-16.
-    """
-    sb = start_sandbox_process(sandbox_config(latency=False, rate_limit=None))
-    try:
-        args = ["--child-load-rss", str(rows), sb.base_url, sb.token, str(max_in_flight), keys]
-        figures = _child(args, timeout)
-        figures["stored"] = sb.counts().get("contacts", 0)
-        return figures
-    finally:
-        sb.stop()
+def run_load_rss(rows: int, *, keys: str = "int", install: str = "base") -> dict[str, Any]:
+    """Peak RSS of a ``rows``-row load in a child process (``load_memory.run_load_rss``)."""
+    return measure_load_rss(
+        rows,
+        keys=keys,
+        install=install,
+        start_sandbox=lambda: start_sandbox_process(sandbox_config(latency=False, rate_limit=None)),
+    )
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -803,6 +797,7 @@ class Settings:
     baseline_rows: int = 100_000
     rss_rows: int = 1_000_000
     rss_keys: str = "int"
+    rss_install: str = "base"
     max_in_flight: int = 16
     requests_per_10s: int = TIER_REQUESTS_PER_10S
     default_config: bool = False
@@ -874,7 +869,9 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
         sb.stop()
     if settings.rss_rows:
         log(f"load peak RSS: {settings.rss_rows:,} rows (child process, unthrottled sandbox) ...")
-        report["load_rss"] = run_load_rss(settings.rss_rows, keys=settings.rss_keys)
+        report["load_rss"] = run_load_rss(
+            settings.rss_rows, keys=settings.rss_keys, install=settings.rss_install
+        )
     report["targets"] = verdicts(report)
     report["total_s"] = round(time.monotonic() - started, 1)
     report["load_average_at_end"] = _load_average()
@@ -888,13 +885,6 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "--child-cpu":
         print(json.dumps(cpu_child(int(argv[1]), int(argv[2]))))
         return
-    if argv and argv[0] == "--child-load-rss":
-        rows, url, token, in_flight, keys = int(argv[1]), argv[2], argv[3], int(argv[4]), argv[5]
-        figures = load_rss_child(
-            rows, url, token, in_flight, keys=keys, make_frame=make_frame, spec=BENCHMARK_SPEC
-        )
-        print(json.dumps(figures))
-        return
     defaults = Settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rows", type=int, default=defaults.rows, help="rows for our loader (>= 50k)")
@@ -904,6 +894,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-rows", type=int, default=defaults.baseline_rows)
     parser.add_argument("--rss-rows", type=int, default=defaults.rss_rows)
     parser.add_argument("--rss-keys", choices=KEY_KINDS, default=defaults.rss_keys, help="keys of that load")
+    parser.add_argument(
+        "--rss-install",
+        choices=INSTALLS,
+        default=defaults.rss_install,
+        help="packages that load may import: base (no extras: pyarrow hidden) or full (the dev venv)",
+    )
     parser.add_argument("--max-in-flight", type=int, default=defaults.max_in_flight)
     parser.add_argument("--requests-per-10s", type=int, default=defaults.requests_per_10s)
     parser.add_argument(
@@ -932,6 +928,7 @@ def main(argv: list[str] | None = None) -> None:
         baseline_rows=args.baseline_rows,
         rss_rows=args.rss_rows,
         rss_keys=args.rss_keys,
+        rss_install=args.rss_install,
         max_in_flight=args.max_in_flight,
         requests_per_10s=args.requests_per_10s,
         default_config=args.default_config,

@@ -5,6 +5,13 @@ sandbox in a third process and reports the child's peak RSS against the frame's 
 (``df.memory_usage(deep=True).sum()``). The frame's keys are the workload's integers ``0 … n-1``
 (``--rss-keys int``, the default) or text keys (``--rss-keys string``: 32 hexadecimal characters per row,
 the shape of a dbt surrogate key), which the row outcome store must keep one string per row for.
+
+``--rss-install`` says which packages the child may import. ``base`` (the default) is the loader's own
+install, ``pip install hubspot-loader`` without extras: the child hides the packages of the optional
+extras that pandas imports by itself at ``import pandas`` when they are installed (pyarrow, from the
+``[parquet]`` extra), so it runs as it would where they are not installed. ``full`` is the development
+venv as it is, all extras included: pyarrow 26's libraries then add about 66 MiB to every process
+that imports pandas, whether it reads Parquet or not. The child is ``load_memory_child.py``.
 """
 
 from __future__ import annotations
@@ -13,21 +20,92 @@ import contextlib
 import ctypes
 import gc
 import hashlib
+import importlib.abc
+import json
 import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the child imports pandas and the loader only after hiding packages (load_memory_child)
+    import pandas as pd
 
-from hubspot_loader.core.spec import HubSpotLoadSpec
-from hubspot_loader.http.client import HubSpotClient
-from hubspot_loader.http.settings import ClientSettings
-from hubspot_loader.load import load_dataframe
+    from hubspot_loader.core.spec import HubSpotLoadSpec
 
 KEY_KINDS = ("int", "string")
 """Values of ``--rss-keys``."""
+
+INSTALLS = ("base", "full")
+"""Values of ``--rss-install``."""
+
+HIDDEN_IN_BASE_INSTALL = ("pyarrow",)
+"""Packages of the loader's optional extras that ``import pandas`` imports whenever they are installed.
+
+None of them is a dependency of the loader (``pyproject.toml``'s ``dependencies``); pyarrow comes with
+the ``[parquet]`` extra (the CLI's Parquet files) and pandas imports it eagerly (``pandas.compat``)."""
+
+
+class HiddenPackages(importlib.abc.MetaPathFinder):
+    """An import finder that answers ``ModuleNotFoundError`` for these packages, as if not installed."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        """Hide the packages ``names`` (top-level names) and their submodules."""
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        """Refuse a hidden package; let every other import go on to the next finder."""
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (hidden: not in the base install)")
+        return None
+
+
+def hide_packages(names: tuple[str, ...]) -> None:
+    """Make ``names`` unimportable in this process; call it before anything imports pandas.
+
+    Raises:
+        RuntimeError: one of them is imported already.
+
+    """
+    loaded = [name for name in names if name in sys.modules]
+    if loaded:
+        raise RuntimeError(f"{loaded} already imported; hide them before pandas is imported")
+    sys.meta_path.insert(0, HiddenPackages(names))
+
+
+def run_load_rss(
+    rows: int,
+    *,
+    keys: str,
+    install: str,
+    start_sandbox: Callable[[], Any],
+    max_in_flight: int = 4,
+    timeout: float = 900,
+) -> dict[str, Any]:
+    """Peak RSS of a ``rows``-row load in a child process, against a sandbox in a third process.
+
+    ``start_sandbox()`` starts that sandbox (no latency, no limit) and returns its handle
+    (``base_url``, ``token``, ``counts()``, ``stop()``). The 1M-row load takes 80-110 s on a quiet
+    2-core machine and took 430-560 s under a load average of 8-16.
+    """
+    if install not in INSTALLS:
+        raise ValueError(f"install must be one of {INSTALLS}, not {install!r}")
+    sb = start_sandbox()
+    try:
+        child = Path(__file__).with_name("load_memory_child.py")
+        cmd = [sys.executable, str(child), str(rows), sb.base_url, sb.token, str(max_in_flight), keys]
+        cmd.append(install)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"memory child failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        figures = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+        figures["stored"] = sb.counts().get("contacts", 0)
+        return figures
+    finally:
+        sb.stop()
 
 
 def peak_rss_bytes() -> int:
@@ -82,6 +160,8 @@ def with_string_keys(df: pd.DataFrame, key_column: str = "id") -> pd.DataFrame:
 
     32 characters, unique, never a plain decimal number, like ``dbt_utils.generate_surrogate_key``.
     """
+    import pandas as pd
+
     keys = [hashlib.md5(str(k).encode()).hexdigest() for k in df[key_column].tolist()]
     return df.assign(**{key_column: pd.Series(keys, index=df.index, dtype=object)})
 
@@ -101,6 +181,10 @@ def load_rss_child(
     ``make_frame(rows, tag=...)`` builds the workload; with ``keys="string"`` its key column is replaced
     by :func:`with_string_keys` before the frame is measured.
     """
+    from hubspot_loader.http.client import HubSpotClient
+    from hubspot_loader.http.settings import ClientSettings
+    from hubspot_loader.load import load_dataframe
+
     if keys not in KEY_KINDS:
         raise ValueError(f"keys must be one of {KEY_KINDS}, not {keys!r}")
     rss_start = peak_rss_bytes()
@@ -124,6 +208,10 @@ def load_rss_child(
     return {
         "rows": rows,
         "keys": keys,
+        "hidden_packages": sorted(
+            name for finder in sys.meta_path if isinstance(finder, HiddenPackages) for name in finder.names
+        ),
+        "pyarrow_imported": "pyarrow" in sys.modules,
         "columns": len(df.columns),
         "wall_s": round(wall, 2),
         "rows_per_s": round(rows / wall, 1),
@@ -167,7 +255,8 @@ def rss_line(rss: dict[str, Any]) -> str:
         return f"{n / 2**20:,.0f} MiB"
 
     return (
-        f"{rss['rows']:,}-row load ({rss.get('keys', 'int')} keys, {rss.get('columns', '?')} columns; no "
+        f"{rss['rows']:,}-row load ({rss.get('keys', 'int')} keys, {rss.get('columns', '?')} columns, "
+        f"{rss.get('install', 'full')} install; no "
         f"latency, no limit): {rss['wall_s']:.1f} s, {rss['created']:,} created; peak RSS "
         f"{mib(rss['peak_rss_bytes'])} = {rss['peak_rss_vs_frame']:.2f}x the frame "
         f"({mib(rss['frame_bytes'])}); interpreter+imports {mib(rss['rss_at_start_bytes'])}, growth during "

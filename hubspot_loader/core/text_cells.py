@@ -19,6 +19,9 @@ from hubspot_loader.errors import HubSpotLoaderError
 MAX_STRING_LENGTH = 65_536
 """HubSpot's limit for a string property value (reference §9)."""
 
+TEXT_SLICE_CELLS = 65_536
+"""Cells :func:`format_texts` joins at a time (a million 32-character keys joined at once are 33 MiB)."""
+
 
 class InvalidValue(HubSpotLoaderError, ValueError):
     """A value that has no HubSpot string form (the message says why)."""
@@ -71,7 +74,12 @@ def format_texts(values: np.ndarray) -> tuple[list[str | None], list[tuple[int, 
     if mask.any():
         for i in np.flatnonzero(mask).tolist():
             out[i] = None
-    problems = _renew_non_ascii(out)
+    problems: list[tuple[int, str]] = []
+    for start in range(0, len(out), TEXT_SLICE_CELLS):  # a slice at a time: the joined text stays small
+        part = out[start : start + TEXT_SLICE_CELLS]
+        found = _renew_non_ascii(part)
+        problems.extend((start + i, reason) for i, reason in found)
+        out[start : start + len(part)] = part
     # The longest string, in one C-level pass (filter drops the nulls); cell by cell only if too long.
     if max(map(len, filter(None, out)), default=0) > MAX_STRING_LENGTH:
         for i, text in enumerate(out):

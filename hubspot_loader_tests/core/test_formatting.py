@@ -229,6 +229,18 @@ def test_lone_surrogates_are_invalid_cells_not_a_failed_request() -> None:
     assert mixed.values == [None, "3"] and "lone surrogate" in mixed.errors[0].reason
 
 
+def test_text_columns_are_checked_a_slice_at_a_time_with_positions_kept(monkeypatch) -> None:
+    """The joined-text check runs a slice at a time; each invalid cell keeps its own position."""
+    from hubspot_loader.core import text_cells
+
+    monkeypatch.setattr(text_cells, "TEXT_SLICE_CELLS", 3)
+    cells = ["a", "b\ud800", None, "ascii", "x" * 70_000, "é1", "", "ü\ud801", "z", "\ud83d\ude00"]
+    formatted = format_series(pd.Series(cells, dtype=object), column="t")
+    assert formatted.values == ["a", None, None, "ascii", None, "é1", "", None, "z", "😀"]
+    assert [e.position for e in formatted.errors] == [1, 7, 4]  # surrogates slice by slice, then the long one
+    assert formatted.values[5] is not cells[5]  # non-ASCII text is an equal new str in every slice
+
+
 def test_response_bodies_parse_from_bytes_with_fallbacks() -> None:
     from hubspot_loader.errors import parse_body
 

@@ -3,6 +3,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hubspot_loader.core import formatting, inputs
 from hubspot_loader.core.inputs import PreparedChunk, iter_prepared
@@ -211,3 +213,25 @@ def test_row_dicts_keep_any_property_name_exactly() -> None:
     first, second = (item.properties for item in chunk.inputs)
     assert first == {name: f"value {i}" for i, name in enumerate(names)}
     assert list(first) == names and second == {}
+
+
+class _Colliding(str):
+    """A text whose hash is always 7: every key collides, so only the exact comparison can tell."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return 7
+
+
+def test_repeated_keys_are_found_exactly_when_hashes_collide() -> None:
+    distinct = [_Colliding(t) for t in ("a", "b", "c", "d")]
+    assert inputs._has_repeats(distinct) is False
+    assert inputs._has_repeats([*distinct, _Colliding("c")]) is True
+    assert inputs._has_repeats(["x"]) is False and inputs._has_repeats([]) is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=3), max_size=40))
+def test_repeated_keys_check_agrees_with_a_set(keys: list[str]) -> None:
+    assert inputs._has_repeats(keys) is (len(set(keys)) < len(keys))

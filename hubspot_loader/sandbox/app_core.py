@@ -52,6 +52,29 @@ WRITE_ROUTES = frozenset(
     }
 )
 ASSOCIATION_CATEGORIES = frozenset({"HUBSPOT_DEFINED", "INTEGRATOR_DEFINED", "USER_DEFINED", "WORK"})
+
+
+def association_type_ids(specs: list[Any]) -> list[int]:
+    """Read the ``types`` of an association input: each ``associationTypeId``, in order.
+
+    Raises:
+        HubSpotError: a spec without an integer ``associationTypeId``, or with an unknown category (400,
+            in HubSpot's words).
+
+    """
+    out: list[int] = []
+    for spec in specs:
+        if not isinstance(spec, dict) or not isinstance(spec.get("associationTypeId"), int):
+            raise errors.bad_input("Missing required creator property 'associationTypeId'")
+        category = spec.get("associationCategory")
+        if category is not None and category not in ASSOCIATION_CATEGORIES:
+            raise errors.bad_input(
+                f'Cannot deserialize value of type `AssociationCategory` from String "{category}"'
+            )
+        out.append(spec["associationTypeId"])
+    return out
+
+
 ALWAYS_RETURNED = ("hs_object_id", "createdate")
 
 
@@ -211,16 +234,7 @@ class AppCore:
             if not isinstance(to, dict) or "id" not in to or not isinstance(types, list):
                 raise errors.bad_input("Missing required creator property 'to' or 'types' in association")
             raw_id = str(to["id"])
-            type_ids: list[int] = []
-            for spec in types:
-                if not isinstance(spec, dict) or not isinstance(spec.get("associationTypeId"), int):
-                    raise errors.bad_input("Missing required creator property 'associationTypeId'")
-                category = spec.get("associationCategory")
-                if category is not None and category not in ASSOCIATION_CATEGORIES:
-                    raise errors.bad_input(
-                        f'Cannot deserialize value of type `AssociationCategory` from String "{category}"'
-                    )
-                type_ids.append(spec["associationTypeId"])
+            type_ids = association_type_ids(types)
             out.append(AssociationInput(raw_id, int(raw_id) if raw_id.isdigit() else None, type_ids))
         return out
 

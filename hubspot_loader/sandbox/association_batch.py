@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from hubspot_loader.sandbox import errors
-from hubspot_loader.sandbox.app_core import ASSOCIATION_CATEGORIES, AppCore, Route
+from hubspot_loader.sandbox.app_core import AppCore, Route, association_type_ids
 from hubspot_loader.sandbox.catalog import AssociationType, ObjectType
 from hubspot_loader.sandbox.config import TokenConfig
 from hubspot_loader.sandbox.http_types import Request, Response
@@ -44,17 +44,7 @@ def _as_int(raw: str) -> int | None:
 def _type_ids(raw: Any) -> list[int]:
     if not isinstance(raw, list):
         raise errors.bad_input("Missing required creator property 'types'")
-    out: list[int] = []
-    for spec in raw:
-        if not isinstance(spec, dict) or not isinstance(spec.get("associationTypeId"), int):
-            raise errors.bad_input("Missing required creator property 'associationTypeId'")
-        category = spec.get("associationCategory")
-        if category is not None and category not in ASSOCIATION_CATEGORIES:
-            raise errors.bad_input(
-                f'Cannot deserialize value of type `AssociationCategory` from String "{category}"'
-            )
-        out.append(spec["associationTypeId"])
-    return out
+    return association_type_ids(raw)
 
 
 def invalid_records_item(targets: list[tuple[ObjectType, str]]) -> dict[str, Any]:

@@ -142,7 +142,8 @@ class PreparedInput:
     trace_id: str
     """The ``objectWriteTraceId`` sent with the input; unique within a load."""
     properties: dict[str, str]
-    associations: list[dict[str, Any]] = field(default_factory=list)
+    associations: Sequence[dict[str, Any]] = ()
+    """The row's ``associations`` entries; an empty tuple (shared, nothing to allocate) when it has none."""
 
     def payload(self) -> dict[str, Any]:
         """Return the JSON-ready input object for ``batch/create``."""

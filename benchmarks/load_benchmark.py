@@ -140,6 +140,7 @@ def _header(settings: Settings) -> dict[str, Any]:
         "load_average_at_start": load_average(),
         "targets_definition": TARGETS,
         "runs": [],
+        "parts_s": {},
         "sweep": {"points": [], "definition": "steady = median window cycle (load_results.steady_state)"},
     }
 
@@ -228,11 +229,14 @@ def _network_parts(settings: Settings, report: dict[str, Any], log: Callable[[st
             tokens=max(1, settings.portals) if base else 1,
         )
         sb = start_sandbox_process(config)
+        parts, start = report["parts_s"], time.monotonic()
         try:
             if base:
                 _side_by_side(sb, settings, report, log)
+                parts["side_by_side"], start = round(time.monotonic() - start, 1), time.monotonic()
             if in_sweep:
                 _sweep_tier(sb, tier, settings, report, log)
+                parts[f"sweep_{tier}"], start = round(time.monotonic() - start, 1), time.monotonic()
             if base and settings.portals > 1:
                 rows = settings.portal_rows or settings.point_rows(tier)
                 log(f"{settings.portals} portals x {rows:,} rows at the same time ...")
@@ -240,6 +244,7 @@ def _network_parts(settings: Settings, report: dict[str, Any], log: Callable[[st
                 report["portals"] = run_portals(
                     sb, rows=rows, tier=tier, latency_ms=latency_ms, seed=settings.seed
                 )
+                parts["portals"] = round(time.monotonic() - start, 1)
         finally:
             sb.stop()
     report["sweep"]["points"].sort(key=lambda p: (p["tier"], p["nominal_round_trip_s"]))
@@ -252,6 +257,7 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
     if settings.cpu_rows:
         log(f"CPU: validate + convert + serialize {settings.cpu_rows:,} rows (child process) ...")
         report["cpu"] = run_cpu(settings.cpu_rows, settings.baseline_rows)
+        report["parts_s"]["cpu"] = round(time.monotonic() - started, 1)
     _network_parts(settings, report, log)
     report["ratios"] = ratios(report["runs"])
     points = report["sweep"]["points"]
@@ -263,7 +269,9 @@ def run(settings: Settings, log: Callable[[str], None] = print) -> dict[str, Any
         report["sweep"]["plot"] = str(plot_sweep(points, settings.plot, title=title))
     if settings.rss_rows:
         log(f"load peak RSS: {settings.rss_rows:,} rows (child process, unthrottled sandbox) ...")
+        start = time.monotonic()
         report["load_rss"] = run_load_rss(settings.rss_rows, keys=settings.rss_keys)
+        report["parts_s"]["memory"] = round(time.monotonic() - start, 1)
     report["targets"] = verdicts(report)
     report["total_s"] = round(time.monotonic() - started, 1)
     report["load_average_at_end"] = load_average()

@@ -196,4 +196,8 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(rss_line(report["load_rss"]))
     if report.get("targets"):
         lines.extend(targets_lines(report["targets"]))
+    if report.get("parts_s"):
+        lines.append(
+            "wall time per part: " + ", ".join(f"{k} {v:.0f} s" for k, v in report["parts_s"].items())
+        )
     return "\n".join(lines)

@@ -7,7 +7,15 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-from load_results import RunResult, make_result, max_in_window, reset_sandbox, steady_state
+from load_results import (
+    COUNTED_DUPLICATES,
+    SCANNED_DUPLICATES,
+    RunResult,
+    make_result,
+    max_in_window,
+    reset_sandbox,
+    steady_state,
+)
 from load_workload import BATCH_SIZE, BENCHMARK_SPEC, TIER_REQUESTS_PER_10S
 
 from hubspot_loader.core.model import CREATED, RECONCILED, BatchOutcome
@@ -34,12 +42,14 @@ def run_loader(
     tier: int = TIER_REQUESTS_PER_10S,
     default_config: bool = False,
     faults: FaultConfig | None = None,
+    scan_emails: bool = True,
 ) -> RunResult:
     """Load ``df`` with ``load_dataframe`` (validated by the contacts schema, keyed by ``id``).
 
     ``default_config`` runs ``ClientSettings()`` untouched (``max_in_flight`` and ``requests_per_10s``
     unused); ``tier`` is the sandbox's budget per 10 s, which sets the ceiling; ``faults`` replaces the
-    sandbox's latency for this run (after the reset).
+    sandbox's latency for this run (after the reset); ``scan_emails=False`` counts duplicates from the
+    stored count instead of fetching every contact (``load_results.sandbox_figures``).
     """
     reset_sandbox(sb, faults)
     completions: list[float] = []
@@ -73,11 +83,13 @@ def run_loader(
         len(df),
         wall,
         ceiling=ceiling,
+        scan_emails=scan_emails,
         failed=len(df) - statuses[CREATED] - statuses[RECONCILED],
         extra={
             "max_in_flight": settings.max_in_flight,
             "requests_per_10s": settings.requests_per_10s,
             "default_config": default_config,
+            "duplicates_counted_as": SCANNED_DUPLICATES if scan_emails else COUNTED_DUPLICATES,
             "tier": tier,
             "ceiling_rows_per_s": ceiling,
             "in_flight_median": int(np.median(in_flight)) if in_flight else None,

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from load_results import reset_sandbox, sandbox_figures, steady_state
+from load_results import COUNTED_DUPLICATES, reset_sandbox, sandbox_figures, steady_state
 from load_workload import BATCH_SIZE, BENCHMARK_SPEC, latency_faults, load_average, make_frame
 
 from hubspot_loader.core.model import CREATED, BatchOutcome
@@ -94,7 +94,7 @@ def run_portals(
     errors = [out.get("error", "no result") for out in outs if "created" not in out]
     if errors:
         raise RuntimeError(f"a portal's load failed: {errors}")
-    requests, limited, stored, duplicates = sandbox_figures(sb)
+    requests, limited, stored, duplicates = sandbox_figures(sb, expected=rows * len(tokens))
     ceiling = tier * BATCH_SIZE / 10
     portals = []
     for i, out in enumerate(outs):
@@ -126,6 +126,7 @@ def run_portals(
         "rate_limited_fraction": round(limited / requests, 5) if requests else 0.0,
         "stored": stored,
         "duplicates": duplicates,
+        "duplicates_counted_as": COUNTED_DUPLICATES,
         "exactly_once": stored == rows * len(tokens) and duplicates == 0,
         "load_average": load_average(),
     }

@@ -89,6 +89,7 @@ def test_tiny_run_creates_every_row_once_and_writes_the_report(bench: ModuleType
     assert points[0]["reused"] == "ours" and points[0]["rows"] == 600  # same latency and tier as ours
     for p in points[1:]:
         assert p["rows"] == p["created"] == 300 and p["duplicates"] == 0 and p["failed"] == 0
+        assert p["duplicates_counted_as"].startswith("stored - rows")
     for p in points:
         for key in ("steady_ceiling_fraction", "steady_mean_ceiling_fraction", "overall_ceiling_fraction"):
             assert key in p, key
@@ -129,7 +130,7 @@ def _point(*, steady: float | None) -> dict:
         "tier": 190,
         "nominal_round_trip_s": 3.0,
         "round_trip_s": 3.05,
-        "rows": 66_500,
+        "rows": 57_000,
         "steady_ceiling_fraction": steady,
         "steady_mean_ceiling_fraction": steady,
         "overall_ceiling_fraction": 0.9,
@@ -178,4 +179,28 @@ def test_the_command_line_maps_onto_the_settings(bench: ModuleType) -> None:
     assert settings.plot is None and settings.default_config is True
     assert bench.settings_from_args(bench.build_parser().parse_args(["--tuned"])).default_config is False
     assert bench.settings_from_args(bench.build_parser().parse_args(["--sweep"])).sweep == ()
-    assert bench.Settings().point_rows(190) == 66_500 and bench.Settings().point_rows(250) == 87_500
+    assert bench.Settings().point_rows(190) == 57_000 and bench.Settings().point_rows(250) == 75_000
+
+
+class _FakeSandbox:
+    """The inspection calls ``sandbox_figures`` makes, over a fixed list of stored emails."""
+
+    def __init__(self, emails: list[str]) -> None:
+        self.emails = emails
+
+    def counters(self) -> dict:
+        return {"write_requests": 3, "rate_limited": 1}
+
+    def counts(self) -> dict:
+        return {"contacts": len(self.emails)}
+
+    def objects(self, _object_type: str) -> list[dict]:
+        return [{"properties": {"email": e}} for e in self.emails]
+
+
+def test_duplicates_by_email_scan_and_by_count(bench: ModuleType) -> None:
+    twice = _FakeSandbox(["a@x.com", "A@x.com ", "b@x.com"])
+    assert bench.sandbox_figures(twice) == (3, 1, 3, 1)  # emails compared as HubSpot does
+    assert bench.sandbox_figures(twice, expected=2) == (3, 1, 3, 1)  # one object more than rows
+    assert bench.sandbox_figures(twice, expected=3)[3] == 0
+    assert bench.sandbox_figures(twice, expected=4)[2:] == (3, 0)  # a missing row shows as stored < rows

@@ -1,6 +1,6 @@
 """Load benchmark (issues #6 and #16): our loader by default against its peers and the rate-limit ceiling.
 
-One command, bounded in time (about 8 minutes on a quiet 2-core machine):
+One command, bounded in time (525 s on the 2-core machine under a load average of 1.2-3.5):
 
     .venv/bin/python benchmarks/load_benchmark.py --rss-keys string [--out PATH.json]
 

@@ -23,7 +23,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"install must be one of {load_memory.INSTALLS}, not {install!r}")
     if install == "base":
         load_memory.hide_packages(load_memory.HIDDEN_IN_BASE_INSTALL)
-    from load_benchmark import BENCHMARK_SPEC, make_frame
+    from load_workload import BENCHMARK_SPEC, make_frame
 
     figures = load_memory.load_rss_child(
         int(rows), url, token, int(in_flight), keys=keys, make_frame=make_frame, spec=BENCHMARK_SPEC

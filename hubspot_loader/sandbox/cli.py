@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate-limit", type=int, metavar="N", help="requests per rolling 10 s per token (default 190)"
     )
     p.add_argument(
+        "--rate-count-at",
+        choices=("arrival", "completion"),
+        help="when a request counts against the 10-s window: on arrival, before the injected latency "
+        "(default, HubSpot's gateway), or on completion, after it",
+    )
+    p.add_argument(
         "--daily-limit", type=int, metavar="N", help="requests per day per account (default 625000)"
     )
     p.add_argument(
@@ -148,6 +154,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "portal_id": "portal_id",
         "ui_domain": "ui_domain",
         "rate_limit": "rate_limit_per_10s",
+        "rate_count_at": "rate_count_at",
         "daily_limit": "daily_limit",
         "retry_after": "retry_after_seconds",
         "max_batch_inputs": "max_batch_inputs",

@@ -18,6 +18,8 @@ ALL_SCOPES: frozenset[str] = frozenset({"*"})
 DEFAULT_TOKEN = "sandbox-token"
 #: The values of a batch answer's ``status`` in HubSpot's response schema (reference §4.1).
 BATCH_STATUSES = ("CANCELED", "COMPLETE", "PENDING", "PROCESSING")
+#: When a request counts against the rolling window (see :mod:`hubspot_loader.sandbox.ratelimit`).
+RATE_COUNT_POINTS = ("arrival", "completion")
 DEFAULT_TOO_MANY_INPUTS_MESSAGE = (
     "The maximum number of inputs supported in a batch request is {max}. "
     "Please reduce the number of items and try again"
@@ -265,6 +267,7 @@ class SandboxConfig:
     tokens: tuple[TokenConfig, ...] = field(default_factory=_default_tokens)
     rate_limit_per_10s: int = 190
     rate_limit_window_ms: int = 10_000
+    rate_count_at: str = "arrival"
     daily_limit: int = 625_000
     search_limit_per_second: int = 5
     shuffle_results: bool = True
@@ -281,6 +284,10 @@ class SandboxConfig:
     seed: int = 0
     faults: FaultConfig = field(default_factory=FaultConfig)
     verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rate_count_at not in RATE_COUNT_POINTS:
+            raise ValueError(f"rate_count_at must be one of {RATE_COUNT_POINTS}, got {self.rate_count_at!r}")
 
     @property
     def default_token(self) -> str:

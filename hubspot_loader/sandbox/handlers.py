@@ -51,6 +51,8 @@ from hubspot_loader.sandbox.routing import (
     match_route,
 )
 
+#: An admitted request: its route, token and rate-limit decision (see ``SandboxApp._gateway``).
+Admitted = tuple[Route, TokenConfig, Decision]
 #: the old name of :data:`~hubspot_loader.sandbox.routing.ASSOCIATION_READ_PREFIXES`
 V4_OBJECT_PREFIXES = ASSOCIATION_READ_PREFIXES
 
@@ -125,23 +127,22 @@ class SandboxApp(
         return response
 
     def _process(self, req: Request, route: Route | None, plan: FaultPlan) -> Response:
+        """Admit the request, wait its injected latency, then answer it.
+
+        The gateway's decisions (route, injected fault, token, rate limit) are taken when the request
+        arrives, before the latency, or after it with ``rate_count_at="completion"`` (see
+        :mod:`hubspot_loader.sandbox.ratelimit`). Either way the answer comes after the latency.
+        """
+        gate = self._gateway(req, route, plan) if self.config.rate_count_at == "arrival" else None
         if plan.latency_s > 0:
             self.shutdown_event.wait(plan.latency_s)
-        if route is None:
-            raise errors.route_not_found(req.method, req.path)
-        if plan.kind == RESET_BEFORE:
-            return Response(0, abort=ABORT_RESET)
-        if plan.kind == ERROR:
-            self.counters.fault(f"status_{plan.status}")
-            raise errors.server_error(plan.status)
-        token = self._authenticate(req)
-        if plan.kind == RATE_LIMIT:
-            self.counters.fault("rate_limit_burst")
-            decision = self.limiter.burst_decision(token.token)
-            raise self._rate_limited(decision, token)
-        decision = self.limiter.admit(token.token, search=route.search)
-        if not decision.allowed:
-            raise self._rate_limited(decision, token)
+        if gate is None:
+            gate = self._gateway(req, route, plan)
+        if isinstance(gate, HubSpotError):
+            raise gate
+        if isinstance(gate, Response):
+            return gate
+        route, token, decision = gate
         try:
             response = route.handler(req, route, token)
         except HubSpotError as exc:
@@ -151,6 +152,33 @@ class SandboxApp(
         if not route.search:
             response.headers.update(self._limit_headers(decision, token))
         return response
+
+    def _gateway(
+        self, req: Request, route: Route | None, plan: FaultPlan
+    ) -> Admitted | Response | HubSpotError:
+        """Decide what becomes of a request before it is processed: its token and rate-limit decision.
+
+        Returns the refusal instead (an error to raise, or a connection reset). Only an admitted
+        request consumes budget; the injected faults and a 429 consume none.
+        """
+        if route is None:
+            return errors.route_not_found(req.method, req.path)
+        if plan.kind == RESET_BEFORE:
+            return Response(0, abort=ABORT_RESET)
+        if plan.kind == ERROR:
+            self.counters.fault(f"status_{plan.status}")
+            return errors.server_error(plan.status)
+        try:
+            token = self._authenticate(req)
+        except HubSpotError as exc:
+            return exc
+        if plan.kind == RATE_LIMIT:
+            self.counters.fault("rate_limit_burst")
+            return self._rate_limited(self.limiter.burst_decision(token.token), token)
+        decision = self.limiter.admit(token.token, search=route.search)
+        if not decision.allowed:
+            return self._rate_limited(decision, token)
+        return route, token, decision
 
     def _authenticate(self, req: Request) -> TokenConfig:
         header = req.headers.get("authorization", "")

@@ -3,6 +3,28 @@
 A rolling window per token, a daily counter per account and a per-second limit for the search API.
 
 Only requests that are admitted consume budget: a request answered with 429 does not count.
+
+**When a request counts: on arrival** (``SandboxConfig.rate_count_at="arrival"``, the default). HubSpot
+does not document whether its ten-secondly window counts a request when it arrives or when it has
+been answered (reference §16.9: "Counted on arrival or on completion? Not documented"). What it does
+document fixes the answer:
+
+* the window is a gateway policy that answers 429 ``TEN_SECONDLY_ROLLING`` *instead of* processing the
+  request (reference §5.8: the 429 body names the policy and its ``groupName``, e.g.
+  ``publicapi:hapikey-api-calls-ten-secondly:…``; §7.1). The refusal is decided before the request is
+  processed, so the decision, and with it the count of the admitted request, happens on arrival: a
+  gateway cannot wait for a request's completion to decide whether to let it in;
+* ``X-HubSpot-RateLimit-Remaining`` on an answer already excludes the request being answered (§16.9,
+  recorded: 109 with ``Max`` 110 on the first call after idle), i.e. the request was counted before
+  its answer was written, and it drops by one per call whatever the call's size or duration (§16.9),
+  which is what a count taken at admission gives.
+
+So :class:`RateLimiter.admit` is called when the request arrives, before the injected latency (which
+models the time HubSpot takes to process and answer the request), and the ``X-HubSpot-RateLimit-*``
+headers carry the values of that moment. ``rate_count_at="completion"`` (``--rate-count-at
+completion``) counts and decides after the latency instead, as the sandbox did before: the latest
+point a real portal could count a request, kept so that clients can be shown safe under both
+assumptions (the loader's limiter is tested under both). See ``docs/sandbox.md``.
 """
 
 from __future__ import annotations

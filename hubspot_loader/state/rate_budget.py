@@ -16,9 +16,11 @@ ledger's versioned schema: see :func:`ensure_tables`)::
 
 :meth:`SharedRateWindow.try_acquire` is one transaction that locks the budget's row (PostgreSQL
 ``SELECT … FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``), drops stamps older than the window, counts the rest
-and inserts a stamp when fewer than ``limit`` are left, else says how long until one ages out.
-:meth:`~SharedRateWindow.complete` moves a stamp to the answer time (as the local limiter does) and
-:meth:`~SharedRateWindow.pause` makes everyone wait after a ten-secondly 429 seen by one process, and
+and inserts a stamp when fewer than ``limit`` are left, else says how long until one ages out. A stamp
+is the moment its request counts from, as in the local limiter (:mod:`hubspot_loader.http.ratelimit`):
+the send while the request is in flight, then :meth:`~SharedRateWindow.complete` moves it to the moment
+the limiter says (its answer less the shortest recent round trip). :meth:`~SharedRateWindow.pause`
+makes everyone wait after a ten-secondly 429 seen by one process, and
 :meth:`~SharedRateWindow.set_server_limit` records the ``X-HubSpot-RateLimit-Max`` and interval one process
 was told: from then on every process's acquisitions are capped by it, also those of processes that have
 not had an answer yet (a load starting late would otherwise use its configured budget for a while).
@@ -203,16 +205,14 @@ class SharedRateWindow:
 
     # ------------------------------------------------------------------ the budget
 
-    def acquire_stamped(
-        self, limit: int, window_s: float, lead_s: float = 0.0
-    ) -> tuple[str | None, float, float]:
+    def acquire_stamped(self, limit: int, window_s: float) -> tuple[str | None, float, float]:
         """Take one slot if the window has one: ``(slot_id, 0, stamp)``, else ``(None, wait_s, now)``.
 
         One transaction under the budget's lock: stamps older than ``window_s`` are dropped; when fewer than
-        ``limit`` are newer than ``window_s - lead_s`` (a stamp within ``lead_s`` of ageing out no longer
-        counts, the local limiter's head start) a stamp is inserted. A limit HubSpot stated
-        (:meth:`set_server_limit`) caps ``limit`` and replaces ``window_s``. ``wait_s`` is how long until
-        the oldest counted stamp ages out, or until a :meth:`pause` ends. ``stamp`` is the database clock.
+        ``limit`` are left, a stamp is inserted (the slot counts from now until :meth:`complete` moves it).
+        A limit HubSpot stated (:meth:`set_server_limit`) caps ``limit`` and replaces ``window_s``.
+        ``wait_s`` is how long until the oldest counted stamp ages out, or until a :meth:`pause` ends.
+        ``stamp`` is the database clock.
         """
         if limit < 1 or window_s <= 0:
             raise ValueError("limit must be at least 1 and window_s positive")
@@ -223,15 +223,14 @@ class SharedRateWindow:
                 return None, paused_until - now, now
             capped = limit if server_limit is None else min(limit, server_limit)
             window = window_s if server_window is None else server_window
-            return self._take(conn, now, capped, window, lead_s)
+            return self._take(conn, now, capped, window)
 
         return self._run(acquire)
 
     def _take(
-        self, conn: Connection, now: float, limit: int, window_s: float, lead_s: float
+        self, conn: Connection, now: float, limit: int, window_s: float
     ) -> tuple[str | None, float, float]:
         """Count and take a slot for :meth:`acquire_stamped`, with the budget's row locked."""
-        span = window_s - max(0.0, min(lead_s, window_s / 2))
         key = {"k": self.budget_key}
         conn.execute(
             sa.text("DELETE FROM rate_budget_slots WHERE budget_key = :k AND stamp <= :horizon"),
@@ -243,13 +242,13 @@ class SharedRateWindow:
                     "SELECT stamp FROM rate_budget_slots WHERE budget_key = :k AND stamp > :horizon "
                     "ORDER BY stamp DESC LIMIT :limit"
                 ),
-                {**key, "horizon": now - span, "limit": limit},
+                {**key, "horizon": now - window_s, "limit": limit},
             )
             .scalars()
             .all()
         )
         if len(counted) >= limit:
-            return None, max(0.0, float(counted[-1]) + span - now), now
+            return None, max(0.0, float(counted[-1]) + window_s - now), now
         slot_id = uuid.uuid4().hex
         conn.execute(
             sa.text("INSERT INTO rate_budget_slots (budget_key, slot_id, stamp) VALUES (:k, :s, :now)"),
@@ -257,21 +256,26 @@ class SharedRateWindow:
         )
         return slot_id, 0.0, now
 
-    def try_acquire(self, limit: int, window_s: float, lead_s: float = 0.0) -> tuple[str | None, float]:
+    def try_acquire(self, limit: int, window_s: float) -> tuple[str | None, float]:
         """Take one slot: ``(slot_id, 0.0)``, or ``(None, seconds to wait)`` (see :meth:`acquire_stamped`)."""
-        slot_id, wait_s, _ = self.acquire_stamped(limit, window_s, lead_s)
+        slot_id, wait_s, _ = self.acquire_stamped(limit, window_s)
         return slot_id, wait_s
 
-    def complete(self, slot_id: str) -> None:
-        """Move a slot's stamp to now: its request was answered (or failed); gone slots are ignored."""
+    def complete(self, slot_id: str, age_s: float = 0.0) -> None:
+        """Count a slot from ``age_s`` seconds before now: its request was answered (or failed).
+
+        The local limiter passes how long before the answer its request counts from (the shortest recent
+        round trip, see :meth:`~hubspot_loader.http.ratelimit.RateLimiter.complete`); 0 counts it from
+        now. Gone slots are ignored.
+        """
 
         def restamp(conn: Connection) -> None:
             conn.execute(
                 sa.text(
-                    f"UPDATE rate_budget_slots SET stamp = {self._now_sql()} "
+                    f"UPDATE rate_budget_slots SET stamp = {self._now_sql()} - :age "
                     "WHERE budget_key = :k AND slot_id = :s"
                 ),
-                {"k": self.budget_key, "s": slot_id, "now": time.time()},
+                {"k": self.budget_key, "s": slot_id, "now": time.time(), "age": max(0.0, float(age_s))},
             )
 
         self._run(restamp)

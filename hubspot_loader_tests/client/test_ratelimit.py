@@ -134,6 +134,7 @@ def test_threads_share_one_window() -> None:
     def worker() -> None:
         for _ in range(5):
             stamp = limiter.reserve()  # the stamp the limiter recorded under its lock
+            limiter.complete(stamp)  # answered at once (a request in flight would hold its slot)
             with lock:
                 stamps.append(stamp)
 

@@ -116,14 +116,20 @@ def test_complete_moves_the_stamp_to_the_answer_and_pause_refuses_everyone(
     assert window.try_acquire(10, 5.0)[1] > 2.0
 
 
-def test_the_head_start_lets_a_nearly_aged_stamp_go(windows: Callable[..., SharedRateWindow]) -> None:
+def test_complete_counts_the_slot_from_the_moment_the_limiter_says(
+    windows: Callable[..., SharedRateWindow],
+) -> None:
     window = windows()
-    _, _, first = window.acquire_stamped(1, 5.0)
-    slot, wait, now = window.acquire_stamped(1, 5.0, lead_s=1.0)
-    assert slot is None
-    assert wait == pytest.approx(first + 4.0 - now, abs=1e-3)
-    # a head start as long as the window would make it meaningless: capped at half of it
-    assert window.acquire_stamped(1, 5.0, lead_s=60.0)[1] == pytest.approx(first + 2.5 - now, abs=0.5)
+    slot, _, granted = window.acquire_stamped(1, 60.0)
+    assert slot is not None
+    before = window.clock()
+    window.complete(slot, age_s=4.0)  # answered: its request counts from 4 s before the answer
+    after = window.clock()
+    (stamp,) = window.stamps()
+    assert before - 4.0 <= stamp <= after - 4.0
+    assert stamp >= granted - 4.0
+    refused, wait, now = window.acquire_stamped(1, 60.0)
+    assert refused is None and wait == pytest.approx(stamp + 60.0 - now, abs=1e-3)
 
 
 def test_threads_together_stay_within_the_limit(windows: Callable[..., SharedRateWindow]) -> None:

@@ -6,7 +6,9 @@ SQLite
     the ledger issues ``BEGIN IMMEDIATE`` itself: a write transaction takes the database's write lock
     when it starts, and another process waits up to ``timeout`` seconds for it. Reads run outside a
     transaction (WAL: they never wait for a writer). ``journal_mode=WAL`` and ``synchronous`` (``FULL``
-    by default: a committed write-ahead survives power loss) are set on the connection.
+    by default: a committed write-ahead survives power loss) are set on the connection. SQLite answers
+    the switch to WAL with "database is locked" at once, without waiting, while another process holds
+    the new database's lock (two first opens at once), so it is tried again until ``timeout``.
 PostgreSQL
     A pool of psycopg 3 connections (threads each take their own). A connection the server dropped
     (a restart, an idle timeout) is replaced and the transaction run again by the ledger, which is safe
@@ -20,6 +22,8 @@ keys and, for contacts, emails.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +37,28 @@ SYNCHRONOUS_SETTINGS = ("OFF", "NORMAL", "FULL", "EXTRA")
 #: connections per process: the client's worker threads (4 by default) plus the load's own thread
 POOL_SIZE = 6
 POOL_OVERFLOW = 10
+#: pause between tries of the switch to WAL while another process holds the database's lock
+WAL_RETRY_PAUSE_S = 0.02
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _enter_wal(cursor: Any, timeout: float) -> None:
+    """Switch the connection's database to WAL, waiting up to ``timeout`` s for another process's lock."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(WAL_RETRY_PAUSE_S)
 
 
 def _sqlite_engine(url: URL, synchronous: str, timeout: float) -> Engine:
@@ -48,7 +74,7 @@ def _sqlite_engine(url: URL, synchronous: str, timeout: float) -> Engine:
         dbapi_connection.isolation_level = None  # the ledger issues BEGIN IMMEDIATE itself
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(cursor, timeout)
             cursor.execute(f"PRAGMA synchronous={synchronous}")
         finally:
             cursor.close()

@@ -11,6 +11,8 @@ where ``L`` is the budget per second the rate limiter currently allows (it grows
 a higher tier from ``X-HubSpot-RateLimit-Max``, §5.8, §16.9), and ``W`` the median of the recent round
 trips. The headroom covers jitter, the CPU time of a batch outside its round trip, and the slots the
 limiter frees together; the extra one keeps a request queued at the limiter when ``L x W`` is small.
+Before the first answer ``W`` is assumed (``INITIAL_ROUND_TRIP_S``) and the headroom is the smaller
+``STARTING_HEADROOM``.
 
 It shrinks when the portal says it is busy:
 
@@ -36,8 +38,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-#: Multiplier on ``L x W`` (Little's law) for jitter, CPU time and slots freed together.
-HEADROOM = 1.3
+#: Multiplier on ``L x W`` (Little's law) for jitter, CPU time and slots freed together. The slots a
+#: window frees come in trains (the sends of a window ago, when answers freed batches together): at 1.3
+#: the 190/10 s tier held 96.1-97.3 % of its ceiling at 0.45-3 s round trips, every batch allowed in
+#: flight while freed slots waited; at 2.0, 98.4-98.7 % (docs/benchmarks.md, issue #16).
+HEADROOM = 2.0
+#: Multiplier before any round trip was measured: no window has turned over yet, so there are no trains
+#: to cover, and the limiter does not know the server's window either; start cautiously.
+STARTING_HEADROOM = 1.3
 #: Batches added to ``L x W x HEADROOM``: one waiting at the limiter even at tiny round trips.
 EXTRA = 1.0
 #: Fewest batches in flight (when the cap allows): one in the air, one ready.
@@ -184,7 +192,8 @@ class ConcurrencyController:
             return self.cap
         budget = max(0.0, float(self._budget_per_s()))
         with self._lock:
-            wanted = math.ceil(budget * self._round_trip() * HEADROOM + EXTRA)
+            headroom = HEADROOM if self._recent else STARTING_HEADROOM
+            wanted = math.ceil(budget * self._round_trip() * headroom + EXTRA)
             value = max(MIN_IN_FLIGHT, min(wanted, int(self._ceiling)))
             value = max(1, min(self.cap, value))
             self._last_limit = value
@@ -197,6 +206,7 @@ __all__ = [
     "BRAKE_HOLD_S",
     "EXTRA",
     "HEADROOM",
+    "STARTING_HEADROOM",
     "HISTORY",
     "INITIAL_ROUND_TRIP_S",
     "LATENCY_TOLERANCE",

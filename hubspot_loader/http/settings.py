@@ -30,10 +30,10 @@ DEFAULT_API_VERSION = "2026-03"
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)
 """Seconds to connect and to read, per HTTP request."""
 
-DEFAULT_MAX_IN_FLIGHT = 100
+DEFAULT_MAX_IN_FLIGHT = 160
 """The most batches in flight by default: an upper bound; how many are in flight follows the round trip
-and the budget (:mod:`~hubspot_loader.http.concurrency`). 100 covers 3 s round trips at the 250/10 s
-tier (25 requests/s x 3 s x 1.3 headroom + 1). Threads and pooled connections are made only when used."""
+and the budget (:mod:`~hubspot_loader.http.concurrency`). 160 covers 3 s round trips at the 250/10 s
+tier (25 requests/s x 3 s x 2 headroom + 1). Threads and pooled connections are made only when used."""
 
 LEARN: Literal["learn"] = "learn"
 """``requests_per_10s="learn"`` (the default): start at 100 per 10 s (HubSpot's lowest tier, reference
@@ -103,7 +103,7 @@ class ClientSettings:
     adaptive_concurrency: bool = field(
         default=True,
         metadata=_doc(
-            "Keep round trip x budget x 1.3 + 1 batches in flight, within max_in_flight, fewer after "
+            "Keep round trip x budget x 2 + 1 batches in flight, within max_in_flight, fewer after "
             "429s or risen latency (True), or always max_in_flight (False)."
         ),
     )

@@ -104,7 +104,7 @@ def test_the_defaults_and_every_setting_is_an_attribute() -> None:
     assert defaults == ClientSettings(
         api_version="2026-03",
         timeout=(5.0, 60.0),
-        max_in_flight=100,  # an upper bound: the number in flight adapts (issue #16)
+        max_in_flight=160,  # an upper bound: the number in flight adapts (issue #16)
         adaptive_concurrency=True,
         requests_per_10s="learn",  # 100 until the server states its X-HubSpot-RateLimit-Max
         batch_size=100,

@@ -12,6 +12,7 @@ from hubspot_loader.http.concurrency import (
     HEADROOM,
     INITIAL_ROUND_TRIP_S,
     MIN_IN_FLIGHT,
+    STARTING_HEADROOM,
     ConcurrencyController,
 )
 from hubspot_loader.http.ratelimit import RateLimiter
@@ -35,11 +36,11 @@ def answer(controller: ConcurrencyController, clock: Clock, round_trip: float, s
     controller.finished(started, status)
 
 
-def little(per_s: float, round_trip: float) -> int:
-    return math.ceil(per_s * round_trip * HEADROOM + EXTRA)
+def little(per_s: float, round_trip: float, headroom: float = HEADROOM) -> int:
+    return math.ceil(per_s * round_trip * headroom + EXTRA)
 
 
-def make(cap: int = 100, per_s: float = 19.0) -> tuple[ConcurrencyController, Clock]:
+def make(cap: int = DEFAULT_MAX_IN_FLIGHT, per_s: float = 19.0) -> tuple[ConcurrencyController, Clock]:
     clock = Clock()
     return ConcurrencyController(cap, lambda: per_s, clock=clock), clock
 
@@ -48,7 +49,8 @@ def make(cap: int = 100, per_s: float = 19.0) -> tuple[ConcurrencyController, Cl
 @pytest.mark.parametrize("per_s", [19.0, 25.0])
 def test_the_limit_follows_littles_law_for_the_measured_round_trip(round_trip: float, per_s: float) -> None:
     controller, clock = make(per_s=per_s)
-    assert controller.limit == little(per_s, INITIAL_ROUND_TRIP_S)  # before any answer
+    # before any answer: the assumed round trip, with the cautious starting headroom
+    assert controller.limit == little(per_s, INITIAL_ROUND_TRIP_S, STARTING_HEADROOM)
     for _ in range(40):
         answer(controller, clock, round_trip)
     assert controller.round_trip_s == pytest.approx(round_trip)

@@ -206,11 +206,11 @@ __all__ = [
     "BRAKE_HOLD_S",
     "EXTRA",
     "HEADROOM",
-    "STARTING_HEADROOM",
     "HISTORY",
     "INITIAL_ROUND_TRIP_S",
     "LATENCY_TOLERANCE",
     "MIN_IN_FLIGHT",
     "RECENT",
+    "STARTING_HEADROOM",
     "ConcurrencyController",
 ]

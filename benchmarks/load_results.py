@@ -115,7 +115,11 @@ def max_in_window(stamps: list[float], window: float = 10.0) -> int:
 
 
 def window_cycle_rate(
-    completions: list[float], budget: int = TIER_REQUESTS_PER_10S, *, statistic: str = "median"
+    completions: list[float],
+    budget: int = TIER_REQUESTS_PER_10S,
+    *,
+    statistic: str = "median",
+    first: int | None = None,
 ) -> float | None:
     """Return the steady-state batches per second: ``budget`` / the time one window's budget takes.
 
@@ -125,9 +129,12 @@ def window_cycle_rate(
     (``statistic="median"``, the benchmark's definition) or the mean (``"mean"``) of
     ``t[k + budget] - t[k]`` over every ``k`` after the first window is that cycle, free of the burst and
     of where the run happens to end. ``None`` when the run is shorter than two windows' budget.
+    ``first=0`` starts the gaps at the first batch instead (the slot-reuse cycle: how soon each of the
+    first window's slots carried its next batch), for runs too short for the steady state.
     """
     times = sorted(completions)
-    gaps = [times[k + budget] - times[k] for k in range(budget, len(times) - budget)]
+    start = budget if first is None else first
+    gaps = [times[k + budget] - times[k] for k in range(start, len(times) - budget)]
     if not gaps:
         return None
     if statistic not in ("median", "mean"):

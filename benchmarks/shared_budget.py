@@ -15,7 +15,9 @@ first and released together once all are ready.
 Printed (and written to ``--out`` as JSON): total rows/s over the run, the fraction of the 1,900 rows/s
 ceiling (190 x 100 / 10) overall (flattered by a fresh token's first window, which may take 190 requests at
 once: 300 batches take about 6 s more than 190, not 15.8 s) and in steady state when the run is long enough
-(more than 380 batches: ``load_benchmark.window_cycle_rate``), the share of requests answered 429 (the
+(more than 380 batches: ``load_benchmark.window_cycle_rate``), the slot-reuse cycle from the first batch on
+(the same median gap between batch k and k + 190 completing, with k from 0: a rate short runs have too,
+not flattered by the burst), the share of requests answered 429 (the
 sandbox's counters), and whether every row was created exactly once (contacts stored, counted by email).
 Targets are reported, never asserted.
 """
@@ -113,14 +115,15 @@ def child(index: int, rows: int, base_url: str, token: str, state_url: str, shar
 # --------------------------------------------------------------------------------------------- parent
 
 
-def steady_rows_per_s(completions: list[tuple[float, int]]) -> float | None:
+def steady_rows_per_s(completions: list[tuple[float, int]], first: int | None = None) -> float | None:
     """Steady-state rows/s: ``load_benchmark.window_cycle_rate`` over every process's batch completions.
 
     The median time one window's budget (190 batches) takes, after the first window; ``None`` when the run
     has fewer than two windows' budget after the first (then only the overall rate is reported, which a
-    fresh token's first window flatters: it may send 190 requests at once).
+    fresh token's first window flatters: it may send 190 requests at once). ``first=0``: the slot-reuse
+    cycle from the first batch on (``window_cycle_rate(first=0)``), which short runs have too.
     """
-    cycle = lb.window_cycle_rate([t for t, _ in completions], budget=lb.TIER_REQUESTS_PER_10S)
+    cycle = lb.window_cycle_rate([t for t, _ in completions], budget=lb.TIER_REQUESTS_PER_10S, first=first)
     return cycle * lb.BATCH_SIZE if cycle else None
 
 
@@ -184,6 +187,7 @@ def _report(
     wall = max(r["end"] for r in results) - min(r["start"] for r in results)
     completions = [(t, n) for r in results for t, n in r["completions"]]
     steady = steady_rows_per_s(completions)
+    reuse = steady_rows_per_s(completions, first=0)
     ceiling = lb.CEILING_ROWS_PER_S
     rate = rows / wall if wall > 0 else 0.0
     return {
@@ -199,6 +203,7 @@ def _report(
         "ceiling_fraction": round(rate / ceiling, 4),
         "steady_rows_per_s": round(steady, 1) if steady else None,
         "steady_ceiling_fraction": round(steady / ceiling, 4) if steady else None,
+        "slot_reuse_ceiling_fraction": round(reuse / ceiling, 4) if reuse else None,
         "requests": requests,
         "rate_limited": limited,
         "rate_limited_fraction": round(limited / requests, 5) if requests else 0.0,
@@ -218,6 +223,9 @@ def format_report(report: dict[str, Any]) -> str:
     s = report["settings"]
     steady = report["steady_ceiling_fraction"]
     steady_text = f"{steady:.1%} steady state" if steady is not None else "steady state n/a (run too short)"
+    reuse = report.get("slot_reuse_ceiling_fraction")
+    if reuse is not None:
+        steady_text += f", {reuse:.1%} slot-reuse cycle (from the first batch)"
     return "\n".join(
         [
             f"{s['processes']} processes x {s['rows']:,} rows, one token, "

@@ -90,6 +90,8 @@ def run(
     rows: int, pg_url: str | None, out: Path | None, log: Any = print, *, shared: bool = True
 ) -> dict[str, Any]:
     """Load on SQLite, then on PostgreSQL; return (and write) the report."""
+    if str(lb.ROOT) not in sys.path:  # the test helpers sit beside the package, not in the install
+        sys.path.insert(0, str(lb.ROOT))
     from hubspot_loader_tests.postgres import find_postgres_bin, start_postgres
 
     server = None

@@ -17,7 +17,8 @@ ledger would be there). What the processes share comes from environment variable
 - **Pod per step**: each step (the source frames, the companies load, the contacts load that associates
   by warehouse key) is its own ``dagster asset materialize`` process with its own ``DAGSTER_HOME`` too,
   running its one step in-process as a pod does (``dagster api execute_step``); the steps share only the
-  PostgreSQL ledger and the IO manager's storage. After the storage is deleted, the rerun creates
+  ledger and the IO manager's storage. On PostgreSQL (the deployment's database) and SQLite (a file on a
+  volume every pod mounts, as Docker Compose can share one). After the storage is deleted, the rerun creates
   nothing; then a new contact is loaded while the companies load's stored value is a stale, empty id map:
   its company id comes from the ledger (``load_step.with_ledger_ids``).
 
@@ -46,7 +47,6 @@ import pytest
 from hubspot_loader import HubSpotResource
 from hubspot_loader.sandbox import SandboxHandle
 from hubspot_loader.state.ledger import default_portal, open_ledger, token_fingerprint
-from hubspot_loader_tests.postgres import PostgresServer
 
 from . import production_defs as defs
 from .conftest import linked_companies
@@ -302,9 +302,9 @@ def test_four_partitions_at_once_create_each_company_once_and_reruns_create_noth
 
 
 def test_one_process_per_step_shares_only_the_ledger_and_the_io_storage(
-    sandbox: SandboxHandle, postgres_server: PostgresServer, cluster_root: Path
+    sandbox: SandboxHandle, state_url: str, cluster_root: Path
 ) -> None:
-    cluster = Cluster(sandbox, postgres_server.new_schema_url(), cluster_root / "io", cluster_root)
+    cluster = Cluster(sandbox, state_url, cluster_root / "io", cluster_root)
     portal = _portal(sandbox)
 
     cluster.run_steps("account_rows", "customer_rows")  # independent steps: two pods at once

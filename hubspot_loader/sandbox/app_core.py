@@ -177,6 +177,8 @@ class AppCore:
 
     @staticmethod
     def _json(req: Request) -> Any:
+        if req.parsed is not None:
+            return req.parsed
         if not req.body or not req.body.strip():
             raise errors.missing_body()
         try:

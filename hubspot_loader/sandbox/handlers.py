@@ -98,6 +98,7 @@ class SandboxApp(
                 parsed = json.loads(req.body)
             except ValueError:
                 parsed = None
+            req.parsed = parsed
             if isinstance(parsed, dict) and isinstance(parsed.get("inputs"), list):
                 inputs = len(parsed["inputs"])
         obj = self.catalog.resolve(route.object_ref) if route and route.object_ref else None

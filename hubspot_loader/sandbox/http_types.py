@@ -24,6 +24,8 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    parsed: Any = field(default=None, repr=False, compare=False)
+    """The body's JSON once the gateway parsed it (to count its inputs); ``None``: not parsed yet."""
 
     @classmethod
     def build(cls, method: str, target: str, headers: dict[str, str], body: bytes) -> Request:

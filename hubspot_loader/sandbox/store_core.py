@@ -96,8 +96,8 @@ class StoreCore:
         """Forget per-object state kept by subclasses (a hook)."""
 
     # ----------------------------------------------------------------- helpers (lock held)
-    def _index(self, obj: ObjectType, stored: StoredObject) -> None:
-        for name in obj.unique_properties():
+    def _index(self, obj: ObjectType, stored: StoredObject, names: tuple[str, ...] | None = None) -> None:
+        for name in obj.unique_properties() if names is None else names:
             value = stored.properties.get(name)
             if value:
                 self._unique[(obj.type_id, name)][unique_key(name, value)] = stored.id
@@ -129,9 +129,14 @@ class StoreCore:
         return f"{label} already exists. Existing ID: {existing}"
 
     def _first_conflict(
-        self, obj: ObjectType, inp: WriteInput, self_id: int | None, pending: dict[tuple[str, str], int]
+        self,
+        obj: ObjectType,
+        names: tuple[str, ...],
+        inp: WriteInput,
+        self_id: int | None,
+        pending: dict[tuple[str, str], int],
     ) -> tuple[str, str, int | None, int | None] | None:
-        for name in obj.unique_properties():
+        for name in names:
             value = inp.properties.get(name)
             if not value:
                 continue
@@ -154,10 +159,11 @@ class StoreCore:
         """Unique-value conflicts against stored objects and earlier inputs of the same batch."""
         accepted: list[WriteInput] = []
         pending: dict[tuple[str, str], int] = {}
+        names = obj.unique_properties()  # once per batch: a property created meanwhile waits for the next
         for inp in inputs:
-            conflict = self._first_conflict(obj, inp, self_ids.get(inp.index), pending)
+            conflict = self._first_conflict(obj, names, inp, self_ids.get(inp.index), pending)
             if conflict is None:
-                for name in obj.unique_properties():
+                for name in names:
                     value = inp.properties.get(name)
                     if value:
                         pending[(name, unique_key(name, value))] = inp.index
@@ -282,10 +288,11 @@ class StoreCore:
             ms = now_ms()
             touched: list[AssociationRow] = []
             ids_by_index: dict[int, int] = {}
+            names = obj.unique_properties()
             for inp in accepted:
                 stored = self._new_object(obj, inp.properties, source, ms)
                 self._objects[obj.type_id][stored.id] = stored
-                self._index(obj, stored)
+                self._index(obj, stored, names)
                 ids_by_index[inp.index] = stored.id
                 for assoc in inp.associations:
                     for tid in assoc.type_ids:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from hubspot_loader.sandbox.catalog import ObjectType, PropertyDef
@@ -43,6 +44,7 @@ def to_text(value: Any, name: str) -> str:
     )
 
 
+@lru_cache(maxsize=4096)  # a batch's objects share their creation millisecond; rendering repeats it
 def format_ms(ms: int) -> str:
     """Epoch milliseconds → ISO 8601 UTC with milliseconds and ``Z``."""
     dt = datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -169,7 +169,7 @@ class SqlLedger:
         """Return the entries of ``keys`` that exist, by row key."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, LedgerEntry] = {}
-        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+        for chunk in _chunks(wanted, st.keys_per_query(self._engine.dialect)):
 
             def read(conn: Connection, chunk: list[str] = chunk) -> list[LedgerEntry]:
                 filters = (st.row_filter(portal, object_type), st.keys_filter(conn.dialect, chunk))
@@ -187,7 +187,7 @@ class SqlLedger:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Brief] = {}
         columns = (sync_rows.c.row_key, sync_rows.c.status, sync_rows.c.hubspot_id, sync_rows.c.content_hash)
-        for chunk in _chunks(wanted, _KEYS_PER_QUERY):
+        for chunk in _chunks(wanted, st.keys_per_query(self._engine.dialect)):
 
             def read(conn: Connection, chunk: list[str] = chunk) -> Sequence[Any]:
                 filters = (st.row_filter(portal, object_type), st.keys_filter(conn.dialect, chunk))

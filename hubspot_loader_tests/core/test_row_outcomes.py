@@ -223,6 +223,43 @@ def test_appends_and_extends_then_sort_behave_as_a_list_sorted_by_position(
     assert stored.with_status("failed") == [r for r in model if r.status == "failed"]
 
 
+_DECIDED = st.tuples(
+    _KEYS,
+    st.integers(-(2**40), 2**40) | st.integers(0, 30),
+    st.none() | _KEYS | st.just("row-3"),
+    st.none() | _KEYS,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.lists(_ROW, max_size=4),
+    decided=st.lists(_DECIDED, max_size=8),
+    status=st.sampled_from(["skipped", "unchanged", "created"]),
+)
+def test_rows_added_column_by_column_equal_the_same_outcomes_added_as_rows(
+    before: list[RowOutcome], decided: list[tuple[str, int, str | None, str | None]], status: str
+) -> None:
+    stored = RowOutcomes(before)
+    keys, positions, traces, ids = (
+        (list(column) for column in zip(*decided, strict=True)) if decided else ([],) * 4
+    )
+    stored.extend_decided(keys, positions, traces, status, ids)
+    model = [*before]
+    model += [
+        RowOutcome(key=k, position=p, status=status, hubspot_id=i, trace_id=t) for k, p, t, i in decided
+    ]
+    assert stored == model and stored.status_counts() == dict(Counter(r.status for r in model))
+    stored.sort_by_position()
+    model.sort(key=lambda r: r.position)
+    assert list(stored) == model and _frame_records(stored.to_frame()) == _records(model)
+
+
+def test_rows_added_column_by_column_need_columns_of_one_length() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        RowOutcomes().extend_decided(["a", "b"], [0], ["a", "b"], "skipped", ["1", "2"])
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(2, 300),

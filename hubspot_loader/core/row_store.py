@@ -258,12 +258,7 @@ class RowOutcomes:
 
     def _store(self, encoded: list[_Encoded]) -> None:
         """Add encoded rows to every column (the text columns first: they are created at ``len(self)``)."""
-        self._store_fields(tuple(zip(*encoded, strict=True)))
-
-    def _store_fields(self, fields: tuple[Sequence[Any], ...]) -> None:
-        """Add rows given as the ten columns of :data:`_Encoded` (each a sequence of the same length)."""
-        if not fields:
-            return
+        fields = list(zip(*encoded, strict=True))
         for attr, texts in (("_key_text", fields[1]), ("_id_text", fields[5]), ("_trace_text", fields[7])):
             column = getattr(self, attr)
             if column is None:

@@ -25,14 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hubspot_loader.core import row_codes
 from hubspot_loader.core.columns import IntColumn
-from hubspot_loader.core.rows import RowError, RowOutcome, decimal_int
+from hubspot_loader.core.rows import RowError, RowOutcome
 
-_ID_NONE = -1
-_ID_TEXT = -2
-_NO_ERROR = -1
-_TRACE_NONE, _TRACE_KEY, _TRACE_ROW, _TRACE_TEXT = 0, 1, 2, 3
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _BLOCK = 4096
 """Rows encoded or rebuilt at a time."""
 
@@ -50,25 +46,6 @@ FRAME_COLUMNS = (
     "batch_index",
 )
 """Columns of :meth:`RowOutcomes.to_frame`, in order: the row, then its error's fields, then where it went."""
-
-_Texts = Sequence[str | None]
-_Encoded = tuple[int, object, int, int, int, object, int, object, int, int]
-"""One row as stored: key code, key text, position, status code, id code, id text, trace code, trace
-text, error code, batch code (the texts are ``None`` unless the code says a text is kept)."""
-
-
-def _batch_code(batch: int | None) -> int:
-    """Store ``None`` as 0, an index ``b >= 0`` as ``b + 1`` and a negative one as itself."""
-    if batch is None:
-        return 0
-    return batch + 1 if batch >= 0 else batch
-
-
-def _in_int64(value: int, what: str) -> int:
-    value = operator.index(value)
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise OverflowError(f"{what} {value} does not fit a signed 64-bit integer")
-    return value
 
 
 def _is_distinct_range(positions: np.ndarray[Any, Any]) -> bool:
@@ -151,7 +128,7 @@ class RowOutcomes:
         As with a list, the rows before one that is not a :class:`RowOutcome` (or before an error raised
         by ``rows`` itself) are added.
         """
-        encoded: list[_Encoded] = []
+        encoded: list[row_codes.Encoded] = []
         try:
             for row in list(rows) if rows is self else rows:
                 encoded.append(self._encode(row))
@@ -163,7 +140,12 @@ class RowOutcomes:
                 self._store(encoded)
 
     def extend_decided(
-        self, keys: Sequence[str], positions: Sequence[int], traces: _Texts, status: str, ids: _Texts
+        self,
+        keys: Sequence[str],
+        positions: Sequence[int],
+        traces: row_codes.Texts,
+        status: str,
+        ids: row_codes.Texts,
     ) -> None:
         """Add rows of one ``status`` and no error, column by column (no row objects).
 
@@ -177,7 +159,12 @@ class RowOutcomes:
         for start in range(0, count, _BLOCK):
             part = slice(start, min(start + _BLOCK, count))
             block = zip(keys[part], positions[part], traces[part], ids[part], strict=True)
-            self._store([_decided(key, _in_int64(p, "position"), t, code, i) for key, p, t, i in block])
+            self._store(
+                [
+                    row_codes.decided_row(key, row_codes.in_int64(p, "position"), t, code, i)
+                    for key, p, t, i in block
+                ]
+            )
 
     def sort_by_position(self) -> None:
         """Sort in place by position, stably (the rows of equal positions keep their order).
@@ -213,21 +200,30 @@ class RowOutcomes:
             if texts is not None:
                 setattr(self, attr, reorder(texts))
 
-    def _encode(self, row: RowOutcome) -> _Encoded:
+    def _encode(self, row: RowOutcome) -> row_codes.Encoded:
         if not isinstance(row, RowOutcome):
             raise TypeError(f"RowOutcomes holds RowOutcome objects, not {type(row).__name__}")
-        position = _in_int64(row.position, "position")
+        position = row_codes.in_int64(row.position, "position")
         batch = row.batch_index
-        batch_code = _batch_code(None if batch is None else _in_int64(batch, "batch index"))
-        if batch_code > _INT64_MAX:
+        batch_code = row_codes.batch_code(None if batch is None else row_codes.in_int64(batch, "batch index"))
+        if batch_code > row_codes.INT64_MAX:
             raise OverflowError(f"batch index {batch} does not fit a signed 64-bit integer")
-        key_code, key_text = _text_code(row.key)
+        key_code, key_text = row_codes.text_code(row.key)
         status = self._status_code(row.status)
-        id_code, id_text = self._id_code(row.hubspot_id)
-        trace_code, trace_text = _trace_code(row.trace_id, row.key, position)
+        id_code, id_text = row_codes.id_code(row.hubspot_id)
+        trace_code, trace_text = row_codes.trace_code(row.trace_id, row.key, position)
         error = self._error_code(row.error)
         return (
-            key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, error, batch_code
+            key_code,
+            key_text,
+            position,
+            status,
+            id_code,
+            id_text,
+            trace_code,
+            trace_text,
+            error,
+            batch_code,
         )
 
     def _status_code(self, status: str) -> int:
@@ -238,13 +234,9 @@ class RowOutcomes:
             self._status_codes[status] = code
         return code
 
-    @staticmethod
-    def _id_code(hubspot_id: str | None) -> tuple[int, object]:
-        return (_ID_NONE, None) if hubspot_id is None else _text_code(hubspot_id)
-
     def _error_code(self, error: RowError | None) -> int:
         if error is None:
-            return _NO_ERROR
+            return row_codes.NO_ERROR
         try:
             code = self._error_codes.get(error)
         except TypeError:  # a field that is not hashable: keep the object as it is
@@ -256,7 +248,7 @@ class RowOutcomes:
             self._error_codes[error] = code
         return code
 
-    def _store(self, encoded: list[_Encoded]) -> None:
+    def _store(self, encoded: list[row_codes.Encoded]) -> None:
         """Add encoded rows to every column (the text columns first: they are created at ``len(self)``)."""
         fields = list(zip(*encoded, strict=True))
         for attr, texts in (("_key_text", fields[1]), ("_id_text", fields[5]), ("_trace_text", fields[7])):
@@ -334,12 +326,12 @@ class RowOutcomes:
         if id_code >= 0:
             hubspot_id: Any = str(id_code)
         else:
-            hubspot_id = None if id_code == _ID_NONE else id_text
-        if trace_code == _TRACE_KEY:
+            hubspot_id = None if id_code == row_codes.ID_NONE else id_text
+        if trace_code == row_codes.TRACE_KEY:
             trace: Any = key
-        elif trace_code == _TRACE_NONE:
+        elif trace_code == row_codes.TRACE_NONE:
             trace = None
-        elif trace_code == _TRACE_ROW:
+        elif trace_code == row_codes.TRACE_ROW:
             trace = f"row-{position}"
         else:
             trace = trace_text
@@ -348,7 +340,7 @@ class RowOutcomes:
             position=position,
             status=self._status_table[status],
             hubspot_id=hubspot_id,
-            error=None if error == _NO_ERROR else self._error_table[error],
+            error=None if error == row_codes.NO_ERROR else self._error_table[error],
             trace_id=trace,
             batch_index=None if batch == 0 else batch - 1 if batch > 0 else batch,
         )
@@ -380,7 +372,7 @@ class RowOutcomes:
             keys = self._keys.view()[start:stop].tolist()
             ids = self._ids.view()[start:stop].tolist()
             for i, id_code in enumerate(ids):
-                if id_code == _ID_NONE:
+                if id_code == row_codes.ID_NONE:
                     continue
                 if keys[i] >= 0:
                     key: Any = str(keys[i])
@@ -398,12 +390,12 @@ class RowOutcomes:
         """
         errors, error_codes = self._error_table, self._errors.view().astype(np.intp)
         batch = self._batch.view().astype(np.int64)
-        keys = _texts_or_numbers(self._keys.view(), self._key_text)
+        keys = row_codes.texts_or_numbers(self._keys.view(), self._key_text)
         data: dict[str, Any] = {
             "key": keys,
             "position": self._positions.view().astype(np.int64),
             "status": _objects(self._status_table, self._status.view().astype(np.intp)),
-            "hubspot_id": _texts_or_numbers(self._ids.view(), self._id_text),
+            "hubspot_id": row_codes.texts_or_numbers(self._ids.view(), self._id_text),
             "category": _objects([e.category for e in errors], error_codes),
             "code": _objects([e.code for e in errors], error_codes),
             "property": _objects([e.property for e in errors], error_codes),
@@ -418,12 +410,12 @@ class RowOutcomes:
         """Return the trace id column, given the key column (a trace id that repeats the key is that key)."""
         codes = self._trace.view()
         out = np.full(len(codes), None, dtype=object)
-        same = codes == _TRACE_KEY
+        same = codes == row_codes.TRACE_KEY
         out[same] = keys[same]
-        by_position = np.flatnonzero(codes == _TRACE_ROW)
+        by_position = np.flatnonzero(codes == row_codes.TRACE_ROW)
         out[by_position] = [f"row-{p}" for p in self._positions.view()[by_position].tolist()]
         if self._trace_text is not None:
-            kept = codes == _TRACE_TEXT
+            kept = codes == row_codes.TRACE_TEXT
             out[kept] = np.fromiter(self._trace_text, dtype=object, count=len(codes))[kept]
         return out
 
@@ -452,39 +444,4 @@ def _moved(texts: list[object], slots: np.ndarray[Any, Any], offset: int) -> lis
         block = (slots[start : start + 65_536].astype(np.int64) - offset).tolist()
         for index, text in zip(block, texts[start : start + 65_536], strict=True):
             out[index] = text
-    return out
-
-
-def _decided(key: str, position: int, trace: str | None, status: int, hubspot_id: str | None) -> _Encoded:
-    """Encode a row of :meth:`RowOutcomes.extend_decided` (as ``_encode`` would its ``RowOutcome``)."""
-    key_code, key_text = _text_code(key)
-    id_code, id_text = RowOutcomes._id_code(hubspot_id)
-    trace_code, trace_text = _trace_code(trace, key, position)
-    return key_code, key_text, position, status, id_code, id_text, trace_code, trace_text, _NO_ERROR, 0
-
-
-def _text_code(text: str) -> tuple[int, object]:
-    """Return a key or HubSpot id as stored: its number if a canonical decimal, else ``_ID_TEXT`` and it."""
-    number = decimal_int(text)
-    return (_ID_TEXT, text) if number is None else (number, None)
-
-
-def _trace_code(trace: str | None, key: str, position: int) -> tuple[int, object]:
-    if trace is None:
-        return _TRACE_NONE, None
-    if trace is key or trace == key:
-        return _TRACE_KEY, None
-    if type(trace) is str and trace == f"row-{position}":
-        return _TRACE_ROW, None
-    return _TRACE_TEXT, trace
-
-
-def _texts_or_numbers(codes: np.ndarray[Any, Any], texts: list[object] | None) -> np.ndarray[Any, Any]:
-    """Return a key or id column as strings: ``str(code)`` for a number, else the kept text or ``None``."""
-    out = np.full(len(codes), None, dtype=object)
-    numeric = codes >= 0
-    out[numeric] = [str(c) for c in codes[numeric].tolist()]
-    if texts is not None:
-        kept = codes == _ID_TEXT
-        out[kept] = np.fromiter(texts, dtype=object, count=len(codes))[kept]
     return out

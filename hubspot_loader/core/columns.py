@@ -113,6 +113,14 @@ class IntColumn:
         self._data[self._len : self._len + len(items)] = items
         self._len += len(items)
 
+    def extend_array(self, values: np.ndarray[Any, Any]) -> None:
+        """Add the integers of the array ``values`` at the end (all or none)."""
+        if not len(values):
+            return
+        self._fit(int(values.min()), int(values.max()), len(values))
+        self._data[self._len : self._len + len(values)] = values
+        self._len += len(values)
+
     def __getitem__(self, index: int) -> int:
         i = operator.index(index)
         if i < 0:

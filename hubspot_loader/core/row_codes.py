@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from hubspot_loader.core.rows import decimal_int
+from hubspot_loader.core.rows import MAX_DECIMAL_DIGITS, decimal_int
 
 ID_NONE = -1
 ID_TEXT = -2
@@ -39,14 +39,6 @@ def in_int64(value: int, what: str) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise OverflowError(f"{what} {value} does not fit a signed 64-bit integer")
     return value
-
-
-def decided_row(key: str, position: int, trace: str | None, status: int, hubspot_id: str | None) -> Encoded:
-    """Encode a row of :meth:`RowOutcomes.extend_decided` (as ``_encode`` would its ``RowOutcome``)."""
-    key_number, key_text = text_code(key)
-    id_number, id_text = id_code(hubspot_id)
-    trace_number, trace_text = trace_code(trace, key, position)
-    return key_number, key_text, position, status, id_number, id_text, trace_number, trace_text, NO_ERROR, 0
 
 
 def text_code(text: str) -> tuple[int, object]:
@@ -80,3 +72,73 @@ def texts_or_numbers(codes: np.ndarray[Any, Any], texts: list[object] | None) ->
 def id_code(hubspot_id: str | None) -> tuple[int, object]:
     """Return a HubSpot id as stored: :data:`ID_NONE` for none, else as :func:`text_code` stores it."""
     return (ID_NONE, None) if hubspot_id is None else text_code(hubspot_id)
+
+
+# --- many rows at once (RowOutcomes.extend_decided): the same codes as above, computed column by column
+
+
+def text_codes(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[object] | None]:
+    """:func:`text_code` of every ``str`` in ``texts``: the codes (``int64``) and the kept texts.
+
+    The kept texts are a list with the text where the code is :data:`ID_TEXT` and ``None`` elsewhere, or
+    ``None`` when no text is kept. Only the texts short enough to be a canonical decimal are looked at
+    (as UTF-32 code points, in one array): the others are texts whatever their characters.
+    """
+    count = len(texts)
+    codes = np.full(count, ID_TEXT, dtype=np.int64)
+    if not count:
+        return codes, None
+    if not all(type(text) is str for text in texts):  # rare: code by code, as ``extend`` does
+        coded = [text_code(text) for text in texts]
+        kept = [text for _, text in coded]
+        return np.array([code for code, _ in coded], dtype=np.int64), kept if any(kept) else None
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+    short = np.flatnonzero((lengths > 0) & (lengths <= MAX_DECIMAL_DIGITS))
+    if len(short):
+        candidates = np.array([texts[i] for i in short.tolist()], dtype=f"U{MAX_DECIMAL_DIGITS}")
+        points = candidates.view(np.uint32).reshape(len(short), MAX_DECIMAL_DIGITS)
+        digits = np.count_nonzero((points >= ord("0")) & (points <= ord("9")), axis=1)
+        canonical = (digits == lengths[short]) & ((points[:, 0] != ord("0")) | (lengths[short] == 1))
+        if canonical.any():
+            codes[short[canonical]] = candidates[canonical].astype(np.int64)
+    kept = codes == ID_TEXT
+    if not kept.any():
+        return codes, None
+    if kept.all():
+        return codes, list(texts)
+    column = np.full(count, None, dtype=object)
+    column[kept] = np.array(texts, dtype=object)[kept]
+    return codes, column.tolist()
+
+
+def id_codes(ids: Texts) -> tuple[np.ndarray[Any, Any], list[object] | None]:
+    """:func:`id_code` of every HubSpot id in ``ids`` (``None``: :data:`ID_NONE`), as :func:`text_codes`."""
+    present = [i for i, hubspot_id in enumerate(ids) if hubspot_id is not None]
+    if len(present) == len(ids):
+        return text_codes(ids)  # type: ignore[arg-type]  # no None among them
+    codes = np.full(len(ids), ID_NONE, dtype=np.int64)
+    kept: list[object] = [None] * len(ids)
+    found, texts = text_codes([ids[i] for i in present])  # type: ignore[misc]
+    codes[present] = found
+    if texts is None:
+        return codes, None
+    for i, text in zip(present, texts, strict=True):
+        kept[i] = text
+    return codes, kept
+
+
+def trace_codes(
+    traces: Texts, keys: Sequence[str], positions: Sequence[int]
+) -> tuple[np.ndarray[Any, Any], list[object] | None]:
+    """:func:`trace_code` of every row: the codes (``int8``) and the kept trace ids (or ``None``).
+
+    A load with a key column sends the key as the trace id: that case is one comparison of the lists.
+    """
+    if all(map(operator.is_, traces, keys)):
+        return np.full(len(traces), TRACE_KEY, dtype=np.int8), None
+    coded = [
+        trace_code(trace, key, position) for trace, key, position in zip(traces, keys, positions, strict=True)
+    ]
+    codes = np.fromiter((code for code, _ in coded), dtype=np.int8, count=len(coded))
+    kept = [text for _, text in coded]
+    return codes, kept if any(text is not None for text in kept) else None

@@ -158,13 +158,38 @@ class RowOutcomes:
         code = self._status_code(status)
         for start in range(0, count, _BLOCK):
             part = slice(start, min(start + _BLOCK, count))
-            block = zip(keys[part], positions[part], traces[part], ids[part], strict=True)
-            self._store(
-                [
-                    row_codes.decided_row(key, row_codes.in_int64(p, "position"), t, code, i)
-                    for key, p, t, i in block
-                ]
+            block_keys, block_positions = keys[part], positions[part]
+            key_codes, key_texts = row_codes.text_codes(block_keys)
+            id_codes, id_texts = row_codes.id_codes(ids[part])
+            trace_codes, trace_texts = row_codes.trace_codes(traces[part], block_keys, block_positions)
+            size = len(block_keys)
+            for attr, texts in (
+                ("_key_text", key_texts),
+                ("_id_text", id_texts),
+                ("_trace_text", trace_texts),
+            ):
+                self._add_texts(attr, texts, size)
+            values: tuple[np.ndarray[Any, Any], ...] = (
+                key_codes,
+                _int64s(block_positions),
+                np.full(size, code, dtype=np.int64),
+                id_codes,
+                trace_codes,
+                np.full(size, row_codes.NO_ERROR, dtype=np.int8),
+                np.zeros(size, dtype=np.int8),
             )
+            for column, array in zip(self._int_columns(), values, strict=True):
+                column.extend_array(array)
+
+    def _add_texts(self, attr: str, texts: list[object] | None, count: int) -> None:
+        """Add ``count`` cells to a text column (``None``: no text), creating it when a text first comes."""
+        column = getattr(self, attr)
+        if column is None:
+            if texts is None:
+                return
+            column = [None] * len(self)
+            setattr(self, attr, column)
+        column.extend(repeat(None, count) if texts is None else texts)
 
     def sort_by_position(self) -> None:
         """Sort in place by position, stably (the rows of equal positions keep their order).
@@ -435,6 +460,14 @@ class RowOutcomes:
     def __repr__(self) -> str:
         counts = ", ".join(f"{status}={n}" for status, n in self.status_counts().items())
         return f"RowOutcomes({len(self)} rows{': ' if counts else ''}{counts})"
+
+
+def _int64s(values: Sequence[int]) -> np.ndarray[Any, Any]:
+    """Return integer ``values`` as ``int64``; ``OverflowError`` naming the first that does not fit."""
+    array = np.asarray(values)
+    if array.dtype.kind == "i":
+        return array.astype(np.int64, copy=False)
+    return np.array([row_codes.in_int64(v, "position") for v in values], dtype=np.int64)
 
 
 def _moved(texts: list[object], slots: np.ndarray[Any, Any], offset: int) -> list[object]:

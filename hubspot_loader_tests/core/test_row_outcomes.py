@@ -236,10 +236,16 @@ _DECIDED = st.tuples(
     before=st.lists(_ROW, max_size=4),
     decided=st.lists(_DECIDED, max_size=8),
     status=st.sampled_from(["skipped", "unchanged", "created"]),
+    traces_are_keys=st.booleans(),
 )
 def test_rows_added_column_by_column_equal_the_same_outcomes_added_as_rows(
-    before: list[RowOutcome], decided: list[tuple[str, int, str | None, str | None]], status: str
+    before: list[RowOutcome],
+    decided: list[tuple[str, int, str | None, str | None]],
+    status: str,
+    traces_are_keys: bool,
 ) -> None:
+    if traces_are_keys:  # a load with a key column: the trace id is the key itself
+        decided = [(k, p, k, i) for k, p, _, i in decided]
     stored = RowOutcomes(before)
     keys, positions, traces, ids = (
         (list(column) for column in zip(*decided, strict=True)) if decided else ([],) * 4
@@ -253,6 +259,20 @@ def test_rows_added_column_by_column_equal_the_same_outcomes_added_as_rows(
     stored.sort_by_position()
     model.sort(key=lambda r: r.position)
     assert list(stored) == model and _frame_records(stored.to_frame()) == _records(model)
+
+
+def test_many_rows_added_column_by_column_span_blocks_and_mix_codes() -> None:
+    """Past one block of 4,096: numeric and text keys and ids, no id, traces of every kind."""
+    keys = [str(i) if i % 3 else f"key-{i}" for i in range(9_000)]
+    ids = [None if i % 7 == 0 else (str(10**17 + i) if i % 2 else f"0{i}") for i in range(9_000)]
+    traces = [k if i % 5 else (f"row-{i}" if i % 2 else None) for i, k in enumerate(keys)]
+    stored = RowOutcomes()
+    stored.extend_decided(keys, list(range(9_000)), traces, "unchanged", ids)
+    model = [
+        RowOutcome(key=k, position=i, status="unchanged", hubspot_id=h, trace_id=t)
+        for i, (k, h, t) in enumerate(zip(keys, ids, traces, strict=True))
+    ]
+    assert stored == model and _frame_records(stored.to_frame()) == _records(model)
 
 
 def test_rows_added_column_by_column_need_columns_of_one_length() -> None:

@@ -29,14 +29,13 @@ def rows_to_create(
     In the sync modes ``writes`` takes the rows the ledger knows (diffed, queued for update) and those
     with a unique value (looked up, adopted); only the rest are returned for creating.
     """
-    known, quick = _looked_up(chunk, sync, writes is not None)
     decided = _Decided()  # the rows the ledger decided, stored column by column in one block
+    known = _looked_up(chunk, sync, writes is not None, decided)
+    quick = decided.keys
     done = []
     rejected = []
     for row in chunk.rejected:
-        if row.key in quick:
-            decided.add(row, quick[row.key])
-        else:
+        if row.key not in quick:
             if row.key in known:
                 sync.known[row.key] = known[row.key]
             rejected.append(row)
@@ -44,8 +43,8 @@ def rows_to_create(
     prints = chunk.prints
     for item in chunk.inputs:
         if item.key in quick:
-            decided.add(item, quick[item.key])
-        elif item.key in sync.unresolved:
+            continue
+        if item.key in sync.unresolved:
             done.append(in_doubt_outcome(item))
         elif writes is None or prints is None or writes.take(item, known.get(item.key), prints):
             to_send.append(item)
@@ -67,60 +66,61 @@ def rows_to_create(
 
 
 class _Decided:
-    """Rows decided by their brief entry, by status: key, position, trace id and HubSpot id columns."""
+    """Rows decided by their brief entry alone, by status, with their HubSpot ids; ``keys``: all of them."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, tuple[list[str], list[int], list[str | None], list[str | None]]] = {}
+        self.keys: set[str] = set()
+        self.by_status: dict[str, tuple[list[PreparedInput | RowOutcome], list[str | None]]] = {}
 
-    def add(self, row: PreparedInput | RowOutcome, decision: tuple[str, str]) -> None:
-        status, hubspot_id = decision
-        columns = self.columns.get(status)
-        if columns is None:
-            columns = self.columns[status] = ([], [], [], [])
-        keys, positions, traces, ids = columns
-        keys.append(row.key)
-        positions.append(row.position)
-        traces.append(row.trace_id)
-        ids.append(hubspot_id)
+    def add(self, row: PreparedInput | RowOutcome, status: str, hubspot_id: str) -> None:
+        rows_ids = self.by_status.get(status)
+        if rows_ids is None:
+            rows_ids = self.by_status[status] = ([], [])
+        rows_ids[0].append(row)
+        rows_ids[1].append(hubspot_id)
+        self.keys.add(row.key)
 
     def store(self, result: LoadResult) -> None:
-        for status, (keys, positions, traces, ids) in self.columns.items():
+        """Add the decided rows to ``result`` column by column (:meth:`RowOutcomes.extend_decided`)."""
+        for status, (rows, ids) in self.by_status.items():
+            keys = [row.key for row in rows]
+            positions = [row.position for row in rows]
+            traces = [row.trace_id for row in rows]
             result.rows.extend_decided(keys, positions, traces, status, ids)
 
 
 def _looked_up(
-    chunk: PreparedChunk, sync: LoadSync, syncing: bool
-) -> tuple[dict[str, LedgerEntry], dict[str, tuple[str, str]]]:
-    """Read the ledger for the chunk: the rows decided by their brief entry alone, and the others' entries.
+    chunk: PreparedChunk, sync: LoadSync, syncing: bool, decided: _Decided
+) -> dict[str, LedgerEntry]:
+    """Read the ledger for the chunk; return the entries of the rows its briefs do not decide.
 
-    Decided by the brief (:meth:`~hubspot_loader.state.sql_ledger.SqlLedger.briefs`, a lean lookup of
+    The rows decided by their brief entry alone go into ``decided``. Decided by the brief
+    (:meth:`~hubspot_loader.state.sql_ledger.SqlLedger.briefs`, a lean lookup of
     status, id and digest): in create mode (incremental) a row created earlier is ``skipped``; in a sync mode
     (incremental) one whose digest equals its row's is ``unchanged``. Only the other rows the ledger knows
-    are read in full, so a sync of 1M unchanged rows reads 1M briefs and no entry. The decided rows are
-    returned as key -> ``(status, hubspot_id)``.
+    are read in full, so a sync of 1M unchanged rows reads 1M briefs and no entry.
     """
     briefs = sync.briefs([item.key for item in chunk.inputs] + [row.key for row in chunk.rejected])
-    quick: dict[str, tuple[str, str]] = {}
     prints = chunk.prints
-    if sync.mode == "incremental":
-        digests = prints.digests() if prints is not None and briefs else None  # one pass for the chunk
+    if sync.mode == "incremental" and briefs:
+        digests = prints.digests() if prints is not None else None  # one pass for the chunk
         base = prints.base if prints is not None else 0
         for item in chunk.inputs:
             brief = briefs.get(item.key)
-            if brief is None or brief[0] != CREATED or not brief[1]:
+            if brief is None:
                 continue
-            same = digests is not None and brief[2] == digests[item.position - base]
+            status, hubspot_id, digest = brief
+            if status != CREATED or not hubspot_id:
+                continue
+            same = digests is not None and digest == digests[item.position - base]
             if not syncing:
-                sync.changed_skipped += bool(brief[2]) and prints is not None and not same
-                status = SKIPPED
+                sync.changed_skipped += bool(digest) and prints is not None and not same
+                decided.add(item, SKIPPED, hubspot_id)
             elif same:
-                status = UNCHANGED
-            else:
-                continue
-            quick[item.key] = (status, brief[1])
+                decided.add(item, UNCHANGED, hubspot_id)
         for row in chunk.rejected:  # in the sync modes a bad cell fails its row even when the key is known
             brief = briefs.get(row.key)
             if not syncing and brief is not None and brief[0] == CREATED and brief[1]:
-                quick[row.key] = (SKIPPED, brief[1])
-    rest = [key for key in briefs if key not in quick]
-    return (sync.lookup_keys(rest) if rest else {}), quick
+                decided.add(row, SKIPPED, brief[1])
+    rest = [key for key in briefs if key not in decided.keys]
+    return sync.lookup_keys(rest) if rest else {}

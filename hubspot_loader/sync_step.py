@@ -23,7 +23,7 @@ at once, with an empty fingerprint, so a crash before its update makes the next 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hubspot_loader.core.fingerprints import ChunkPrints, association_text, in_flight_record
@@ -64,7 +64,7 @@ OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"
 _READ_CHUNK = 100
 
 
-@dataclass
+@dataclass(slots=True)
 class _Write:
     """One row whose record this run writes (update, associations), until it is settled."""
 
@@ -76,8 +76,9 @@ class _Write:
     properties: dict[str, str]
     stored: str | None = None
     """The record the ledger held before this run (``None``: none to keep, e.g. adopted or full refresh)."""
-    added: list[AssociationChange] = field(default_factory=list)
-    removed: list[AssociationChange] = field(default_factory=list)
+    added: Sequence[AssociationChange] = ()
+    """The associations to create (an empty tuple, shared, when none: a sync may hold many writes)."""
+    removed: Sequence[AssociationChange] = ()
     error: RowError | None = None
 
 
@@ -135,7 +136,7 @@ class SyncWrites:
         write.added = self._changes(item.key, hubspot_id, added)
         if self.spec.write_mode == "mirror":
             changes = (self._change(item.key, hubspot_id, cat, tid, to) for cat, tid, to in removed)
-            write.removed = [c for c in changes if c is not None]
+            write.removed = [c for c in changes if c is not None] or ()
         self.writes.append(write)
 
     def _values(self, item: PreparedInput, names: Iterable[str]) -> dict[str, str]:
@@ -165,7 +166,11 @@ class SyncWrites:
             return None
         return AssociationChange(key, from_id, to_type, str(to_id), int(type_id), category)
 
-    def _changes(self, key: str, from_id: str, links: Sequence[dict[str, Any]]) -> list[AssociationChange]:
+    def _changes(
+        self, key: str, from_id: str, links: Sequence[dict[str, Any]]
+    ) -> Sequence[AssociationChange]:
+        if not links:
+            return ()
         changes = []
         for link in links:
             to_id = str((link.get("to") or {}).get("id"))

@@ -235,6 +235,10 @@ class ChunkPrints:
         offset = self._offset(position)
         return f"{DIGEST_PREFIX}{int(self._computed()[1][offset]):016x}"
 
+    def digest_values(self) -> np.ndarray:
+        """Return every row's digest as the ``uint64`` :meth:`digest` writes in hex, in position order."""
+        return self._computed()[1]
+
     def digests(self) -> list[str]:
         """Return every row's digest, in position order (``digests()[i]`` is ``digest(base + i)``)."""
         return [f"{DIGEST_PREFIX}{d:016x}" for d in self._computed()[1].tolist()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,8 @@ def text_codes(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[object]
         kept = [text for _, text in coded]
         return np.array([code for code, _ in coded], dtype=np.int64), kept if any(kept) else None
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+    if _all_canonical(texts, lengths):  # HubSpot ids, integer keys: three C-level scans, then int()
+        return np.fromiter(map(int, texts), dtype=np.int64, count=count), None
     short = np.flatnonzero((lengths > 0) & (lengths <= MAX_DECIMAL_DIGITS))
     if len(short):
         candidates = np.array([texts[i] for i in short.tolist()], dtype=f"U{MAX_DECIMAL_DIGITS}")
@@ -111,11 +114,21 @@ def text_codes(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[object]
     return codes, column.tolist()
 
 
+def _all_canonical(texts: Sequence[str], lengths: np.ndarray[Any, Any]) -> bool:
+    """Whether every text is a canonical decimal (:func:`~hubspot_loader.core.rows.decimal_int`)."""
+    if lengths.min() < 1 or lengths.max() > MAX_DECIMAL_DIGITS:
+        return False
+    joined = "".join(texts)
+    if not (joined.isascii() and joined.isdigit()):
+        return False
+    return sum(map(str.startswith, texts, repeat("0"))) == texts.count("0")  # no leading zero but "0"
+
+
 def id_codes(ids: Texts) -> tuple[np.ndarray[Any, Any], list[object] | None]:
     """:func:`id_code` of every HubSpot id in ``ids`` (``None``: :data:`ID_NONE`), as :func:`text_codes`."""
-    present = [i for i, hubspot_id in enumerate(ids) if hubspot_id is not None]
-    if len(present) == len(ids):
+    if None not in ids:  # one C-level scan
         return text_codes(ids)  # type: ignore[arg-type]  # no None among them
+    present = [i for i, hubspot_id in enumerate(ids) if hubspot_id is not None]
     codes = np.full(len(ids), ID_NONE, dtype=np.int64)
     kept: list[object] = [None] * len(ids)
     found, texts = text_codes([ids[i] for i in present])  # type: ignore[misc]

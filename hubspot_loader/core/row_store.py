@@ -145,12 +145,14 @@ class RowOutcomes:
         positions: Sequence[int],
         traces: row_codes.Texts,
         status: str,
-        ids: row_codes.Texts,
+        ids: row_codes.Texts | np.ndarray[Any, Any],
     ) -> None:
         """Add rows of one ``status`` and no error, column by column (no row objects).
 
         As ``extend`` of the same ``RowOutcome``s, at a fraction of the cost: a sync decides most rows from
-        the ledger alone (skipped, unchanged).
+        the ledger alone (skipped, unchanged). ``ids`` are the HubSpot ids, or their codes already
+        (``int64``: a canonical decimal id as its number, :data:`~hubspot_loader.core.row_codes.ID_NONE`
+        for none).
         """
         count = len(keys)
         if not (len(positions) == len(traces) == len(ids) == count):
@@ -160,7 +162,10 @@ class RowOutcomes:
             part = slice(start, min(start + _BLOCK, count))
             block_keys, block_positions = keys[part], positions[part]
             key_codes, key_texts = row_codes.text_codes(block_keys)
-            id_codes, id_texts = row_codes.id_codes(ids[part])
+            if isinstance(ids, np.ndarray):
+                id_codes, id_texts = _id_numbers(ids[part]), None
+            else:
+                id_codes, id_texts = row_codes.id_codes(ids[part])
             trace_codes, trace_texts = row_codes.trace_codes(traces[part], block_keys, block_positions)
             size = len(block_keys)
             for attr, texts in (
@@ -478,3 +483,11 @@ def _moved(texts: list[object], slots: np.ndarray[Any, Any], offset: int) -> lis
         for index, text in zip(block, texts[start : start + 65_536], strict=True):
             out[index] = text
     return out
+
+
+def _id_numbers(codes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Return id codes given as numbers (``int64``): each an id's number or ``ID_NONE``, no kept text."""
+    codes = codes.astype(np.int64, copy=False)
+    if len(codes) and (codes < row_codes.ID_NONE).any():
+        raise ValueError("id codes given as numbers must be ids (>= 0) or ID_NONE")
+    return codes

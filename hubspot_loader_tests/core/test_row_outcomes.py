@@ -12,11 +12,13 @@ import random
 from array import array
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hubspot_loader.core import row_codes
 from hubspot_loader.core.inputs import iter_prepared
 from hubspot_loader.core.model import LoadResult, RowError, RowOutcome, RowOutcomes, decimal_int
 from hubspot_loader.core.row_store import FRAME_COLUMNS
@@ -469,3 +471,27 @@ def test_extend_keeps_the_rows_before_a_bad_one() -> None:
     assert stored == [*rows[:3], rows[0]] * 2
     none_key = RowOutcomes([RowOutcome(key=None, position=0, status="created", hubspot_id="5")])  # type: ignore[arg-type]
     assert list(none_key.key_ids()) == [(None, "5")]
+
+
+_DIGIT_TEXTS = st.text(alphabet="0123456789", max_size=20) | st.sampled_from(["00", "-1", "1a", "٣", " 1"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(_DIGIT_TEXTS, max_size=12))
+def test_codes_of_many_texts_equal_the_code_of_each(texts: list[str]) -> None:
+    """Column by column (with its fast path for all canonical decimals) as one text at a time."""
+    codes, kept = row_codes.text_codes(texts)
+    one_by_one = [row_codes.text_code(text) for text in texts]
+    assert codes.tolist() == [code for code, _ in one_by_one]
+    assert (kept or [None] * len(texts)) == [text for _, text in one_by_one]
+
+
+def test_ids_given_as_codes_are_stored_as_the_same_ids_given_as_text() -> None:
+    as_text, as_codes = RowOutcomes(), RowOutcomes()
+    ids = ["12", None, "0", "987654321098765432"]
+    as_text.extend_decided(["a", "b", "c", "d"], [0, 1, 2, 3], ["a", "b", "c", "d"], "unchanged", ids)
+    codes = np.array([12, row_codes.ID_NONE, 0, 987654321098765432], dtype=np.int64)
+    as_codes.extend_decided(["a", "b", "c", "d"], [0, 1, 2, 3], ["a", "b", "c", "d"], "unchanged", codes)
+    assert as_codes == as_text
+    with pytest.raises(ValueError, match="ID_NONE"):
+        RowOutcomes().extend_decided(["a"], [0], ["a"], "unchanged", np.array([row_codes.ID_TEXT]))

@@ -14,9 +14,10 @@ Timed with ``time.process_time()`` (CPU of this process, one core), chunk by chu
 - fingerprints: the chunk's value hashes and digests (:mod:`hubspot_loader.core.fingerprints`, computed on
   first use);
 - lookups + compare, measured together: the loader's own
-  :func:`~hubspot_loader.row_choice.rows_to_create` of an upsert (a lean ledger lookup of every row's
-  status, id and digest, the digest comparison, then the full entries and ``changed_properties`` of the rows
-  that differ), as a load runs it.
+  :func:`~hubspot_loader.row_choice.rows_to_create` of an upsert (every row's status, id and digest, read
+  in one scan of the object type's ledger rows and matched in arrays, :mod:`hubspot_loader.state.brief_table`,
+  or looked up by key for a small load; the digest comparison; then the full entries and
+  ``changed_properties`` of the rows that differ), as a load runs it.
 
 After the pass, and not part of it: SQLite's own search for every key, the same statements as the lean
 lookup but counting instead of fetching (:func:`search_floor`), the least any diff that looks each row up
@@ -204,7 +205,7 @@ def _diff_pass(ledger: SQLiteLedger, df: pd.DataFrame) -> dict[str, Any]:
     clock = {"conversion": 0.0, "fingerprints": 0.0, "lookups": 0.0, "compare": 0.0}
     spec = HubSpotLoadSpec(object_type=OBJECT_TYPE, key_column="id", write_mode="upsert")
     plan = plan_for(df)
-    sync = LoadSync(ledger, PORTAL, OBJECT_TYPE, "incremental", "diff", None, None)
+    sync = LoadSync(ledger, PORTAL, OBJECT_TYPE, "incremental", "diff", None, None, rows_expected=len(df))
     result = LoadResult(object_type=OBJECT_TYPE)
     writes = SyncWrites(spec, plan, sync, result, full_refresh=False)
     start = time.process_time()
@@ -215,14 +216,16 @@ def _diff_pass(ledger: SQLiteLedger, df: pd.DataFrame) -> dict[str, Any]:
         prints = chunk.prints
         assert prints is not None
         start = time.process_time()
-        prints.digests()  # the value hashes, computed once per chunk
+        prints.digest_values()  # the value hashes, computed once per chunk
         mark = time.process_time()
         clock["fingerprints"] += mark - start
         created = rows_to_create(chunk, sync, result, writes, None)  # type: ignore[arg-type]  # no reads
         assert not created
         clock["lookups"] += time.process_time() - mark
     changed = {w.item.key: frozenset(w.properties) for w in writes.writes}
-    return {"clock": clock, "unchanged": result.count(UNCHANGED), "changed": changed}
+    table = sync.brief_table()  # read during the pass (timed in the lookups), or None: looked up by key
+    scanned = None if table is None else len(table)
+    return {"clock": clock, "unchanged": result.count(UNCHANGED), "changed": changed, "scanned": scanned}
 
 
 SEARCH_ONLY = (
@@ -299,6 +302,7 @@ def run(
         "changed_found": len(found["changed"]),
         "unchanged_found": found["unchanged"],
         "changed_properties_wrong": len(wrong) + len(set(expected) - set(found["changed"])),
+        "briefs_scanned": found["scanned"],
         "setup_wall_s": round(setup_s, 2),
         "conversion_cpu_s": round(clock["conversion"], 3),
         "fingerprints_cpu_s": round(clock["fingerprints"], 3),
@@ -331,6 +335,12 @@ def format_figures(f: dict[str, Any]) -> str:
             f"{f['changed_expected']:,} changed",
             f"found: {f['unchanged_found']:,} unchanged, {f['changed_found']:,} changed, "
             f"{f['changed_properties_wrong']:,} with the wrong changed properties",
+            "briefs: "
+            + (
+                f"the object type's {f['briefs_scanned']:,} ledger rows scanned at once and matched in arrays"
+                if f["briefs_scanned"] is not None
+                else "looked up by key"
+            ),
             f"conversion (prepared_chunks): {f['conversion_cpu_s']:.2f} s CPU",
             f"fingerprints (value hashes + digests): {f['fingerprints_cpu_s']:.2f} s CPU",
             f"diff pass: lookups {f['lookups_cpu_s']:.2f} s + compare {f['compare_cpu_s']:.2f} s = "

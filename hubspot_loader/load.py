@@ -193,7 +193,7 @@ def _load(request: LoadRequest) -> LoadResult:
             raise _finished(exc) from exc.__cause__
     keys = checked_keys(df, key_column, spec.naive_timezone)  # once; before preflight, as without it
     # the sync exists before preflight: online preflight reads the ledger (rows it skips, rows' own records)
-    sync = _sync(request.ledger, client, spec.object_type, run, spec.unique_property)
+    sync = _sync(request.ledger, client, spec.object_type, run, spec.unique_property, len(df))
     if spec.write_mode != "create" and sync is None:
         raise LoadUsageError(
             f"write_mode={spec.write_mode!r} compares rows with what the last sync sent: pass a ledger"
@@ -301,11 +301,11 @@ def _sync(
     object_type: str,
     run: LoadRun,
     unique_property: str | None,
+    rows: int,
 ) -> LoadSync | None:
     if ledger is None:
         return None
-    portal = run.portal
-    if portal is None:
+    if (portal := run.portal) is None:
         if client is None:
             raise LoadUsageError("a ledger needs a portal identity: pass LoadRun(portal=...) or a client")
         portal = default_portal(client.base_url, client.token_fingerprint)
@@ -319,6 +319,7 @@ def _sync(
         partition=run.partition,
         unique_property=unique_property,
         lease=LeaseKeeper(ledger, new_owner(run_id), run.lease_seconds),
+        rows_expected=rows,
     )
 
 

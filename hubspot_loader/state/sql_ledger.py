@@ -28,6 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Row
 
 from hubspot_loader.state import statements as st
+from hubspot_loader.state.brief_scan import SCAN_MIN_ROWS, SCAN_RATIO, object_type_rows, scan_briefs
+from hubspot_loader.state.brief_scan import driver_rows as _driver_rows
+from hubspot_loader.state.brief_table import BriefTable
 from hubspot_loader.state.engines import create_ledger_engine
 from hubspot_loader.state.entries import (
     ALREADY_CREATED,
@@ -195,6 +198,22 @@ class SqlLedger:
 
             found.update((row[0], row[1:]) for row in self._run(read, write=False))
         return found
+
+    def brief_table(self, portal: str, object_type: str, rows: int) -> BriefTable | None:
+        """Return the briefs of every row of the object type, scanned at once, for a load of ``rows`` rows.
+
+        ``None`` when looking the load's keys up one by one (:meth:`briefs`) is cheaper: fewer than
+        :data:`~hubspot_loader.state.brief_scan.SCAN_MIN_ROWS` rows, or more than
+        :data:`~hubspot_loader.state.brief_scan.SCAN_RATIO` ledger rows per loaded row.
+        """
+        if rows < SCAN_MIN_ROWS:
+            return None
+
+        def read(conn: Connection) -> BriefTable | None:
+            known = object_type_rows(conn, portal, object_type)
+            return None if known > SCAN_RATIO * rows else scan_briefs(conn, portal, object_type, known)
+
+        return self._run(read, write=False)
 
     def in_doubt(self, portal: str, object_type: str) -> list[LedgerEntry]:
         """Return every ``pending`` entry of the object type, ordered by row key (whoever holds it)."""
@@ -475,14 +494,3 @@ def open_ledger(
 
 __all__ = ["SQLiteLedger", "SqlLedger", "open_ledger"]
 
-
-def _driver_rows(result: sa.CursorResult[Any]) -> list[Any]:
-    """Fetch every row of ``result`` as the driver returns it (a tuple), without SQLAlchemy's ``Row``.
-
-    For reads of ``Text`` columns only, which no result processor changes: a sync reads a brief of every
-    row, and building a ``Row`` each was a fifth of that read's CPU (``benchmarks/diff_cost.py``).
-    """
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()

@@ -31,6 +31,7 @@ from hubspot_loader.errors import (
     parse_existing_id,
 )
 from hubspot_loader.state import ledger as ledger_mod
+from hubspot_loader.state.brief_table import BriefTable
 from hubspot_loader.state.leases import LeaseKeeper
 from hubspot_loader.state.ledger import Claim, PendingRow, Settlement, SyncLedger, content_hash
 
@@ -67,6 +68,9 @@ class LoadSync:
     unique_property: str | None
     lease: LeaseKeeper | None = None
     """The load's row leases (:mod:`hubspot_loader.state.leases`); ``None``: unleased (a single writer)."""
+    rows_expected: int = 0
+    """How many rows the load looks up: with many, the ledger may scan the object type's briefs at once
+    (:meth:`brief_table`) instead of looking each key up."""
     unresolved: set[str] = field(default_factory=set, init=False)
     """Keys left in doubt by an earlier run that could not be reconciled: not sent in this run."""
     known: dict[str, ledger_mod.LedgerEntry] = field(default_factory=dict, init=False)
@@ -79,6 +83,23 @@ class LoadSync:
     prints: dict[str, tuple[str, str]] = field(default_factory=dict, init=False)
     """Fingerprint (digest, record) of each row taken for creating (by key), until it is settled: written
     ahead with the row and kept by the ledger once it is created (:mod:`hubspot_loader.core.fingerprints`)."""
+
+    _table: BriefTable | None = field(default=None, init=False, repr=False)
+    _table_read: bool = field(default=False, init=False, repr=False)
+
+    def brief_table(self) -> BriefTable | None:
+        """Return the briefs of the object type's ledger rows scanned at once, or ``None``: look keys up.
+
+        Read on first use (the ledger's ``brief_table``, e.g.
+        :meth:`~hubspot_loader.state.sql_ledger.SqlLedger.brief_table`, decides whether the scan is cheaper
+        for :attr:`rows_expected` rows); a ledger without that method is looked up by key.
+        """
+        if not self._table_read:
+            self._table_read = True
+            scan = getattr(self.ledger, "brief_table", None)
+            if scan is not None and self.rows_expected > 0:
+                self._table = scan(self.portal, self.object_type, self.rows_expected)
+        return self._table
 
     def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
         """Return the ledger entries of a prepared chunk's rows (inputs and rejected), by key."""

@@ -25,10 +25,11 @@ def bench() -> ModuleType:
 def test_the_diff_finds_exactly_the_changed_rows_and_their_changed_properties(
     bench: ModuleType, tmp_path: Path
 ) -> None:
-    figures = bench.run(5_000, 0.05, tmp_path)
-    assert figures["rows"] == figures["settled"] == 5_000
-    assert figures["changed_expected"] == figures["changed_found"] == 250
-    assert figures["unchanged_found"] == 4_750
+    figures = bench.run(12_000, 0.05, tmp_path)  # enough rows for the load to scan its ledger rows
+    assert figures["rows"] == figures["settled"] == 12_000
+    assert figures["briefs_scanned"] == 12_000
+    assert figures["changed_expected"] == figures["changed_found"] == 600
+    assert figures["unchanged_found"] == 11_400
     assert figures["changed_properties_wrong"] == 0
     for part in ("conversion", "fingerprints", "lookups", "compare"):
         assert figures[f"{part}_cpu_s"] >= 0
@@ -37,7 +38,8 @@ def test_the_diff_finds_exactly_the_changed_rows_and_their_changed_properties(
     assert figures["peak_rss_bytes"] >= figures["rss_at_start_bytes"] > 0
     assert list(tmp_path.iterdir()) == []  # the temporary ledger is gone
     text = bench.format_figures(figures)
-    assert "diff pass: lookups" in text and "4,750 unchanged, 250 changed" in text
+    assert "diff pass: lookups" in text and "11,400 unchanged, 600 changed" in text
+    assert "12,000 ledger rows scanned at once" in text
 
 
 def test_the_changes_cover_every_kind_and_only_the_rows_chosen(bench: ModuleType) -> None:
@@ -61,3 +63,4 @@ def test_the_command_takes_rows_and_prints_json(tmp_path: Path) -> None:
     )  # fmt: skip
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert (figures["rows"], figures["changed_found"], figures["unchanged_found"]) == (2000, 100, 1900)
+    assert figures["briefs_scanned"] is None  # a small load looks its keys up one by one

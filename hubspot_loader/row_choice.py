@@ -183,8 +183,10 @@ def _decide_by_table(
     created = kind == TABLE_CREATED
     same = np.zeros(len(keys), dtype=bool)
     if prints is not None and count:
-        offsets = np.fromiter((item.position for item in inputs), dtype=np.int64, count=count) - prints.base
-        digests = prints.digest_values()[offsets]
+        digests = prints.digest_values()
+        if count < prints.rows:  # rows were rejected: the inputs' own positions (else all rows, in order)
+            offsets = np.fromiter((item.position for item in inputs), dtype=np.int64, count=count)
+            digests = digests[offsets - prints.base]
         same[:count] = created[:count] & matched.has_digest[:count] & (matched.digests[:count] == digests)
     if syncing:
         chosen = same  # rejected rows are never ``same``: they fail even when the key is known

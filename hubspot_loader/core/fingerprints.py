@@ -153,7 +153,9 @@ class ChunkPrints:
 
     """
 
-    __slots__ = ("_columns", "_hashes", "_links", "_names", "_parsed", "base", "properties", "rows")
+    __slots__ = (
+        "_columns", "_hashes", "_last_hexes", "_links", "_names", "_parsed", "base", "properties", "rows"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -175,6 +177,7 @@ class ChunkPrints:
         self._hashes: tuple[np.ndarray, np.ndarray] | None = None
         self._names: list[str] | None = None
         self._parsed: tuple[str, Any] | None = None
+        self._last_hexes: tuple[int, list[str | None]] | None = None
 
     def _computed(self) -> tuple[np.ndarray, np.ndarray]:
         """Return (value hashes: properties x rows, digests: one per row), computing them on first use."""
@@ -248,8 +251,13 @@ class ChunkPrints:
         return dict(zip(self.properties, self._hexes(self._offset(position)), strict=True))
 
     def _hexes(self, offset: int) -> list[str | None]:
+        last = self._last_hexes  # a changed row's hexes are read twice (changed properties, record)
+        if last is not None and last[0] == offset:
+            return last[1]
         null = int(NULL_HASH)
-        return [None if h == null else f"{h:016x}" for h in self._computed()[0][:, offset].tolist()]
+        hexes = [None if h == null else f"{h:016x}" for h in self._computed()[0][:, offset].tolist()]
+        self._last_hexes = (offset, hexes)
+        return hexes
 
     def record(self, position: int, associations: Sequence[dict[str, Any]]) -> str:
         """Return the JSON the ledger keeps in ``sent_fingerprint`` for the row (format: module docstring).

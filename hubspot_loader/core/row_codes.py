@@ -89,7 +89,7 @@ def text_codes(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[object]
     codes = np.full(count, ID_TEXT, dtype=np.int64)
     if not count:
         return codes, None
-    if not all(type(text) is str for text in texts):  # rare: code by code, as ``extend`` does
+    if set(map(type, texts)) != {str}:  # rare: code by code, as ``extend`` does
         coded = [text_code(text) for text in texts]
         kept = [text for _, text in coded]
         return np.array([code for code, _ in coded], dtype=np.int64), kept if any(kept) else None

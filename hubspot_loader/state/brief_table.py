@@ -103,12 +103,15 @@ class BriefTable:
         if count == 0 or len(self._hashes) == 0:
             return ChunkBriefs(kind, id_codes, digests, has_digest)
         hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=count)
-        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        order = np.argsort(hashes)  # searched in order: each search starts where the last one ended
+        at = np.empty(count, dtype=np.intp)
+        at[order] = np.minimum(np.searchsorted(self._hashes, hashes[order]), len(self._hashes) - 1)
         found = np.flatnonzero(self._hashes[at] == hashes)
         if len(found) == 0:
             return ChunkBriefs(kind, id_codes, digests, has_digest)
         rows = at[found]
-        checks = hash_texts([keys[i] for i in found.tolist()]).view(np.int64)
+        some = keys if len(found) == count else [keys[i] for i in found.tolist()]
+        checks = hash_texts(some).view(np.int64)
         same = checks == self._checks[rows]
         # the first hash alone matched: most likely no ledger row, but only a lookup by key says so exactly
         kind[found] = np.where(same, self._kinds[rows], EXACT)

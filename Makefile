@@ -60,7 +60,8 @@ sandbox: $(STAMP)
 
 ## Issue 16's benchmark set, under 10 minutes on the 2-core machine (docs/benchmarks.md): the default
 ## configuration side by side with the official client, the latency sweep (docs/benchmarks-latency-sweep.png),
-## three portals, CPU, the 1M-row load's memory; and the shared rate budget (5 x 6,000). Prints the total time.
+## three portals, CPU, the 1M-row load's memory; the diff of 1M rows against a ledger (issue 13); and the shared
+## rate budget (5 x 6,000). Prints the total time.
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/bench_suite.py
 

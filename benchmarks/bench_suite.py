@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/bench_suite.py [--all] [--out benchmarks/results/bench_suite.json]
 
-``make bench`` is issue #16's set (``load_benchmark.py`` with text keys in its memory run) and the
-cheapest of the other benchmarks that fits in 10 minutes with it on the 2-core machine
-(``shared_budget.py``, 5 processes x 6,000 rows with the shared window). ``--all`` runs every benchmark
+``make bench`` is issue #16's set (``load_benchmark.py`` with text keys in its memory run), issue #13's
+diff of 1M rows against a SQLite ledger (``diff_cost.py``), and the cheapest of the other benchmarks that
+fits in 10 minutes with them on the 2-core machine (``shared_budget.py``, 5 processes x 6,000 rows with
+the shared window). ``--all`` runs every benchmark
 the Makefile used to run too, and the drt-style run of ``load_benchmark.py``. Each step's output is
 printed as it runs; at the end a breakdown of the wall time per step and the total, with the load average.
 """
@@ -27,6 +28,7 @@ LIMIT_S = 600.0
 #: ``make bench``: (name, script and arguments)
 BENCH: tuple[tuple[str, list[str]], ...] = (
     ("load_benchmark (issue 16)", ["load_benchmark.py", "--rss-keys", "string"]),
+    ("diff_cost 1M rows (issue 13)", ["diff_cost.py", "--rows", "1000000"]),
     ("shared_budget 5 x 6,000 (issue 14)", ["shared_budget.py", "--processes", "5", "--rows", "6000"]),
 )
 #: ``make bench-all``
@@ -35,6 +37,7 @@ BENCH_ALL: tuple[tuple[str, list[str]], ...] = (
         "load_benchmark (issue 16) + drt-style",
         ["load_benchmark.py", "--rss-keys", "string", "--drt-seconds", "20"],
     ),
+    ("diff_cost 1M rows (issue 13)", ["diff_cost.py", "--rows", "1000000"]),
     ("sync_benchmark (issue 13)", ["sync_benchmark.py"]),
     ("shared_budget 5 x 6,000 (issue 14)", ["shared_budget.py", "--processes", "5", "--rows", "6000"]),
     (

@@ -3,8 +3,8 @@
 A sync reads each row's brief (status, HubSpot id, digest) from the ledger. Looked up by key, 2,000 keys a
 statement, that costs SQLite about 2.4 µs of search per key and the reading of a tuple and a dict entry
 per key (4.5 s of CPU for 1M keys). When a load sends about as many rows as the object type has in the
-ledger, reading the object type's briefs in one scan and matching them in arrays costs a third of that
-(``benchmarks/diff_cost.py``). :class:`BriefTable` holds that scan, 33 bytes a ledger row:
+ledger, reading the object type's briefs in one scan and matching them in arrays costs less than half of
+that (2.1 s; ``benchmarks/diff_cost.py``). :class:`BriefTable` holds that scan, 33 bytes a ledger row:
 
 - two independent 64-bit hashes of the row key: Python's own ``hash`` (SipHash-1-3, keyed per process)
   and :func:`~hubspot_loader.core.fingerprints.hash_texts` (SipHash-2-4, a fixed key). A key of the frame

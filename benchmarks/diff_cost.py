@@ -21,7 +21,8 @@ Timed with ``time.process_time()`` (CPU of this process, one core), chunk by chu
 
 After the pass, and not part of it: SQLite's own search for every key, the same statements as the lean
 lookup but counting instead of fetching (:func:`search_floor`), the least any diff that looks each row up
-by key can cost.
+by key can cost; and online preflight's read of the ledger for every row (:func:`preflight_read`), which a
+load with the default preflight and a unique property makes before its diff.
 
 The target of the issue, diffing 1M rows against the ledger in at most 5 s of CPU on one core, is the
 diff pass: lookups + compare (the fingerprints are reported next to it, and the sum). The figures are
@@ -48,6 +49,7 @@ from hubspot_loader.core.inputs import PreparedChunk
 from hubspot_loader.core.model import UNCHANGED, LoadResult
 from hubspot_loader.core.plan import LoadPlan, checked_keys, prepared_chunks
 from hubspot_loader.core.spec import HubSpotLoadSpec
+from hubspot_loader.preflight_step import _ledger_rows
 from hubspot_loader.row_choice import rows_to_create
 from hubspot_loader.state.ledger import CREATED, Settlement, SQLiteLedger
 from hubspot_loader.state.sync import LoadSync
@@ -251,6 +253,20 @@ def search_floor(ledger: SQLiteLedger, keys: list[str]) -> float:
     return float(ledger._run(count, write=False))
 
 
+def preflight_read(ledger: SQLiteLedger, keys: list[str]) -> dict[str, Any]:
+    """Online preflight's read of the ledger for ``keys`` (every row sends an email), as a new load does it.
+
+    :func:`~hubspot_loader.preflight_step._ledger_rows` with a fresh sync: its own scan, the created rows
+    taken from it, the full entries of the others read by key. Returns the CPU, how many rows were taken
+    as created and how many entries were read.
+    """
+    rows = len(keys)
+    sync = LoadSync(ledger, PORTAL, OBJECT_TYPE, "incremental", "preflight", None, None, rows_expected=rows)
+    start = time.process_time()
+    created, entries = _ledger_rows(sync, keys, incremental=True)
+    return {"cpu_s": time.process_time() - start, "created": len(created), "entries": len(entries)}
+
+
 def run(
     rows: int,
     share: float = 0.05,
@@ -285,6 +301,7 @@ def run(
             found = diff_pass(ledger, changed_df)
             wall = time.perf_counter() - wall
             search_s = search_floor(ledger, changed_df["id"].tolist())
+            preflight = preflight_read(ledger, changed_df["id"].tolist())
         finally:
             gc.unfreeze()
             ledger.close()
@@ -311,6 +328,9 @@ def run(
         "diff_cpu_s": round(diff_cpu, 3),
         "diff_with_fingerprints_cpu_s": round(diff_cpu + clock["fingerprints"], 3),
         "sqlite_search_cpu_s": round(search_s, 3),
+        "preflight_read_cpu_s": round(preflight["cpu_s"], 3),
+        "preflight_created": preflight["created"],
+        "preflight_entries_read": preflight["entries"],
         "diff_target_cpu_s": round(TARGET_DIFF_CPU_S_PER_MILLION * rows / 1_000_000, 3),
         "pass_wall_s": round(wall, 3),
         "gc_cpu_s": round(clock["gc_during_pass"], 3),
@@ -351,6 +371,9 @@ def format_figures(f: dict[str, Any]) -> str:
             f"{f['gc_full_cpu_s']:.2f} s; {f['gc_tracked_objects_at_start']:,} objects tracked at the start)",
             f"SQLite's own search for every key (a count, nothing fetched; not part of the pass): "
             f"{f['sqlite_search_cpu_s']:.2f} s CPU",
+            f"online preflight's read of the ledger (a new load, before its diff; not part of the pass): "
+            f"{f['preflight_read_cpu_s']:.2f} s CPU, {f['preflight_created']:,} rows taken as created, "
+            f"{f['preflight_entries_read']:,} full entries read",
             f"memory: frame {mib(f['frame_bytes'])}; RSS before the pass {mib(f['rss_before_pass_bytes'])}, "
             f"peak RSS {mib(f['peak_rss_bytes'])} (interpreter + imports {mib(f['rss_at_start_bytes'])})",
         ]

@@ -242,15 +242,16 @@ def _read_existing(
 
     """
     sync = context.sync
+    incremental = sync is not None and sync.mode == "incremental"
     try:
-        known = sync.lookup_keys(checks.lookup_keys()) if sync is not None else {}
+        created, known = _ledger_rows(sync, checks.lookup_keys(), incremental)
     except Exception as exc:  # the ledger's storage: propagates as it does elsewhere in the load
         raise _NotPreflights(exc) from exc
-    incremental = sync is not None and sync.mode == "incremental"
     skipped = frozenset(
-        key
-        for key, entry in known.items()
-        if incremental and entry.status == ledger_mod.CREATED and entry.hubspot_id
+        [
+            *created,
+            *(k for k, e in known.items() if incremental and e.status == ledger_mod.CREATED and e.hubspot_id),
+        ]
     )
     existing = ExistingRecords(
         skipped=skipped,
@@ -293,6 +294,24 @@ def _read_existing(
             writes = math.ceil(to_send / batch_size)
             result.warnings.append(_budget_warning(budget, writes, incomplete, cost.unchecked_rows))
     return existing
+
+
+def _ledger_rows(
+    sync: LoadSync | None, keys: list[str], incremental: bool
+) -> tuple[list[str], dict[str, ledger_mod.LedgerEntry]]:
+    """Return the keys the ledger holds as created (when a scanned table says so) and the others' entries.
+
+    An incremental load with a scanned table (:meth:`~hubspot_loader.state.sync.LoadSync.brief_table`)
+    reads the full entries only of the rows not created, instead of every row's (1M entries: 14 s of CPU
+    and several hundred MiB held during preflight).
+    """
+    if sync is None:
+        return [], {}
+    split = sync.created_by_table(keys) if incremental else None
+    if split is None:
+        return [], sync.lookup_keys(keys)
+    created, others = split
+    return created, sync.lookup_keys(others) if others else {}
 
 
 def _budget_warning(budget: int, writes: int, incomplete: list[str], unchecked: int) -> str:

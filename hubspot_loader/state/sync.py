@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from hubspot_loader.core.model import (
     CREATED,
     FAILED,
@@ -30,6 +32,7 @@ from hubspot_loader.errors import (
     HubSpotScopeError,
     parse_existing_id,
 )
+from hubspot_loader.state import brief_table
 from hubspot_loader.state import ledger as ledger_mod
 from hubspot_loader.state.brief_table import BriefTable
 from hubspot_loader.state.leases import LeaseKeeper
@@ -100,6 +103,20 @@ class LoadSync:
             if scan is not None and self.rows_expected > 0:
                 self._table = scan(self.portal, self.object_type, self.rows_expected)
         return self._table
+
+    def created_by_table(self, keys: Sequence[str]) -> tuple[list[str], list[str]] | None:
+        """Split ``keys`` by the scanned table: (created with an id, others the ledger may know).
+
+        The second list is to be looked up by key (pending or failed rows, and what the table cannot say
+        exactly); keys in neither are not in the ledger. ``None``: no table (:meth:`brief_table`).
+        """
+        table = self.brief_table()
+        if table is None:
+            return None
+        kind = table.match(keys).kind
+        created = np.flatnonzero(kind == brief_table.CREATED).tolist()
+        others = np.flatnonzero((kind == brief_table.OTHER) | (kind == brief_table.EXACT)).tolist()
+        return [keys[i] for i in created], [keys[i] for i in others]
 
     def lookup(self, chunk: Any) -> dict[str, ledger_mod.LedgerEntry]:
         """Return the ledger entries of a prepared chunk's rows (inputs and rejected), by key."""

@@ -28,6 +28,7 @@ def test_the_diff_finds_exactly_the_changed_rows_and_their_changed_properties(
     figures = bench.run(12_000, 0.05, tmp_path)  # enough rows for the load to scan its ledger rows
     assert figures["rows"] == figures["settled"] == 12_000
     assert figures["briefs_scanned"] == 12_000
+    assert (figures["preflight_created"], figures["preflight_entries_read"]) == (12_000, 0)
     assert figures["changed_expected"] == figures["changed_found"] == 600
     assert figures["unchanged_found"] == 11_400
     assert figures["changed_properties_wrong"] == 0

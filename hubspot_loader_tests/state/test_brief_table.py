@@ -9,6 +9,7 @@ refresh. Both paths run through the real SQLite ledger; the scan itself also on 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from hubspot_loader.core.inputs import PreparedChunk, iter_prepared
 from hubspot_loader.core.model import LoadResult
 from hubspot_loader.core.plan import LoadPlan
 from hubspot_loader.core.spec import HubSpotLoadSpec
+from hubspot_loader.preflight_step import _ledger_rows
 from hubspot_loader.row_choice import rows_to_create
 from hubspot_loader.state.brief_scan import SCAN_MIN_ROWS, SCAN_RATIO
 from hubspot_loader.state.brief_table import CREATED as TABLE_CREATED
@@ -85,9 +87,13 @@ def _decisions(ledger: SqlLedger, df: pd.DataFrame, write_mode: str, mode: str, 
     writes = SyncWrites(spec, PLAN, sync, result, full_refresh=mode == "full_refresh")
     chosen = writes if write_mode != "create" else None
     sent = []
+    # online preflight first, as a load runs it: the rows it skips as created, the entries it reads
+    created, entries = _ledger_rows(sync, [*df["key"], "gone-1"], mode == "incremental")
+    skipped = {*created, *(k for k, e in entries.items() if mode == "incremental" and e.status == CREATED)}
     for chunk in _chunks(df):
         sent += [item.key for item in rows_to_create(chunk, sync, result, chosen, None)]  # type: ignore[arg-type]
     return {
+        "preflight": (sorted(skipped), sorted(set(entries) - skipped)),
         "table": sync.brief_table() is not None,
         "sent": sent,
         "rows": sorted((r.key, r.status, r.hubspot_id, r.trace_id, r.position) for r in result.rows),
@@ -113,13 +119,20 @@ def test_the_scanned_table_decides_every_row_as_the_lookup_by_key(
     known = data.draw(st.lists(st.sampled_from(keys), unique=True))
     rows = {key: data.draw(_LEDGER_ROW) for key in known}
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = SQLiteLedger(Path(tmp) / "ledger.sqlite", synchronous="OFF")
+        filled = SQLiteLedger(Path(tmp) / "ledger.sqlite", synchronous="OFF")
         try:
-            _fill(ledger, df, rows)
-            by_key = _decisions(ledger, df, write_mode, mode, 0)
-            scanned = _decisions(ledger, df, write_mode, mode, SCAN_MIN_ROWS)
+            _fill(filled, df, rows)
         finally:
-            ledger.close()
+            filled.close()
+        shutil.copy(Path(tmp) / "ledger.sqlite", Path(tmp) / "copy.sqlite")  # a load writes (rejected rows)
+        found = {}
+        for name, size in (("ledger", 0), ("copy", SCAN_MIN_ROWS)):
+            ledger = SQLiteLedger(Path(tmp) / f"{name}.sqlite", synchronous="OFF")
+            try:
+                found[size] = _decisions(ledger, df, write_mode, mode, size)
+            finally:
+                ledger.close()
+    by_key, scanned = found[0], found[SCAN_MIN_ROWS]
     assert (by_key.pop("table"), scanned.pop("table")) == (False, True)
     assert scanned == by_key
 

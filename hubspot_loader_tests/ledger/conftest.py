@@ -18,6 +18,8 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import SandboxHandle
+from hubspot_loader.state.brief_scan import SCAN_MIN_ROWS
+from hubspot_loader.state.brief_table import BriefTable
 from hubspot_loader.state.ledger import SQLiteLedger, SqlLedger
 
 #: Retries fast enough for tests, bounded; generous attempts so injected faults never exhaust them.
@@ -105,13 +107,24 @@ def ledger_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "ledger.sqlite"
 
 
+class ScanningLedger(SQLiteLedger):
+    """The SQLite ledger, scanning its briefs for loads of any size (as it does from ``SCAN_MIN_ROWS`` rows).
+
+    So that tests of a few hundred rows run the path a large sync takes
+    (:mod:`hubspot_loader.state.brief_table`); everything else is the ledger's own.
+    """
+
+    def brief_table(self, portal: str, object_type: str, rows: int) -> BriefTable | None:
+        return super().brief_table(portal, object_type, max(rows, SCAN_MIN_ROWS))
+
+
 @pytest.fixture
-def open_ledger(ledger_path: Path) -> Iterator[Callable[[], SQLiteLedger]]:
-    """Open ledgers on the test's file; all are closed at teardown."""
+def open_ledger(ledger_path: Path) -> Iterator[Callable[..., SQLiteLedger]]:
+    """Open ledgers on the test's file (``scanning=True``: a :class:`ScanningLedger`); closed at teardown."""
     opened: list[SQLiteLedger] = []
 
-    def build() -> SQLiteLedger:
-        ledger = SQLiteLedger(ledger_path)
+    def build(*, scanning: bool = False) -> SQLiteLedger:
+        ledger = ScanningLedger(ledger_path) if scanning else SQLiteLedger(ledger_path)
         opened.append(ledger)
         return ledger
 

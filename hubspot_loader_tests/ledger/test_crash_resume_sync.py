@@ -186,18 +186,21 @@ def _updates_received(sandbox: SandboxHandle) -> int:
     return int(sandbox.counters()["by_route"].get("POST batch/update", 0))
 
 
+@pytest.mark.parametrize("reads", ["by_key", "scanned"])
 @pytest.mark.parametrize("killed_while", ["creating", "updating"])
 def test_upsert_killed_mid_run_then_rerun_ends_with_one_record_per_key_and_the_latest_values(
     killed_while: str,
+    reads: str,
     sandbox_factory: Callable[..., SandboxHandle],
     client_for: Callable[..., HubSpotClient],
-    open_ledger: Callable[[], SQLiteLedger],
+    open_ledger: Callable[..., SQLiteLedger],
     ledger_path: Path,
     tmp_path: Path,
 ) -> None:
+    """``reads``: the runs in this process look the rows' state up by key, or scan it as a large sync does."""
     sandbox = sandbox_factory()
     client = client_for(sandbox, max_in_flight=4)
-    ledger = open_ledger()
+    ledger = open_ledger(scanning=reads == "scanned")
     synced = contacts_frame(SYNCED, tag="k")
     assert _load(synced, "upsert", client, ledger, "first-run").rows_created == SYNCED
     existing = [  # made by someone else: HubSpot has them, the ledger does not

@@ -210,13 +210,16 @@ def _fault_kinds(before: dict[str, int], sandbox: SandboxHandle) -> Counter[str]
     return Counter({k: int(v) - before.get(k, 0) for k, v in after.items() if int(v) - before.get(k, 0)})
 
 
+@pytest.mark.parametrize("reads", ["by_key", "scanned"])
 @pytest.mark.parametrize("mode", ["upsert", "mirror"])
 def test_sync_soak_under_faults_ends_with_one_record_per_key_holding_the_latest_values(
     mode: str,
+    reads: str,
     sandbox_factory: Callable[..., SandboxHandle],
     client_for: Callable[..., HubSpotClient],
-    open_ledger: Callable[[], SQLiteLedger],
+    open_ledger: Callable[..., SQLiteLedger],
 ) -> None:
+    """``reads``: the rows' state looked up by key, or scanned at once as a large sync does."""
     sandbox = sandbox_factory(
         rate_limit_per_10s=500, rate_limit_window_ms=500, shuffle_results=True, faults=FIRST_FAULTS
     )
@@ -224,7 +227,7 @@ def test_sync_soak_under_faults_ends_with_one_record_per_key_holding_the_latest_
     client = client_for(
         sandbox, timeout=(2.0, 1.5), requests_per_10s=10_000, max_in_flight=4, retry=SOAK_RETRY
     )
-    ledger = open_ledger()
+    ledger = open_ledger(scanning=reads == "scanned")
     contacts = _Load(sandbox, ledger, mode, "contacts", "email")
     companies = _Load(sandbox, ledger, mode, "companies", "warehouse_key")
     frames = {contacts: contacts_frame(CONTACTS, tag="s"), companies: companies_frame(COMPANIES)}

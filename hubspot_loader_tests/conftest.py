@@ -16,6 +16,7 @@ import pytest
 from hubspot_loader.sandbox import SandboxConfig, SandboxHandle, start_sandbox
 from hubspot_loader.state.ledger import SqlLedger, open_ledger
 from hubspot_loader_tests.postgres import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+from hubspot_loader_tests.scanning import open_scanning_ledger
 
 BACKENDS = ("sqlite", "postgres")
 #: Where a test's default sync state lives: ``$XDG_STATE_HOME`` under its tmp dir (see ``own_state_home``).
@@ -79,12 +80,15 @@ def state_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
 
 
 @pytest.fixture
-def ledgers(state_url: str) -> Iterator[Callable[[], SqlLedger]]:
-    """Open ledgers on the test's store (each its own connections); all are closed at teardown."""
+def ledgers(state_url: str) -> Iterator[Callable[..., SqlLedger]]:
+    """Open ledgers on the test's store (each its own connections); all are closed at teardown.
+
+    ``scanning=True``: a ledger scanning its briefs for loads of any size (``hubspot_loader_tests.scanning``).
+    """
     opened: list[SqlLedger] = []
 
-    def build() -> SqlLedger:
-        ledger = open_ledger(state_url)
+    def build(*, scanning: bool = False) -> SqlLedger:
+        ledger = open_scanning_ledger(state_url) if scanning else open_ledger(state_url)
         opened.append(ledger)
         return ledger
 

@@ -18,9 +18,8 @@ from hubspot_loader.http.client import HubSpotClient
 from hubspot_loader.http.retry import RetryPolicy
 from hubspot_loader.http.settings import ClientSettings
 from hubspot_loader.sandbox import SandboxHandle
-from hubspot_loader.state.brief_scan import SCAN_MIN_ROWS
-from hubspot_loader.state.brief_table import BriefTable
 from hubspot_loader.state.ledger import SQLiteLedger, SqlLedger
+from hubspot_loader_tests.scanning import ScanningLedger
 
 #: Retries fast enough for tests, bounded; generous attempts so injected faults never exhaust them.
 FAST_RETRY = RetryPolicy(max_attempts=10, backoff_base_s=0.01, backoff_max_s=0.05, max_elapsed_s=60)
@@ -105,17 +104,6 @@ def load_together(loads: list[Callable[[], LoadResult]]) -> list[LoadResult]:
 @pytest.fixture
 def ledger_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "ledger.sqlite"
-
-
-class ScanningLedger(SQLiteLedger):
-    """The SQLite ledger, scanning its briefs for loads of any size (as it does from ``SCAN_MIN_ROWS`` rows).
-
-    So that tests of a few hundred rows run the path a large sync takes
-    (:mod:`hubspot_loader.state.brief_table`); everything else is the ledger's own.
-    """
-
-    def brief_table(self, portal: str, object_type: str, rows: int) -> BriefTable | None:
-        return super().brief_table(portal, object_type, max(rows, SCAN_MIN_ROWS))
 
 
 @pytest.fixture

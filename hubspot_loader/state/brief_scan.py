@@ -31,11 +31,13 @@ A scan costs about 1.5 µs per ledger row (reading the row, hashing its key), a 
 per loaded row, and the table holds 33 bytes per ledger row for the load: 2 keeps the table small
 next to the frame and the scan cheaper than the lookups."""
 
+_C = sync_rows.c
+# SQLite's ``NOT INDEXED`` has no SQLAlchemy form: the statement is text, its names the schema's own
 _SQLITE_TABLE_SCAN = (
-    "SELECT row_key, status = ?, hubspot_id, content_hash FROM sync_rows NOT INDEXED "
-    "WHERE portal = ? AND object_type = ?"
+    f"SELECT {_C.row_key.name}, {_C.status.name} = ?, {_C.hubspot_id.name}, {_C.content_hash.name} "
+    f"FROM {sync_rows.name} NOT INDEXED WHERE {_C.portal.name} = ? AND {_C.object_type.name} = ?"
 )
-_SQLITE_TABLE_ROWS = "SELECT count(*) FROM sync_rows"
+_SQLITE_TABLE_ROWS = f"SELECT count(*) FROM {sync_rows.name}"
 
 
 def driver_rows(result: sa.CursorResult[Any]) -> list[Any]:
@@ -68,8 +70,7 @@ def scan_briefs(conn: Connection, portal: str, object_type: str, rows: int) -> B
         total = int(conn.exec_driver_sql(_SQLITE_TABLE_ROWS).scalar_one())
         if rows * 2 >= total:
             return _table(conn.exec_driver_sql(_SQLITE_TABLE_SCAN, (CREATED, portal, object_type)))
-    c = sync_rows.c
-    columns = (c.row_key, c.status == CREATED, c.hubspot_id, c.content_hash)
+    columns = (_C.row_key, _C.status == CREATED, _C.hubspot_id, _C.content_hash)
     query = sa.select(*columns).where(st.row_filter(portal, object_type))
     # a server-side cursor, read a page at a time (SQLAlchemy buffers its first rows: not the driver's cursor)
     result = conn.execution_options(yield_per=SCAN_PAGE_ROWS).execute(query)

@@ -18,11 +18,8 @@ class ScanningSqlLedger(SqlLedger):
         return super().brief_table(portal, object_type, max(rows, SCAN_MIN_ROWS))
 
 
-class ScanningLedger(SQLiteLedger):
+class ScanningLedger(ScanningSqlLedger, SQLiteLedger):
     """:class:`SQLiteLedger` (a file path) scanning for every load."""
-
-    def brief_table(self, portal: str, object_type: str, rows: int) -> BriefTable | None:
-        return super().brief_table(portal, object_type, max(rows, SCAN_MIN_ROWS))
 
 
 def open_scanning_ledger(state_url: str) -> SqlLedger:
